@@ -1,0 +1,259 @@
+//! The command line: clap definitions, the one fallible step that turns arguments into a
+//! [`ScanConfig`], and `run`, which the thin `main` calls. Errors are typed in the engine and gain
+//! context here with anyhow; [`exit_code_of`] maps them to the documented exit codes.
+
+use crate::config::{FetchMode, Format, LiveOptions, ProgressMode, ScanConfig};
+use crate::error::{InventoryError, ReportError};
+use crate::report::{exit, RunMeta};
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+const AFTER_HELP: &str = "\
+Examples:
+  xen-sr-audit scan --inventory fixtures/demo/inventory.csv --out out/
+  xen-sr-audit scan --inventory fleet.csv --out reports/ --format csv,json --quiet
+  XSA_PASSWORD=... xen-sr-audit scan --inventory live.csv --out out/ --concurrency 64
+
+Exit codes:
+  0  clean: no finding needs action
+  1  warnings only: instances to review, orphaned legacy SRs or conflicts
+  2  at least one instance cannot be live-migrated after the upgrade (blocked)
+  3  no blocked instance, but at least one inventory entry could not be audited
+  64 bad usage or a bad inventory (nothing scanned, no report written)
+  74 the reports could not be written
+  130 interrupted (Ctrl-C): a partial report marked incomplete was written";
+
+#[derive(Debug, Parser)]
+#[command(name = "xen-sr-audit", version, about = "Find Nova instances whose Cinder volumes sit on legacy-named XenServer SRs (live migration breaks after the Mitaka upgrade)", after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit every entry of an inventory and write reports.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Inventory CSV (columns: name, url or dump, username, password_env, password_file, site, tags, insecure).
+    #[arg(long, short = 'i', value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// Folder for the reports (created if needed; files are replaced atomically).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// Report formats, comma-separated: csv, json, html, md (default: all).
+    #[arg(long, value_name = "LIST", default_value = "csv,json,html,md")]
+    pub format: String,
+    /// No progress and no summary on stderr (errors still go there).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// How many entries are scanned at once (network-bound: independent of the CPU count).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    pub concurrency: usize,
+    /// Connect and read timeout of each XAPI call, in seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub timeout: f64,
+    /// The most one live entry may take, all calls and retries included, in seconds.
+    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
+    pub host_deadline: f64,
+    /// Extra CA certificates (PEM) to trust for https:// endpoints.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify TLS certificates of any endpoint (flagged in the reports).
+    #[arg(long)]
+    pub insecure: bool,
+    /// The largest XAPI response accepted, in MiB.
+    #[arg(long, default_value_t = 1024, value_name = "MIB")]
+    pub max_response_mb: u64,
+    /// Fetch records with event.from (one call, the default) or get_all_records per class.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "records"])]
+    pub fetch: String,
+}
+
+/// An error in how the tool was called: exit code 64.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Map an error to its documented exit code.
+pub fn exit_code_of(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() || cause.is::<InventoryError>() || cause.is::<clap::Error>() {
+            return exit::USAGE;
+        }
+        if cause.is::<ReportError>() {
+            return exit::IO;
+        }
+    }
+    70
+}
+
+fn seconds(name: &str, v: f64) -> Result<Duration, UsageError> {
+    if v.is_finite() && v > 0.0 && v < 1e7 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(UsageError(format!(
+            "--{name} must be a positive number of seconds, got {v}"
+        )))
+    }
+}
+
+/// Parse `--format`.
+pub fn parse_formats(s: &str) -> Result<Vec<Format>, UsageError> {
+    let mut out = Vec::new();
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let f = Format::parse(part).ok_or_else(|| {
+            UsageError(format!(
+                "--format: unknown format {part:?} (known: csv, json, html, md)"
+            ))
+        })?;
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    if out.is_empty() {
+        return Err(UsageError(
+            "--format: name at least one of csv, json, html, md".into(),
+        ));
+    }
+    Ok(out)
+}
+
+impl ScanArgs {
+    /// The one fallible step from arguments to configuration.
+    pub fn into_config(self, command_line: String) -> anyhow::Result<ScanConfig> {
+        if self.concurrency == 0 || self.concurrency > 1024 {
+            return Err(UsageError(format!(
+                "--concurrency must be between 1 and 1024, got {}",
+                self.concurrency
+            ))
+            .into());
+        }
+        if self.max_response_mb == 0 {
+            return Err(UsageError("--max-response-mb must be at least 1".into()).into());
+        }
+        let live = LiveOptions {
+            call_timeout: seconds("timeout", self.timeout)?,
+            host_deadline: seconds("host-deadline", self.host_deadline)?,
+            ca_file: self.ca_file,
+            insecure: self.insecure,
+            max_response_bytes: self.max_response_mb.saturating_mul(1024 * 1024),
+            fetch: if self.fetch == "records" {
+                FetchMode::AllRecords
+            } else {
+                FetchMode::Auto
+            },
+            ..LiveOptions::default()
+        };
+        if let Some(ca) = &live.ca_file {
+            if !ca.is_file() {
+                return Err(UsageError(format!("--ca-file {}: no such file", ca.display())).into());
+            }
+        }
+        let inventory = crate::inventory::load(&self.inventory)?;
+        Ok(ScanConfig {
+            inventory,
+            out_dir: self.out,
+            formats: parse_formats(&self.format)?,
+            progress: if self.quiet {
+                ProgressMode::Quiet
+            } else {
+                ProgressMode::Auto
+            },
+            concurrency: self.concurrency,
+            live,
+            command_line,
+        })
+    }
+}
+
+fn command_line(args: &[OsString]) -> String {
+    args.iter()
+        .map(|a| {
+            let s = a.to_string_lossy();
+            if s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"') {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            } else {
+                s.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Parse arguments and run the chosen command.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            print!("{e}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return Ok(ExitCode::from(exit::USAGE));
+        }
+    };
+    let line = command_line(&args);
+    match cli.command {
+        Command::Scan(a) => {
+            let cfg = a.into_config(line)?;
+            scan_command(&cfg)
+        }
+    }
+}
+
+/// `scan`: audit, write reports, return the exit code.
+pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = Arc::clone(&cancel);
+        // Only one handler per process; a second scan in the same process (tests) keeps the first.
+        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+    }
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let (results, complete) = crate::scan::scan_entries(cfg, Arc::clone(&cancel));
+    let run = RunMeta {
+        tool: env!("CARGO_PKG_NAME").to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: crate::scan::timestamp(started_at),
+        finished_at: crate::scan::timestamp(SystemTime::now()),
+        duration_ms: started.elapsed().as_millis() as u64,
+        inventory: cfg.inventory.path.display().to_string(),
+        inventory_sha256: cfg.inventory.digest.clone(),
+        command: cfg.command_line.clone(),
+        complete,
+    };
+    let mut report = crate::scan::build_report(cfg, results, run);
+    if !complete {
+        report.exit_code = exit::INTERRUPTED;
+    }
+    let written = crate::report::write_reports(&report, &cfg.out_dir, &cfg.formats)
+        .context("writing reports")?;
+    if cfg.progress != ProgressMode::Quiet {
+        eprintln!("{}", report.verdict_line());
+        if !complete {
+            eprintln!("interrupted: the reports cover only the entries that finished");
+        }
+        for p in written {
+            eprintln!("wrote {}", p.display());
+        }
+    }
+    Ok(ExitCode::from(report.exit_code))
+}

@@ -1,0 +1,299 @@
+//! Streaming reader for XAPI database dumps. See the module docs of `dump` for the format; the
+//! decode order per value is XML-unescape, then `%` unprotection; s-expressions are parsed later, on
+//! access, by the model (only the columns the audit reads are ever parsed).
+
+use super::codec::unprotect;
+use super::wire_of;
+use crate::error::DumpError;
+use quick_xml::events::{BytesStart, Event};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+/// Which tables and columns to keep while reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Only what the audit needs (see [`crate::model::AUDIT_FIELDS`]).
+    Audit,
+    /// The audit's tables with every column (the simulator serves them as XAPI would).
+    AuditTablesAllColumns,
+}
+
+/// One row: its reference and the kept fields under their wire names, values decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Row {
+    pub reference: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Row {
+    /// The decoded value of a field by wire name.
+    pub fn get(&self, wire: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == wire)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The kept rows of one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    pub rows: Vec<Row>,
+}
+
+/// What a dump holds, as far as it was kept, plus the row count of every table in the file.
+#[derive(Debug, Clone, Default)]
+pub struct Database {
+    pub manifest: BTreeMap<String, String>,
+    pub tables: BTreeMap<String, Table>,
+    pub row_counts: BTreeMap<String, usize>,
+    pub bytes_read: u64,
+}
+
+impl Database {
+    pub fn table(&self, name: &str) -> &[Row] {
+        self.tables
+            .get(name)
+            .map(|t| t.rows.as_slice())
+            .unwrap_or(&[])
+    }
+}
+
+/// Read a dump file, detecting gzip compression by its magic bytes.
+pub fn read_dump(path: &Path, keep: Keep) -> Result<Database, DumpError> {
+    let file = std::fs::File::open(path).map_err(|source| DumpError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut buffered = BufReader::with_capacity(256 * 1024, file);
+    let head = buffered.fill_buf().map_err(|source| DumpError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let gz =
+            BufReader::with_capacity(256 * 1024, flate2::bufread::MultiGzDecoder::new(buffered));
+        read_dump_from(gz, path, keep)
+    } else {
+        read_dump_from(buffered, path, keep)
+    }
+}
+
+/// Read a dump from any buffered reader; `path` only names the source in errors.
+pub fn read_dump_from<R: BufRead>(
+    input: R,
+    path: &Path,
+    keep: Keep,
+) -> Result<Database, DumpError> {
+    let mut reader = quick_xml::Reader::from_reader(input);
+    reader.config_mut().check_end_names = true;
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut db = Database::default();
+    let mut depth_database = false;
+    let mut finished = false;
+    let mut in_manifest = false;
+    let mut current_table: Option<String> = None;
+    let malformed = |offset: u64, message: String| DumpError::Malformed {
+        path: path.to_path_buf(),
+        offset,
+        message,
+    };
+
+    loop {
+        let offset = reader.buffer_position();
+        let event = match reader.read_event_into(&mut buf) {
+            Ok(e) => e,
+            Err(quick_xml::Error::Io(e)) => {
+                return Err(DumpError::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            }
+            Err(quick_xml::Error::Syntax(e)) => {
+                return Err(DumpError::Truncated {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })
+            }
+            Err(e) => return Err(malformed(reader.error_position(), e.to_string())),
+        };
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let is_empty = matches!(event, Event::Empty(_));
+                let name = e.name();
+                match name.as_ref() {
+                    b"database" if !depth_database && !finished => depth_database = !is_empty,
+                    _ if !depth_database => {
+                        return Err(malformed(
+                            offset,
+                            "not a XAPI database dump (no <database> root)".into(),
+                        ))
+                    }
+                    b"manifest" => in_manifest = !is_empty,
+                    b"pair" if in_manifest => {
+                        let (k, v) = pair_attrs(e).map_err(|m| malformed(offset, m))?;
+                        db.manifest.insert(k, v);
+                    }
+                    b"table" => {
+                        let table = attr_value(e, b"name")
+                            .map_err(|m| malformed(offset, m))?
+                            .ok_or_else(|| malformed(offset, "<table> without a name".into()))?;
+                        db.row_counts.entry(table.clone()).or_insert(0);
+                        if !is_empty {
+                            current_table = Some(table);
+                        }
+                    }
+                    b"row" => {
+                        let Some(table) = current_table.as_deref() else {
+                            return Err(malformed(offset, "<row> outside a <table>".into()));
+                        };
+                        *db.row_counts.entry(table.to_string()).or_insert(0) += 1;
+                        if let Some(row) =
+                            read_row(e, table, keep).map_err(|m| malformed(offset, m))?
+                        {
+                            db.tables
+                                .entry(table.to_string())
+                                .or_default()
+                                .rows
+                                .push(row);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::End(ref e) => match e.name().as_ref() {
+                b"table" => current_table = None,
+                b"manifest" => in_manifest = false,
+                b"database" => {
+                    depth_database = false;
+                    finished = true;
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    db.bytes_read = reader.buffer_position();
+    if !finished {
+        return Err(DumpError::Truncated {
+            path: path.to_path_buf(),
+            message: format!("ended after {} bytes without </database>", db.bytes_read),
+        });
+    }
+    Ok(db)
+}
+
+fn decode_attr_value(raw: &[u8]) -> Result<String, String> {
+    let text =
+        std::str::from_utf8(raw).map_err(|_| "attribute value is not valid UTF-8".to_string())?;
+    let unescaped =
+        quick_xml::escape::unescape(text).map_err(|e| format!("bad XML escape: {e}"))?;
+    Ok(unprotect(&unescaped).into_owned())
+}
+
+fn attr_value(e: &BytesStart, key: &[u8]) -> Result<Option<String>, String> {
+    for attr in e.attributes() {
+        let attr = attr.map_err(|err| err.to_string())?;
+        if attr.key.as_ref() == key {
+            return decode_attr_value(&attr.value).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+fn pair_attrs(e: &BytesStart) -> Result<(String, String), String> {
+    let key = attr_value(e, b"key")?.unwrap_or_default();
+    let value = attr_value(e, b"value")?.unwrap_or_default();
+    Ok((key, value))
+}
+
+fn read_row(e: &BytesStart, table: &str, keep: Keep) -> Result<Option<Row>, String> {
+    let wanted = crate::model::audit_fields(table);
+    let Some(wanted) = wanted else {
+        // Not a table the audit reads: still check the attributes are well formed.
+        for attr in e.attributes() {
+            attr.map_err(|err| err.to_string())?;
+        }
+        return Ok(None);
+    };
+    let mut row = Row::default();
+    for attr in e.attributes() {
+        let attr = attr.map_err(|err| err.to_string())?;
+        let key = attr.key.as_ref();
+        if key == b"ref" {
+            row.reference = decode_attr_value(&attr.value)?;
+            continue;
+        }
+        if key.starts_with(b"_") {
+            continue; // _ref, __ctime, __mtime: bookkeeping, not fields
+        }
+        let column =
+            std::str::from_utf8(key).map_err(|_| "column name is not valid UTF-8".to_string())?;
+        let wire = wire_of(table, column);
+        let keep_it = match keep {
+            Keep::Audit => wanted.contains(&wire.as_str()),
+            Keep::AuditTablesAllColumns => true,
+        };
+        if keep_it {
+            row.fields.push((wire, decode_attr_value(&attr.value)?));
+        }
+    }
+    Ok(Some(row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Database, DumpError> {
+        read_dump_from(text.as_bytes(), Path::new("t.xml"), Keep::Audit)
+    }
+
+    #[test]
+    fn reads_modern_and_legacy_layouts() {
+        let modern = r#"<database><manifest><pair key="schema_major_vsn" value="5"/></manifest><table name="SR"><row ref="OpaqueRef:1" _ref="OpaqueRef:1" __ctime="1" uuid="u1" name__label="a%.b" name__description="x%%" other="ignored"/></table><table name="pool"><row ref="OpaqueRef:p" uuid="p" name_label="my%_pool"/></table></database>"#;
+        let db = read(modern).unwrap();
+        let sr = &db.table("SR")[0];
+        assert_eq!(sr.reference, "OpaqueRef:1");
+        assert_eq!(sr.get("name_label"), Some("a b"));
+        assert_eq!(sr.get("name_description"), Some("x%"));
+        assert_eq!(sr.get("other"), None);
+        assert_eq!(db.table("pool")[0].get("name_label"), Some("my  pool"));
+        assert_eq!(db.manifest["schema_major_vsn"], "5");
+
+        let legacy = "<?xml version=\"1.0\"?>\r\n<database>\r\n  <manifest/>\r\n  <table name=\"VM\">\r\n    <row ref=\"OpaqueRef:v\" uuid=\"v&amp;1\"></row>\r\n  </table>\r\n  <table name=\"Bond\"/>\r\n</database>\r\n";
+        let db = read(legacy).unwrap();
+        assert_eq!(db.table("VM")[0].get("uuid"), Some("v&1"));
+        assert_eq!(db.row_counts["Bond"], 0);
+        assert_eq!(db.row_counts["VM"], 1);
+    }
+
+    #[test]
+    fn rejects_truncated_and_corrupt_dumps() {
+        for (text, want) in [
+            ("<database><table name=\"VM\"><row ref=\"a\"", "truncated"),
+            (
+                "<database><table name=\"VM\"><row ref=\"a\"/></table>",
+                "truncated",
+            ),
+            ("<html><body/></html>", "no <database> root"),
+            (
+                "<database><table name=\"VM\"><row ref=\"a\" uuid=\"&bogus;\"/></table></database>",
+                "bad XML escape",
+            ),
+            ("<database><row ref=\"a\"/></database>", "outside a <table>"),
+            (
+                "<database><table name=\"VM\"></tabel></database>",
+                "malformed",
+            ),
+            ("", "truncated"),
+        ] {
+            let err = read(text).unwrap_err().to_string();
+            assert!(err.contains(want), "{text:?}: {err}");
+            assert!(err.starts_with("t.xml"), "error names the file: {err}");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Typed errors of the engine. Every variant carries the context a user needs to act on it (the file and
+//! line of an inventory, the dump path, the host) so that the binary can print one line and map the
+//! error to a documented exit code. No variant ever holds a password: secrets are dropped at ingestion.
+
+use std::path::PathBuf;
+
+/// Errors raised while reading the inventory: all of them are fatal for the run (exit code 64).
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("{path}: cannot read inventory: {source}")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+}
+
+/// Errors raised while reading one offline dump: they fail that inventory entry only.
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error("{path}: cannot read dump: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: byte {offset}: malformed XAPI dump: {message}")]
+    Malformed {
+        path: PathBuf,
+        offset: u64,
+        message: String,
+    },
+    #[error("{path}: truncated XAPI dump: {message}")]
+    Truncated { path: PathBuf, message: String },
+}
+
+/// Errors raised while writing reports: fatal for the run (exit code 74); no partial report is left.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{path}: cannot write report: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot render report: {message}")]
+    Render { path: PathBuf, message: String },
+}

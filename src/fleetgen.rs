@@ -1,0 +1,846 @@
+//! The fleet generator: writes realistic, deterministic XAPI dumps of pools that run Nova instances
+//! (boot-from-volume and image-backed; legacy, new-style and other SRs; CHAP; orphans; a
+//! legacy/new-style conflict; the IPv6 portal quirk; non-Nova VMs on iSCSI SRs; templates and control
+//! domains) plus an inventory listing them. The demo fleet in `fixtures/demo` and the benchmark fleets
+//! come from here, so they can be regenerated and scaled (`gen-fleet --help`). Everything is derived
+//! from a seed: the same spec gives byte-identical files.
+
+use crate::classify::nova_sr_uuid;
+use crate::dump::{DumpWriter, FieldValue};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// A fixed namespace for the generator's deterministic uuids.
+const GEN_NAMESPACE: Uuid = uuid::uuid!("6f1d2b36-2d0e-4c1f-9a57-0b9bd5c0a1e1");
+
+/// What one pool should hold.
+#[derive(Debug, Clone)]
+pub struct PoolSpec {
+    pub name: String,
+    pub hosts: usize,
+    pub instances: usize,
+    /// Share of volumes created before the upgrade (legacy-named), in percent.
+    pub legacy_percent: u32,
+    /// Attachments per instance: `None` for a realistic mix (0 to 4), `Some(n)` for exactly n volumes
+    /// (a boot volume plus n-1 data volumes).
+    pub volumes_per_instance: Option<usize>,
+    /// Add the special cases: orphans, a conflict, the IPv6 quirk, an "other" SR, non-Nova VMs, CHAP.
+    pub scenarios: bool,
+    /// Extra padding fields per VM record, in bytes (to reach a given dump size in benchmarks).
+    pub vm_padding: usize,
+}
+
+/// A whole fleet: pools written one dump each, plus `inventory.csv`.
+#[derive(Debug, Clone)]
+pub struct FleetSpec {
+    pub seed: u64,
+    pub site: String,
+    pub pools: Vec<PoolSpec>,
+    /// Write the last pool as a gzip-compressed `state.db` (as found on a host).
+    pub gzip_last: bool,
+    /// Also list the second host of every multi-host pool in the inventory (a pool member).
+    pub member_rows: bool,
+}
+
+impl FleetSpec {
+    /// The demo fleet checked in under `fixtures/demo`.
+    pub fn demo() -> FleetSpec {
+        let pool = |name: &str, hosts, instances, legacy_percent| PoolSpec {
+            name: name.to_string(),
+            hosts,
+            instances,
+            legacy_percent,
+            volumes_per_instance: None,
+            scenarios: true,
+            vm_padding: 0,
+        };
+        FleetSpec {
+            seed: 1,
+            site: "dc1".into(),
+            pools: vec![
+                pool("pool-east", 3, 14, 45),
+                pool("pool-west", 2, 9, 30),
+                pool("edge-01", 1, 5, 0),
+            ],
+            gzip_last: true,
+            member_rows: true,
+        }
+    }
+
+    /// `pools` identical single-purpose pools, for benchmarks and scale tests.
+    pub fn uniform(
+        seed: u64,
+        pools: usize,
+        hosts: usize,
+        instances: usize,
+        volumes: Option<usize>,
+        legacy_percent: u32,
+    ) -> FleetSpec {
+        FleetSpec {
+            seed,
+            site: "bench".into(),
+            pools: (0..pools)
+                .map(|i| PoolSpec {
+                    name: format!("pool-{i:05}"),
+                    hosts,
+                    instances,
+                    legacy_percent,
+                    volumes_per_instance: volumes,
+                    scenarios: false,
+                    vm_padding: 0,
+                })
+                .collect(),
+            gzip_last: false,
+            member_rows: false,
+        }
+    }
+}
+
+/// Counts of what a generated pool holds (what an audit must find).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub pool_uuid: String,
+    pub host_names: Vec<String>,
+    pub instances: usize,
+    pub attachments: usize,
+    pub legacy: usize,
+    pub new: usize,
+    pub other: usize,
+}
+
+/// xorshift64*: small, fast, deterministic; good enough to vary fixtures.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn percent(&mut self, p: u32) -> bool {
+        self.below(100) < u64::from(p)
+    }
+}
+
+type Fields = Vec<(&'static str, FieldValue)>;
+
+fn t(s: impl Into<String>) -> FieldValue {
+    FieldValue::Text(s.into())
+}
+fn map(pairs: &[(&str, &str)]) -> FieldValue {
+    FieldValue::Map(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+fn set(items: Vec<String>) -> FieldValue {
+    FieldValue::Set(items)
+}
+
+/// Accumulates the rows of one pool, table by table.
+#[derive(Default)]
+struct PoolRows {
+    pool: Vec<(String, Fields)>,
+    host: Vec<(String, Fields)>,
+    vm: Vec<(String, Fields)>,
+    vbd: Vec<(String, Fields)>,
+    vdi: Vec<(String, Fields)>,
+    sr: Vec<(String, Fields)>,
+    pbd: Vec<(String, Fields)>,
+}
+
+struct PoolGen<'a> {
+    spec: &'a PoolSpec,
+    key: String,
+    rng: Rng,
+    counter: u64,
+    rows: PoolRows,
+    stats: PoolStats,
+    hosts: Vec<String>,
+    shared_sr: Option<(String, String, String, String)>, // (sr ref, target, port, iqn) of the shared-IQN backend
+    pool_index: usize,
+}
+
+impl PoolGen<'_> {
+    fn uuid(&mut self, kind: &str) -> String {
+        self.counter += 1;
+        Uuid::new_v5(
+            &GEN_NAMESPACE,
+            format!("{}/{kind}/{}", self.key, self.counter).as_bytes(),
+        )
+        .to_string()
+    }
+    fn opaque(&mut self, kind: &str) -> String {
+        format!("OpaqueRef:{}", self.uuid(kind))
+    }
+
+    fn add_host(&mut self, i: usize) -> String {
+        let r = self.opaque("host");
+        let name = format!("{}-xs{:02}", self.spec.name, i + 1);
+        let uuid = self.uuid("host-uuid");
+        self.rows.host.push((
+            r.clone(),
+            vec![
+                ("uuid", t(uuid)),
+                ("name_label", t(name.clone())),
+                ("name_description", t("Default install")),
+                (
+                    "address",
+                    t(format!(
+                        "10.{}.{}.{}",
+                        10 + self.pool_index / 200,
+                        self.pool_index % 200,
+                        i + 11
+                    )),
+                ),
+                (
+                    "software_version",
+                    map(&[("product_version", "7.1.2"), ("product_brand", "XenServer")]),
+                ),
+                ("enabled", t("true")),
+            ],
+        ));
+        // Its control domain: a VM that must never count as an instance.
+        let dom0 = self.opaque("vm");
+        let dom0_uuid = self.uuid("vm-uuid");
+        self.rows.vm.push((
+            dom0,
+            vec![
+                ("uuid", t(dom0_uuid)),
+                ("name_label", t(format!("Control domain on host: {name}"))),
+                ("is_a_template", t("false")),
+                ("is_control_domain", t("true")),
+                ("power_state", t("Running")),
+                ("resident_on", t(r.clone())),
+                (
+                    "other_config",
+                    map(&[("storage_driver_domain", "OpaqueRef:NULL")]),
+                ),
+            ],
+        ));
+        self.stats.host_names.push(name);
+        r
+    }
+
+    fn local_sr(&mut self, host: &str) -> String {
+        let sr = self.opaque("sr");
+        let uuid = self.uuid("sr-uuid");
+        self.rows.sr.push((
+            sr.clone(),
+            vec![
+                ("uuid", t(uuid)),
+                ("name_label", t("Local storage")),
+                ("name_description", t("")),
+                ("type", t("lvm")),
+                ("content_type", t("user")),
+                ("shared", t("false")),
+                ("other_config", map(&[("i18n-key", "local-storage")])),
+            ],
+        ));
+        let pbd = self.opaque("pbd");
+        let pbd_uuid = self.uuid("pbd-uuid");
+        self.rows.pbd.push((
+            pbd,
+            vec![
+                ("uuid", t(pbd_uuid)),
+                ("host", t(host)),
+                ("SR", t(sr.clone())),
+                (
+                    "device_config",
+                    map(&[("device", "/dev/disk/by-id/scsi-SATA_ST1000NM0033-part3")]),
+                ),
+                ("currently_attached", t("true")),
+            ],
+        ));
+        sr
+    }
+
+    /// An iSCSI SR as Nova introduces it, with its PBD on `host`.
+    #[allow(clippy::too_many_arguments)]
+    fn iscsi_sr(
+        &mut self,
+        uuid: &str,
+        label: &str,
+        desc: &str,
+        host: &str,
+        target: &str,
+        port: Option<&str>,
+        iqn: &str,
+        chap: Option<(&str, &str)>,
+    ) -> String {
+        let sr = self.opaque("sr");
+        let mut dc: Vec<(&str, &str)> = vec![("target", target), ("targetIQN", iqn)];
+        if let Some(p) = port {
+            dc.push(("port", p));
+        }
+        if let Some((u, p)) = chap {
+            dc.push(("chapuser", u));
+            dc.push(("chappassword", p));
+        }
+        self.rows.sr.push((
+            sr.clone(),
+            vec![
+                ("uuid", t(uuid)),
+                ("name_label", t(label)),
+                ("name_description", t(desc)),
+                ("type", t("iscsi")),
+                ("content_type", t("")),
+                ("shared", t("false")),
+                ("sm_config", map(&dc)),
+                ("other_config", map(&[])),
+            ],
+        ));
+        let mut pbd_dc = dc.clone();
+        if self.counter % 3 == 0 {
+            pbd_dc.push(("backend-kind", "vbd"));
+        }
+        let pbd = self.opaque("pbd");
+        let pbd_uuid = self.uuid("pbd-uuid");
+        self.rows.pbd.push((
+            pbd,
+            vec![
+                ("uuid", t(pbd_uuid)),
+                ("host", t(host)),
+                ("SR", t(sr.clone())),
+                ("device_config", map(&pbd_dc)),
+                ("currently_attached", t("true")),
+            ],
+        ));
+        sr
+    }
+
+    fn vdi(
+        &mut self,
+        sr: &str,
+        name: &str,
+        other: &[(&str, &str)],
+        lun: Option<&str>,
+    ) -> (String, String) {
+        let vdi = self.opaque("vdi");
+        let uuid = self.uuid("vdi-uuid");
+        let sm: Vec<(&str, &str)> = lun.map(|l| vec![("LUNid", l)]).unwrap_or_default();
+        self.rows.vdi.push((
+            vdi.clone(),
+            vec![
+                ("uuid", t(uuid.clone())),
+                ("name_label", t(name)),
+                ("name_description", t("")),
+                ("SR", t(sr)),
+                (
+                    "virtual_size",
+                    t(format!(
+                        "{}",
+                        (20 + self.rng.below(480)) * 1024 * 1024 * 1024
+                    )),
+                ),
+                ("type", t("user")),
+                ("sm_config", map(&sm)),
+                ("other_config", map(other)),
+            ],
+        ));
+        (vdi, uuid)
+    }
+
+    fn vbd(&mut self, vm: &str, vdi: &str, userdevice: usize, osvol: bool) -> String {
+        let vbd = self.opaque("vbd");
+        let uuid = self.uuid("vbd-uuid");
+        let ud = userdevice.to_string();
+        let oc: Vec<(&str, &str)> = if osvol {
+            vec![("osvol", "True")]
+        } else {
+            vec![]
+        };
+        self.rows.vbd.push((
+            vbd.clone(),
+            vec![
+                ("uuid", t(uuid)),
+                ("VM", t(vm)),
+                ("VDI", t(vdi)),
+                ("userdevice", t(ud)),
+                (
+                    "bootable",
+                    t(if userdevice == 0 { "true" } else { "false" }),
+                ),
+                ("mode", t("RW")),
+                ("type", t("Disk")),
+                ("currently_attached", t("true")),
+                ("other_config", map(&oc)),
+            ],
+        ));
+        vbd
+    }
+
+    /// One Cinder volume attached to `vm` at `userdevice`, on a legacy, new-style or other SR.
+    fn volume(
+        &mut self,
+        vm: &str,
+        instance_name: &str,
+        host: &str,
+        userdevice: usize,
+        kind: VolumeKind,
+    ) {
+        let vol = self.uuid("volume");
+        let desc = format!("Disk-for:{instance_name}");
+        let (sr, lun) = match kind {
+            VolumeKind::Legacy | VolumeKind::New => {
+                let per_volume_iqn = format!("iqn.2010-10.org.openstack:volume-{vol}");
+                let target = format!("10.20.{}.{}", self.pool_index % 250, 10 + self.rng.below(2));
+                let chap_user = format!("chap-{}", &vol[..8]);
+                let chap_secret = format!("demo-chap-secret-{}", &vol[..8]);
+                let chap = self
+                    .rng
+                    .percent(30)
+                    .then_some((chap_user.as_str(), chap_secret.as_str()));
+                if kind == VolumeKind::Legacy {
+                    self.stats.legacy += 1;
+                    let uuid = format!("FA15E-D15C-{vol}");
+                    (
+                        self.iscsi_sr(
+                            &uuid,
+                            &format!("tempSR-{vol}"),
+                            &desc,
+                            host,
+                            &target,
+                            Some("3260"),
+                            &per_volume_iqn,
+                            chap,
+                        ),
+                        None,
+                    )
+                } else if self.rng.percent(40) {
+                    // The shared-IQN backend: one new-style SR, several LUN VDIs.
+                    self.stats.new += 1;
+                    let (sr, lun) = self.shared_sr(host);
+                    (sr, Some(lun))
+                } else {
+                    self.stats.new += 1;
+                    let uuid = nova_sr_uuid(&target, "3260", &per_volume_iqn);
+                    (
+                        self.iscsi_sr(
+                            &uuid,
+                            &format!("tempSR-{uuid}"),
+                            "Disk-for:None",
+                            host,
+                            &target,
+                            Some("3260"),
+                            &per_volume_iqn,
+                            chap,
+                        ),
+                        None,
+                    )
+                }
+            }
+            VolumeKind::Other => {
+                // Cinder gave its own sr_uuid: neither convention.
+                self.stats.other += 1;
+                let uuid = self.uuid("cinder-sr");
+                let iqn = format!("iqn.1992-08.com.netapp:sn.{}", &vol[..8]);
+                (
+                    self.iscsi_sr(
+                        &uuid,
+                        &format!("tempSR-{vol}"),
+                        &desc,
+                        host,
+                        "10.30.0.5",
+                        Some("3260"),
+                        &iqn,
+                        None,
+                    ),
+                    None,
+                )
+            }
+            VolumeKind::Ipv6 => {
+                // Portal [fd00::5]:3260 split by Nova into target "[fd00" and port "".
+                self.stats.new += 1;
+                let iqn = format!("iqn.2010-10.org.openstack:volume-{vol}");
+                let uuid = nova_sr_uuid("[fd00", "", &iqn);
+                (
+                    self.iscsi_sr(
+                        &uuid,
+                        &format!("tempSR-{uuid}"),
+                        &desc,
+                        host,
+                        "[fd00",
+                        Some(""),
+                        &iqn,
+                        None,
+                    ),
+                    None,
+                )
+            }
+        };
+        let lun_text = lun.map(|l| l.to_string());
+        let (vdi, _) = self.vdi(&sr, &format!("volume-{vol}"), &[], lun_text.as_deref());
+        self.vbd(vm, &vdi, userdevice, true);
+        self.stats.attachments += 1;
+    }
+
+    fn shared_sr(&mut self, host: &str) -> (String, u64) {
+        if self.shared_sr.is_none() {
+            let target = format!("10.40.{}.20", self.pool_index % 250);
+            let iqn = format!("iqn.2001-05.com.equallogic:pool{}-shared", self.pool_index);
+            let uuid = nova_sr_uuid(&target, "3260", &iqn);
+            let sr = self.iscsi_sr(
+                &uuid,
+                &format!("tempSR-{uuid}"),
+                "Disk-for:None",
+                host,
+                &target,
+                Some("3260"),
+                &iqn,
+                Some(("eql", "demo-chap-secret-eql")),
+            );
+            self.shared_sr = Some((sr, target, "3260".into(), iqn));
+        }
+        let lun = 1 + self.rng.below(250);
+        (
+            self.shared_sr
+                .as_ref()
+                .map(|s| s.0.clone())
+                .unwrap_or_default(),
+            lun,
+        )
+    }
+
+    fn instance(&mut self, n: usize) {
+        let vm = self.opaque("vm");
+        let vm_uuid = self.uuid("vm-uuid");
+        let nova_uuid = self.uuid("instance");
+        let name = format!("instance-{:08x}", 0x100 * (self.pool_index + 1) + n);
+        let halted = self.rng.percent(12);
+        let host_i = self.rng.below(self.hosts.len() as u64) as usize;
+        let host = self.hosts[host_i].clone();
+        let padding = "x".repeat(self.spec.vm_padding);
+        let mut fields: Fields = vec![
+            ("uuid", t(vm_uuid)),
+            ("name_label", t(name.clone())),
+            ("name_description", t("")),
+            ("is_a_template", t("false")),
+            ("is_control_domain", t("false")),
+            ("power_state", t(if halted { "Halted" } else { "Running" })),
+            (
+                "resident_on",
+                t(if halted {
+                    "OpaqueRef:NULL".to_string()
+                } else {
+                    host.clone()
+                }),
+            ),
+            (
+                "memory_static_max",
+                t(format!("{}", (2 + self.rng.below(30)) * 1024 * 1024 * 1024)),
+            ),
+            ("VCPUs_max", t(format!("{}", 1 + self.rng.below(16)))),
+            ("HVM_boot_policy", t("BIOS order")),
+            (
+                "platform",
+                map(&[
+                    ("acpi", "1"),
+                    ("apic", "true"),
+                    ("pae", "true"),
+                    ("viridian", "true"),
+                ]),
+            ),
+            ("blocked_operations", map(&[])),
+            ("tags", set(vec![])),
+            ("VBDs", set(vec![])), // stale in dumps: the reader must rebuild it from VBD.VM
+            (
+                "other_config",
+                map(&[
+                    ("nova_uuid", &nova_uuid),
+                    ("xenstore_data", "vm-data/hostname"),
+                ]),
+            ),
+        ];
+        if !padding.is_empty() {
+            fields.push(("xenstore_data", map(&[("vm-data/user-data", &padding)])));
+        }
+        self.rows.vm.push((vm.clone(), fields));
+        self.stats.instances += 1;
+
+        let pbd_host = host.clone();
+        let (boot_volume, data_volumes) = match self.spec.volumes_per_instance {
+            Some(0) => (false, 0),
+            Some(v) => (true, v - 1),
+            None => (self.rng.percent(60), self.rng.below(4) as usize),
+        };
+        // Instances built before the upgrade have legacy volumes, but may have gained new ones since.
+        let old_instance = self.rng.percent(self.spec.legacy_percent);
+        let kind = |g: &mut Self, first: bool| {
+            if old_instance && (first || g.rng.percent(60)) {
+                VolumeKind::Legacy
+            } else {
+                VolumeKind::New
+            }
+        };
+        if boot_volume {
+            let k = kind(self, true);
+            self.volume(&vm, &name, &pbd_host, 0, k);
+        } else {
+            let local = self.local_srs_for(host_i);
+            let (vdi, _) = self.vdi(
+                &local,
+                &format!("{name} root"),
+                &[
+                    ("nova_disk_type", "root"),
+                    ("nova_instance_uuid", &nova_uuid),
+                ],
+                None,
+            );
+            self.vbd(&vm, &vdi, 0, false);
+        }
+        for d in 0..data_volumes {
+            let k = kind(self, false);
+            self.volume(&vm, &name, &pbd_host, d + 1, k);
+        }
+    }
+
+    fn local_srs_for(&mut self, host_i: usize) -> String {
+        // Local SRs are created with the hosts, in host order, one per host.
+        self.rows
+            .sr
+            .iter()
+            .filter(|(_, f)| {
+                f.iter()
+                    .any(|(k, v)| *k == "name_label" && *v == t("Local storage"))
+            })
+            .nth(host_i)
+            .map(|(r, _)| r.clone())
+            .unwrap_or_default()
+    }
+
+    fn scenarios(&mut self) {
+        let host = self.hosts[0].clone();
+        let n = self.stats.instances;
+        // 1. Orphaned legacy SR: a VDI, no VBD.
+        let vol = self.uuid("volume");
+        let sr = self.iscsi_sr(
+            &format!("FA15E-D15C-{vol}"),
+            &format!("tempSR-{vol}"),
+            "Disk-for:instance-deleted",
+            &host,
+            "10.20.9.10",
+            Some("3260"),
+            &format!("iqn.2010-10.org.openstack:volume-{vol}"),
+            None,
+        );
+        self.vdi(&sr, &format!("volume-{vol}"), &[], None);
+        // 2. Conflict: a legacy SR on the shared backend's target and IQN, attached to an instance.
+        let (_, _) = self.shared_sr(&host);
+        let (_, target, port, iqn) = self.shared_sr.clone().unwrap_or_default();
+        let vol = self.uuid("volume");
+        let legacy = self.iscsi_sr(
+            &format!("FA15E-D15C-{vol}"),
+            &format!("tempSR-{vol}"),
+            "Disk-for:instance-conflict",
+            &host,
+            &target,
+            Some(&port),
+            &iqn,
+            Some(("eql", "demo-chap-secret-eql")),
+        );
+        let vm = self.opaque("vm");
+        let vm_uuid = self.uuid("vm-uuid");
+        let nova_uuid = self.uuid("instance");
+        let name = format!("instance-{:08x}", 0x100 * (self.pool_index + 1) + n + 1);
+        self.rows.vm.push((
+            vm.clone(),
+            vec![
+                ("uuid", t(vm_uuid)),
+                ("name_label", t(name.clone())),
+                ("is_a_template", t("false")),
+                ("is_control_domain", t("false")),
+                ("power_state", t("Running")),
+                ("resident_on", t(host.clone())),
+                ("other_config", map(&[("nova_uuid", &nova_uuid)])),
+            ],
+        ));
+        let (vdi, _) = self.vdi(&legacy, &format!("volume-{vol}"), &[], Some("7"));
+        self.vbd(&vm, &vdi, 0, true);
+        self.stats.instances += 1;
+        self.stats.attachments += 1;
+        self.stats.legacy += 1;
+        // 3. Same instance gains an "other" volume and an IPv6-quirk volume.
+        self.volume(&vm, &name, &host, 1, VolumeKind::Other);
+        self.volume(&vm, &name, &host, 2, VolumeKind::Ipv6);
+        // 4. A non-Nova VM on a legacy-named iSCSI SR (manually attached): never a finding, not an orphan.
+        let vol = self.uuid("volume");
+        let sr = self.iscsi_sr(
+            &format!("FA15E-D15C-{vol}"),
+            &format!("tempSR-{vol}"),
+            "manual",
+            &host,
+            "10.20.9.11",
+            None,
+            &format!("iqn.2010-10.org.openstack:volume-{vol}"),
+            None,
+        );
+        let (vdi, _) = self.vdi(&sr, "backup disk", &[], None);
+        let plain = self.opaque("vm");
+        let plain_uuid = self.uuid("vm-uuid");
+        self.rows.vm.push((
+            plain.clone(),
+            vec![
+                ("uuid", t(plain_uuid)),
+                ("name_label", t("backup-appliance")),
+                ("is_a_template", t("false")),
+                ("is_control_domain", t("false")),
+                ("power_state", t("Running")),
+                ("resident_on", t(host.clone())),
+                ("other_config", map(&[("osvol", "True")])),
+            ],
+        ));
+        self.vbd(&plain, &vdi, 1, true);
+        // 5. A template that carries nova_uuid (a snapshot image): never an instance.
+        let tmpl = self.opaque("vm");
+        let tmpl_uuid = self.uuid("vm-uuid");
+        let tmpl_nova = self.uuid("instance");
+        self.rows.vm.push((
+            tmpl,
+            vec![
+                ("uuid", t(tmpl_uuid)),
+                ("name_label", t("Ubuntu 14.04 (snapshot)")),
+                ("is_a_template", t("true")),
+                ("is_control_domain", t("false")),
+                ("power_state", t("Halted")),
+                ("resident_on", t("OpaqueRef:NULL")),
+                ("other_config", map(&[("nova_uuid", &tmpl_nova)])),
+            ],
+        ));
+    }
+
+    fn write<W: Write>(self, out: W) -> io::Result<(W, PoolStats)> {
+        let mut w = DumpWriter::new(out, 1000 + self.counter)?;
+        // Tables in XAPI's alphabetical-ish order, with a few the audit does not read.
+        for (name, rows) in [
+            ("Bond", &Vec::new()),
+            ("PBD", &self.rows.pbd),
+            ("SR", &self.rows.sr),
+            ("VBD", &self.rows.vbd),
+            ("VDI", &self.rows.vdi),
+            ("VM", &self.rows.vm),
+            ("host", &self.rows.host),
+            ("pool", &self.rows.pool),
+            ("session", &Vec::new()),
+        ] {
+            w.start_table(name)?;
+            for (r, fields) in rows.iter() {
+                w.row(r, fields.iter().map(|(k, v)| (*k, v)))?;
+            }
+        }
+        Ok((w.finish()?, self.stats))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VolumeKind {
+    Legacy,
+    New,
+    Other,
+    Ipv6,
+}
+
+/// Write one pool's dump.
+pub fn write_pool<W: Write>(
+    out: W,
+    spec: &PoolSpec,
+    seed: u64,
+    pool_index: usize,
+) -> io::Result<(W, PoolStats)> {
+    let key = format!("{seed}/{pool_index}/{}", spec.name);
+    let mut g = PoolGen {
+        spec,
+        rng: Rng::new(seed ^ (pool_index as u64).wrapping_mul(0x1000_0001)),
+        key,
+        counter: 0,
+        rows: PoolRows::default(),
+        stats: PoolStats::default(),
+        hosts: Vec::new(),
+        shared_sr: None,
+        pool_index,
+    };
+    for i in 0..spec.hosts.max(1) {
+        let h = g.add_host(i);
+        g.hosts.push(h);
+    }
+    let hosts = g.hosts.clone();
+    for h in &hosts {
+        g.local_sr(h);
+    }
+    let pool_ref = g.opaque("pool");
+    let pool_uuid = g.uuid("pool-uuid");
+    g.stats.pool_uuid = pool_uuid.clone();
+    g.rows.pool.push((
+        pool_ref,
+        vec![
+            ("uuid", t(pool_uuid)),
+            ("name_label", t(spec.name.clone())),
+            ("name_description", t("")),
+            ("master", t(hosts[0].clone())),
+            ("other_config", map(&[])),
+        ],
+    ));
+    for n in 0..spec.instances {
+        g.instance(n);
+    }
+    if spec.scenarios {
+        g.scenarios();
+    }
+    g.write(out)
+}
+
+/// Write a fleet into `dir`: one dump per pool under `dir/dumps/` and `dir/inventory.csv`.
+pub fn write_fleet(dir: &Path, spec: &FleetSpec) -> io::Result<(PathBuf, Vec<PoolStats>)> {
+    let dumps = dir.join("dumps");
+    std::fs::create_dir_all(&dumps)?;
+    let mut inventory = String::from("name,dump,site,tags\n");
+    let mut all = Vec::new();
+    for (i, pool) in spec.pools.iter().enumerate() {
+        let gz = spec.gzip_last && i + 1 == spec.pools.len();
+        let rel = if gz {
+            format!("dumps/{}.state.db", pool.name)
+        } else {
+            format!("dumps/{}.xml", pool.name)
+        };
+        let file = io::BufWriter::new(std::fs::File::create(dir.join(&rel))?);
+        let stats = if gz {
+            let enc = flate2::GzBuilder::new()
+                .mtime(0)
+                .write(file, flate2::Compression::default());
+            let (enc, stats) = write_pool(enc, pool, spec.seed, i)?;
+            enc.finish()?.flush()?;
+            stats
+        } else {
+            let (mut f, stats) = write_pool(file, pool, spec.seed, i)?;
+            f.flush()?;
+            stats
+        };
+        let tags = if pool.hosts > 1 { "prod" } else { "edge" };
+        inventory.push_str(&format!(
+            "{},{},{},{}\n",
+            stats.host_names[0], rel, spec.site, tags
+        ));
+        if spec.member_rows && stats.host_names.len() > 1 {
+            inventory.push_str(&format!(
+                "{},{},{},{}\n",
+                stats.host_names[1], rel, spec.site, tags
+            ));
+        }
+        all.push(stats);
+    }
+    let inv = dir.join("inventory.csv");
+    std::fs::write(&inv, inventory)?;
+    Ok((inv, all))
+}

@@ -1,0 +1,400 @@
+//! The inventory: a CSV file (header row, columns by name in any order) listing the Xen hosts to audit,
+//! each either a live XAPI endpoint (`url`) or an offline dump (`dump`, relative to the inventory file).
+//! It is validated in one pass and fails fast with the file and line of the first problem: a run never
+//! starts on an inventory it half understands. Passwords never come from here, only the names of where
+//! to find them (`password_env`, `password_file`).
+
+use crate::error::InventoryError;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The columns an inventory may have.
+pub const COLUMNS: &[&str] = &[
+    "name",
+    "url",
+    "dump",
+    "username",
+    "password_env",
+    "password_file",
+    "site",
+    "tags",
+    "insecure",
+];
+
+/// Where an entry's data comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A live XAPI endpoint, `http://` or `https://`.
+    Url(String),
+    /// An offline dump, resolved against the inventory's folder.
+    Dump(PathBuf),
+}
+
+/// One inventory row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub source: Source,
+    pub username: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub site: String,
+    pub tags: String,
+    pub insecure: bool,
+    /// The line of the inventory this entry came from (for messages).
+    pub line: u64,
+}
+
+impl Entry {
+    /// The source as shown in reports: the URL without any user info, or the dump path as written.
+    pub fn source_display(&self) -> String {
+        match &self.source {
+            Source::Url(u) => redact_userinfo(u),
+            Source::Dump(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Strip `user:password@` from a URL so that it can be shown.
+pub fn redact_userinfo(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            return format!("{scheme}://{}", &rest[at + 1..]);
+        }
+    }
+    url.to_string()
+}
+
+/// A parsed, validated inventory.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub path: PathBuf,
+    /// sha256 of the inventory file's bytes, hex: lets a compliance job tell runs of one inventory apart.
+    pub digest: String,
+    pub entries: Vec<Entry>,
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "" | "0" | "false" | "no" | "off" => Some(false),
+        "1" | "true" | "yes" | "on" => Some(true),
+        _ => None,
+    }
+}
+
+/// Read and validate an inventory file.
+pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
+    let bytes = std::fs::read(path).map_err(|source| InventoryError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &bytes)
+}
+
+/// Validate inventory bytes; `path` names the file in errors and anchors relative dump paths.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InventoryError> {
+    let invalid = |line: u64, message: String| InventoryError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let digest = hex(&Sha256::digest(bytes));
+    let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut records = reader.records();
+    let headers = loop {
+        match records.next() {
+            None => {
+                return Err(invalid(
+                    1,
+                    "empty inventory: expected a header row with at least name and url or dump"
+                        .into(),
+                ))
+            }
+            Some(Err(e)) => return Err(invalid(csv_line(bytes, &e).unwrap_or(1), csv_message(&e))),
+            Some(Ok(r)) if r.iter().all(str::is_empty) => continue,
+            Some(Ok(r)) => break r,
+        }
+    };
+    // The csv crate's line numbers skip comment and blank lines; count newlines up to the byte offset.
+    let line_of = |pos: Option<&csv::Position>| pos.map(|p| line_at(bytes, p.byte())).unwrap_or(0);
+    let header_line = line_of(headers.position()).max(1);
+    let mut seen = BTreeSet::new();
+    for h in headers.iter() {
+        if !seen.insert(h) {
+            return Err(invalid(header_line, format!("column {h:?} appears twice")));
+        }
+    }
+    let unknown: Vec<&str> = headers.iter().filter(|h| !COLUMNS.contains(h)).collect();
+    if !unknown.is_empty() {
+        let hint = if unknown
+            .iter()
+            .any(|u| u.to_ascii_lowercase().contains("pass"))
+        {
+            " (passwords never come from the inventory: use password_env or password_file)"
+        } else {
+            ""
+        };
+        return Err(invalid(
+            header_line,
+            format!(
+                "unknown column(s) {}{hint}; known: {}",
+                unknown.join(", "),
+                COLUMNS.join(", ")
+            ),
+        ));
+    }
+    if !headers.iter().any(|h| h == "name") {
+        return Err(invalid(header_line, "missing column \"name\"".into()));
+    }
+    if !headers.iter().any(|h| h == "url" || h == "dump") {
+        return Err(invalid(
+            header_line,
+            "missing column: need \"url\" or \"dump\"".into(),
+        ));
+    }
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| col(c)).collect();
+
+    let mut entries = Vec::new();
+    let mut names = BTreeSet::new();
+    for record in records {
+        let record =
+            record.map_err(|e| invalid(csv_line(bytes, &e).unwrap_or(0), csv_message(&e)))?;
+        let line = line_of(record.position());
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        if record.len() != headers.len() {
+            return Err(invalid(
+                line,
+                format!(
+                    "row has {} fields but the header has {}",
+                    record.len(),
+                    headers.len()
+                ),
+            ));
+        }
+        let get = |c: &str| -> String {
+            let i = COLUMNS.iter().position(|x| *x == c).and_then(|i| idx[i]);
+            i.and_then(|i| record.get(i))
+                .unwrap_or_default()
+                .to_string()
+        };
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let name = get("name");
+        if name.is_empty() {
+            return Err(invalid(line, "empty name".into()));
+        }
+        if !names.insert(name.clone()) {
+            return Err(invalid(line, format!("duplicate name {name:?}")));
+        }
+        let (url, dump) = (get("url"), get("dump"));
+        let source = match (url.is_empty(), dump.is_empty()) {
+            (false, false) => {
+                return Err(invalid(
+                    line,
+                    format!("{name}: both url and dump are set; give exactly one"),
+                ))
+            }
+            (true, true) => {
+                return Err(invalid(
+                    line,
+                    format!("{name}: neither url nor dump is set; give exactly one"),
+                ))
+            }
+            (false, true) => {
+                let lower = url.to_ascii_lowercase();
+                if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+                    return Err(invalid(
+                        line,
+                        format!(
+                            "{name}: url must start with https:// or http://, got {:?}",
+                            redact_userinfo(&url)
+                        ),
+                    ));
+                }
+                if url
+                    .split_once("://")
+                    .is_some_and(|(_, rest)| rest.split('/').next().unwrap_or("").contains('@'))
+                {
+                    return Err(invalid(line, format!("{name}: url must not carry credentials; use username and password_env or password_file")));
+                }
+                Source::Url(url)
+            }
+            (true, false) => Source::Dump(base.join(dump)),
+        };
+        let insecure = parse_bool(&get("insecure"))
+            .ok_or_else(|| invalid(line, format!("{name}: insecure must be true or false")))?;
+        let password_env = Some(get("password_env")).filter(|s| !s.is_empty());
+        let password_file = Some(get("password_file"))
+            .filter(|s| !s.is_empty())
+            .map(|p| base.join(p));
+        if password_env.is_some() && password_file.is_some() {
+            return Err(invalid(
+                line,
+                format!("{name}: give password_env or password_file, not both"),
+            ));
+        }
+        entries.push(Entry {
+            name,
+            source,
+            username: get("username"),
+            password_env,
+            password_file,
+            site: get("site"),
+            tags: get("tags"),
+            insecure,
+            line,
+        });
+    }
+    if entries.is_empty() {
+        return Err(invalid(header_line, "the inventory lists no hosts".into()));
+    }
+    Ok(Inventory {
+        path: path.to_path_buf(),
+        digest,
+        entries,
+    })
+}
+
+fn csv_line(bytes: &[u8], e: &csv::Error) -> Option<u64> {
+    e.position().map(|p| line_at(bytes, p.byte()))
+}
+
+/// The 1-based line of the record the csv crate says starts at `offset`: its offset includes the
+/// blank and comment lines the reader skipped before the record, so skip them here too.
+fn line_at(bytes: &[u8], offset: u64) -> u64 {
+    let mut i = (offset as usize).min(bytes.len());
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' | b'\r' => i += 1,
+            b'#' => {
+                i += bytes[i..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(bytes.len() - i, |p| p + 1)
+            }
+            _ => break,
+        }
+    }
+    1 + bytes[..i].iter().filter(|b| **b == b'\n').count() as u64
+}
+
+fn csv_message(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("row has {len} fields but the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<Inventory, String> {
+        parse(Path::new("/etc/inv/fleet.csv"), s.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn good_inventory() {
+        let inv = parse_str("# comment\ndump,name,site,tags\npools/a.xml,a,dc1,prod\n\n,b2,,\n")
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            inv.contains(":5:") && inv.contains("neither url nor dump"),
+            "{inv}"
+        );
+        let inv = parse_str("dump,name,site,tags,insecure\npools/a.xml,a,dc1,prod;eu,\n").unwrap();
+        assert_eq!(
+            inv.entries[0].source,
+            Source::Dump(PathBuf::from("/etc/inv/pools/a.xml"))
+        );
+        assert_eq!(inv.entries[0].tags, "prod;eu");
+        assert_eq!(inv.entries[0].line, 2);
+        let inv = parse_str(
+            "name,url,username,password_env,insecure\nx,https://xs01:443/,root,XS_PW,yes\n",
+        )
+        .unwrap();
+        assert_eq!(
+            inv.entries[0].source,
+            Source::Url("https://xs01:443/".into())
+        );
+        assert!(inv.entries[0].insecure);
+        assert_eq!(inv.digest.len(), 64);
+    }
+
+    #[test]
+    fn bad_inventories_name_file_and_line() {
+        let cases = [
+            ("", ":1: empty inventory"),
+            ("name,url\n", "lists no hosts"),
+            ("url\nhttps://a/\n", "missing column \"name\""),
+            ("name,site\na,b\n", "need \"url\" or \"dump\""),
+            (
+                "name,url,password\na,https://a/,x\n",
+                "passwords never come from the inventory",
+            ),
+            (
+                "name,url,colour\na,https://a/,x\n",
+                "unknown column(s) colour",
+            ),
+            (
+                "name,url,dump\na,https://a/,a.xml\n",
+                ":2: a: both url and dump",
+            ),
+            (
+                "name,url\na,https://a/\na,https://b/\n",
+                ":3: duplicate name",
+            ),
+            ("name,url\na,ftp://a/\n", ":2: a: url must start with"),
+            (
+                "name,url\na,https://root:pw@a/\n",
+                "must not carry credentials",
+            ),
+            ("name,url\na,https://a/,extra\n", ":2: row has 3 fields"),
+            (
+                "name,url,insecure\na,https://a/,maybe\n",
+                "insecure must be",
+            ),
+            ("name,name,url\na,a,https://a/\n", "appears twice"),
+            ("name,url\n,https://a/\n", ":2: empty name"),
+        ];
+        for (text, want) in cases {
+            let err = parse_str(text).unwrap_err();
+            assert!(err.starts_with("/etc/inv/fleet.csv:"), "{err}");
+            assert!(err.contains(want), "{text:?}: {err}");
+            assert!(!err.contains("pw@"), "no secret in errors: {err}");
+        }
+    }
+
+    #[test]
+    fn redaction_table() {
+        for (url, want) in [
+            ("https://root:pw@xs01:443/", "https://xs01:443/"),
+            ("https://xs01/", "https://xs01/"),
+            ("http://a@b/c@d", "http://b/c@d"),
+        ] {
+            assert_eq!(redact_userinfo(url), want);
+        }
+    }
+}

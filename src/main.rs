@@ -1,0 +1,13 @@
+//! The `xen-sr-audit` binary: parse arguments, run, print any error on one line, exit with its code.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match xen_sr_audit::cli::run(std::env::args_os()) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xen-sr-audit: error: {err:#}");
+            ExitCode::from(xen_sr_audit::cli::exit_code_of(&err))
+        }
+    }
+}

@@ -1,0 +1,545 @@
+//! The typed model of one pool as the audit sees it: pool, hosts, VMs, VBDs, VDIs, SRs and PBDs keyed
+//! by their opaque refs, holding only the fields the audit reads. It is built the same way from an
+//! offline dump row or from a live XML-RPC record (through [`FieldSource`]), which is what makes live
+//! and offline audits give identical findings. Secrets (CHAP passwords, any `*password*`/`*secret*`
+//! key) are dropped here, at ingestion, so no later stage can leak them.
+
+use crate::dump::codec::{parse_map, parse_set};
+use crate::dump::{Database, Row};
+use std::collections::BTreeMap;
+
+pub type Ref = String;
+pub const NULL_REF: &str = "OpaqueRef:NULL";
+
+/// The fields the audit reads, per table, under their wire names.
+pub const AUDIT_FIELDS: &[(&str, &[&str])] = &[
+    ("pool", &["uuid", "name_label", "master"]),
+    ("host", &["uuid", "name_label", "address"]),
+    (
+        "VM",
+        &[
+            "uuid",
+            "name_label",
+            "is_a_template",
+            "is_control_domain",
+            "power_state",
+            "resident_on",
+            "other_config",
+        ],
+    ),
+    (
+        "VBD",
+        &[
+            "VM",
+            "VDI",
+            "userdevice",
+            "bootable",
+            "type",
+            "currently_attached",
+            "other_config",
+        ],
+    ),
+    ("VDI", &["uuid", "SR", "name_label", "other_config"]),
+    (
+        "SR",
+        &[
+            "uuid",
+            "name_label",
+            "name_description",
+            "type",
+            "content_type",
+            "shared",
+        ],
+    ),
+    (
+        "PBD",
+        &["host", "SR", "device_config", "currently_attached"],
+    ),
+];
+
+/// The XAPI classes behind [`AUDIT_FIELDS`], as `event.from` and `get_all_records` name them.
+pub const AUDIT_CLASSES: &[&str] = &["pool", "host", "VM", "VBD", "VDI", "SR", "PBD"];
+
+/// The fields the audit keeps for a table, or `None` for a table it does not read.
+pub fn audit_fields(table: &str) -> Option<&'static [&'static str]> {
+    AUDIT_FIELDS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, f)| *f)
+}
+
+/// True for a device_config / sm_config key that holds a secret.
+pub fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password") || k.contains("secret") || k.contains("passwd")
+}
+
+/// A field that could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{table} {reference}: field {field}: {message}")]
+pub struct ModelError {
+    pub table: String,
+    pub reference: String,
+    pub field: String,
+    pub message: String,
+}
+
+/// Where a record's fields come from: a dump row or an XML-RPC struct.
+pub trait FieldSource {
+    /// The field as text; an absent field is empty.
+    fn text(&self, field: &str) -> Result<String, String>;
+    /// The field as a `(k -> v)` map; absent or empty is an empty map.
+    fn map(&self, field: &str) -> Result<Vec<(String, String)>, String>;
+    /// The field as a set of strings.
+    fn set(&self, field: &str) -> Result<Vec<String>, String>;
+}
+
+impl FieldSource for Row {
+    fn text(&self, field: &str) -> Result<String, String> {
+        Ok(self.get(field).unwrap_or_default().to_string())
+    }
+    fn map(&self, field: &str) -> Result<Vec<(String, String)>, String> {
+        match self.get(field) {
+            None | Some("") => Ok(Vec::new()),
+            Some(v) => parse_map(v).map_err(|e| e.to_string()),
+        }
+    }
+    fn set(&self, field: &str) -> Result<Vec<String>, String> {
+        match self.get(field) {
+            None | Some("") => Ok(Vec::new()),
+            Some(v) => parse_set(v).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pool {
+    pub reference: Ref,
+    pub uuid: String,
+    pub name_label: String,
+    pub master: Ref,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Host {
+    pub uuid: String,
+    pub name_label: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vm {
+    pub uuid: String,
+    pub name_label: String,
+    pub is_a_template: bool,
+    pub is_control_domain: bool,
+    pub power_state: String,
+    pub resident_on: Ref,
+    pub other_config: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vbd {
+    pub vm: Ref,
+    pub vdi: Ref,
+    pub userdevice: String,
+    pub bootable: bool,
+    pub kind: String,
+    pub currently_attached: bool,
+    pub other_config: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vdi {
+    pub uuid: String,
+    pub sr: Ref,
+    pub name_label: String,
+    pub other_config: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sr {
+    pub uuid: String,
+    pub name_label: String,
+    pub name_description: String,
+    pub kind: String,
+    pub content_type: String,
+    pub shared: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pbd {
+    pub host: Ref,
+    pub sr: Ref,
+    /// device_config without its secrets.
+    pub device_config: BTreeMap<String, String>,
+    /// Whether device_config carried CHAP credentials (the password itself is never kept).
+    pub chap: bool,
+    pub currently_attached: bool,
+}
+
+/// One pool, as read from a dump or fetched live.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub pool: Pool,
+    pub hosts: BTreeMap<Ref, Host>,
+    pub vms: BTreeMap<Ref, Vm>,
+    pub vbds: BTreeMap<Ref, Vbd>,
+    pub vdis: BTreeMap<Ref, Vdi>,
+    pub srs: BTreeMap<Ref, Sr>,
+    pub pbds: BTreeMap<Ref, Pbd>,
+}
+
+fn is_true(s: &str) -> bool {
+    s.eq_ignore_ascii_case("true") || s == "1"
+}
+
+fn plain_map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
+    pairs.into_iter().collect()
+}
+
+/// Accumulates records class by class into a [`Snapshot`], whatever their source.
+#[derive(Debug, Default)]
+pub struct SnapshotBuilder {
+    snapshot: Snapshot,
+    pools_seen: usize,
+}
+
+impl SnapshotBuilder {
+    /// Add one record of `class` (case-insensitive XAPI class name). Unknown classes are ignored.
+    pub fn add(
+        &mut self,
+        class: &str,
+        reference: &str,
+        rec: &impl FieldSource,
+    ) -> Result<(), ModelError> {
+        let err = |field: &str, message: String| ModelError {
+            table: class.to_string(),
+            reference: reference.to_string(),
+            field: field.to_string(),
+            message,
+        };
+        let text = |f: &str| rec.text(f).map_err(|m| err(f, m));
+        let map = |f: &str| rec.map(f).map_err(|m| err(f, m)).map(plain_map);
+        let r = reference.to_string();
+        let s = &mut self.snapshot;
+        match class.to_ascii_lowercase().as_str() {
+            "pool" => {
+                self.pools_seen += 1;
+                // A dump holds one pool row; keep the first deterministically.
+                if self.pools_seen == 1 {
+                    s.pool = Pool {
+                        reference: r,
+                        uuid: text("uuid")?,
+                        name_label: text("name_label")?,
+                        master: text("master")?,
+                    };
+                }
+            }
+            "host" => {
+                s.hosts.insert(
+                    r,
+                    Host {
+                        uuid: text("uuid")?,
+                        name_label: text("name_label")?,
+                        address: text("address")?,
+                    },
+                );
+            }
+            "vm" => {
+                s.vms.insert(
+                    r,
+                    Vm {
+                        uuid: text("uuid")?,
+                        name_label: text("name_label")?,
+                        is_a_template: is_true(&text("is_a_template")?),
+                        is_control_domain: is_true(&text("is_control_domain")?),
+                        power_state: text("power_state")?,
+                        resident_on: text("resident_on")?,
+                        other_config: map("other_config")?,
+                    },
+                );
+            }
+            "vbd" => {
+                s.vbds.insert(
+                    r,
+                    Vbd {
+                        vm: text("VM")?,
+                        vdi: text("VDI")?,
+                        userdevice: text("userdevice")?,
+                        bootable: is_true(&text("bootable")?),
+                        kind: text("type")?,
+                        currently_attached: is_true(&text("currently_attached")?),
+                        other_config: map("other_config")?,
+                    },
+                );
+            }
+            "vdi" => {
+                s.vdis.insert(
+                    r,
+                    Vdi {
+                        uuid: text("uuid")?,
+                        sr: text("SR")?,
+                        name_label: text("name_label")?,
+                        other_config: map("other_config")?,
+                    },
+                );
+            }
+            "sr" => {
+                s.srs.insert(
+                    r,
+                    Sr {
+                        uuid: text("uuid")?,
+                        name_label: text("name_label")?,
+                        name_description: text("name_description")?,
+                        kind: text("type")?,
+                        content_type: text("content_type")?,
+                        shared: is_true(&text("shared")?),
+                    },
+                );
+            }
+            "pbd" => {
+                let mut device_config = map("device_config")?;
+                let before = device_config.len();
+                device_config.retain(|k, _| !is_secret_key(k));
+                let chap = before != device_config.len() || device_config.contains_key("chapuser");
+                s.pbds.insert(
+                    r,
+                    Pbd {
+                        host: text("host")?,
+                        sr: text("SR")?,
+                        device_config,
+                        chap,
+                        currently_attached: is_true(&text("currently_attached")?),
+                    },
+                );
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Snapshot {
+        self.snapshot
+    }
+}
+
+impl Snapshot {
+    /// Build from a dump read with [`crate::dump::Keep::Audit`].
+    pub fn from_database(db: &Database) -> Result<Snapshot, ModelError> {
+        let mut b = SnapshotBuilder::default();
+        for class in AUDIT_CLASSES {
+            for row in db.table(class) {
+                b.add(class, &row.reference, row)?;
+            }
+        }
+        Ok(b.finish())
+    }
+
+    /// VBD refs per VM ref, rebuilt from the many side (VBD.VM): dumps may hold stale VM.VBDs.
+    pub fn vbds_by_vm(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (r, vbd) in &self.vbds {
+            m.entry(vbd.vm.as_str()).or_default().push(r.as_str());
+        }
+        m
+    }
+
+    /// PBD refs per SR ref, rebuilt from PBD.SR.
+    pub fn pbds_by_sr(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (r, pbd) in &self.pbds {
+            m.entry(pbd.sr.as_str()).or_default().push(r.as_str());
+        }
+        m
+    }
+
+    /// VDI refs per SR ref, rebuilt from VDI.SR.
+    pub fn vdis_by_sr(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut m: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (r, vdi) in &self.vdis {
+            m.entry(vdi.sr.as_str()).or_default().push(r.as_str());
+        }
+        m
+    }
+
+    /// The tables of this snapshot in the dump writer's form (used by `capture`): only the audited
+    /// fields, secrets already gone.
+    pub fn to_dump_tables(&self) -> Vec<crate::dump::DumpTable<'static>> {
+        use crate::dump::FieldValue as V;
+        let t = |s: &str| V::Text(s.to_string());
+        let b = |x: bool| V::from(x);
+        let m = |m: &BTreeMap<String, String>| {
+            V::Map(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        };
+        let f = |pairs: Vec<(&str, V)>| {
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect::<Vec<_>>()
+        };
+        let p = &self.pool;
+        vec![
+            (
+                "pool",
+                vec![(
+                    p.reference.clone(),
+                    f(vec![
+                        ("uuid", t(&p.uuid)),
+                        ("name_label", t(&p.name_label)),
+                        ("master", t(&p.master)),
+                    ]),
+                )],
+            ),
+            (
+                "host",
+                self.hosts
+                    .iter()
+                    .map(|(r, h)| {
+                        (
+                            r.clone(),
+                            f(vec![
+                                ("uuid", t(&h.uuid)),
+                                ("name_label", t(&h.name_label)),
+                                ("address", t(&h.address)),
+                            ]),
+                        )
+                    })
+                    .collect(),
+            ),
+            (
+                "VM",
+                self.vms
+                    .iter()
+                    .map(|(r, v)| {
+                        (
+                            r.clone(),
+                            f(vec![
+                                ("uuid", t(&v.uuid)),
+                                ("name_label", t(&v.name_label)),
+                                ("is_a_template", b(v.is_a_template)),
+                                ("is_control_domain", b(v.is_control_domain)),
+                                ("power_state", t(&v.power_state)),
+                                ("resident_on", t(&v.resident_on)),
+                                ("other_config", m(&v.other_config)),
+                            ]),
+                        )
+                    })
+                    .collect(),
+            ),
+            (
+                "VBD",
+                self.vbds
+                    .iter()
+                    .map(|(r, v)| {
+                        (
+                            r.clone(),
+                            f(vec![
+                                ("VM", t(&v.vm)),
+                                ("VDI", t(&v.vdi)),
+                                ("userdevice", t(&v.userdevice)),
+                                ("bootable", b(v.bootable)),
+                                ("type", t(&v.kind)),
+                                ("currently_attached", b(v.currently_attached)),
+                                ("other_config", m(&v.other_config)),
+                            ]),
+                        )
+                    })
+                    .collect(),
+            ),
+            (
+                "VDI",
+                self.vdis
+                    .iter()
+                    .map(|(r, v)| {
+                        (
+                            r.clone(),
+                            f(vec![
+                                ("uuid", t(&v.uuid)),
+                                ("SR", t(&v.sr)),
+                                ("name_label", t(&v.name_label)),
+                                ("other_config", m(&v.other_config)),
+                            ]),
+                        )
+                    })
+                    .collect(),
+            ),
+            (
+                "SR",
+                self.srs
+                    .iter()
+                    .map(|(r, s)| {
+                        (
+                            r.clone(),
+                            f(vec![
+                                ("uuid", t(&s.uuid)),
+                                ("name_label", t(&s.name_label)),
+                                ("name_description", t(&s.name_description)),
+                                ("type", t(&s.kind)),
+                                ("content_type", t(&s.content_type)),
+                                ("shared", b(s.shared)),
+                            ]),
+                        )
+                    })
+                    .collect(),
+            ),
+            (
+                "PBD",
+                self.pbds
+                    .iter()
+                    .map(|(r, p)| {
+                        (
+                            r.clone(),
+                            f(vec![
+                                ("host", t(&p.host)),
+                                ("SR", t(&p.sr)),
+                                ("device_config", m(&p.device_config)),
+                                ("currently_attached", b(p.currently_attached)),
+                            ]),
+                        )
+                    })
+                    .collect(),
+            ),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_dropped_at_ingestion() {
+        let row = Row {
+            reference: "OpaqueRef:pbd".into(),
+            fields: vec![(
+                "device_config".into(),
+                "(('target' '10.0.0.1') ('chapuser' 'u') ('chappassword' 's3cr3t') ('incoming_chappassword' 'x'))".into(),
+            )],
+        };
+        let mut b = SnapshotBuilder::default();
+        b.add("PBD", &row.reference, &row).unwrap();
+        let snap = b.finish();
+        let pbd = &snap.pbds["OpaqueRef:pbd"];
+        assert!(pbd.chap);
+        assert_eq!(
+            pbd.device_config.keys().collect::<Vec<_>>(),
+            vec!["chapuser", "target"]
+        );
+        assert!(!format!("{snap:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn malformed_map_names_table_ref_and_field() {
+        let row = Row {
+            reference: "OpaqueRef:v".into(),
+            fields: vec![("other_config".into(), "(('a' ".into())],
+        };
+        let mut b = SnapshotBuilder::default();
+        let err = b.add("VM", &row.reference, &row).unwrap_err().to_string();
+        assert!(
+            err.starts_with("VM OpaqueRef:v: field other_config"),
+            "{err}"
+        );
+    }
+}

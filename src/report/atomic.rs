@@ -1,0 +1,66 @@
+//! All-or-nothing report output: every file is written to a temporary file in the output folder, and
+//! only when all of them are complete are they renamed into place. A failure (disk full, permission,
+//! Ctrl-C before the commit) leaves the previous reports untouched and no half-written file behind.
+
+use crate::error::ReportError;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A set of output files staged for an atomic commit.
+#[derive(Debug)]
+pub struct StagedOutputs {
+    dir: PathBuf,
+    staged: Vec<(tempfile::TempPath, PathBuf)>,
+}
+
+impl StagedOutputs {
+    pub fn new(dir: &Path) -> Result<Self, ReportError> {
+        std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(StagedOutputs {
+            dir: dir.to_path_buf(),
+            staged: Vec::new(),
+        })
+    }
+
+    /// Stage `name` with the bytes the closure writes.
+    pub fn stage(
+        &mut self,
+        name: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), ReportError> {
+        let target = self.dir.join(name);
+        let io_err = |source| ReportError::Io {
+            path: target.clone(),
+            source,
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&self.dir)
+            .map_err(io_err)?;
+        {
+            let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
+            write(&mut buffered).map_err(io_err)?;
+            buffered.flush().map_err(io_err)?;
+        }
+        tmp.as_file().sync_all().map_err(io_err)?;
+        self.staged.push((tmp.into_temp_path(), target));
+        Ok(())
+    }
+
+    /// Rename every staged file into place.
+    pub fn commit(self) -> Result<Vec<PathBuf>, ReportError> {
+        let mut done = Vec::new();
+        for (tmp, target) in self.staged {
+            tmp.persist(&target).map_err(|e| ReportError::Io {
+                path: target.clone(),
+                source: e.error,
+            })?;
+            done.push(target);
+        }
+        Ok(done)
+    }
+}

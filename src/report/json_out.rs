@@ -1,0 +1,20 @@
+//! report.json: the whole [`Report`] as pretty JSON with `schema_version`, for compliance jobs that
+//! compare runs. Values are raw (no CSV neutralisation): JSON consumers are programs, not spreadsheets.
+
+use crate::report::Report;
+use std::io::Write;
+
+pub fn write_json(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// Read a report.json back (baselines, `diff`).
+pub fn read_json(path: &std::path::Path) -> anyhow::Result<Report> {
+    use anyhow::Context;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("{}: cannot read report", path.display()))?;
+    let report: Report = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a xen-sr-audit report.json", path.display()))?;
+    Ok(report)
+}

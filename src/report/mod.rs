@@ -1,0 +1,328 @@
+//! The report: one owner assembles every pool's audit and every inventory entry's outcome into a
+//! [`Report`], computes the summary and the exit code, and hands it to the writers (CSV, JSON, HTML,
+//! Markdown). Writers never see partial state: all files are staged as temporary files and renamed into
+//! place together at the end (see [`atomic`]).
+
+pub mod atomic;
+pub mod csv_out;
+pub mod json_out;
+
+use crate::classify::{Conflict, Finding, Instance, Naming, Orphan, PoolAudit, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever a field of report.json or a column of a CSV changes meaning or order.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Exit codes, documented in README.md.
+pub mod exit {
+    pub const CLEAN: u8 = 0;
+    pub const WARNINGS: u8 = 1;
+    pub const BLOCKED: u8 = 2;
+    pub const ENTRY_FAILED: u8 = 3;
+    pub const USAGE: u8 = 64;
+    pub const IO: u8 = 74;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// The outcome of one inventory entry, a row of hosts.csv.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostRow {
+    pub name: String,
+    pub source: String,
+    pub site: String,
+    pub tags: String,
+    /// `ok`, `failed`, or `same-pool-as:<name>`.
+    pub status: String,
+    pub pool_uuid: String,
+    pub pool_name: String,
+    pub error: String,
+    pub duration_ms: u64,
+    pub hosts: usize,
+    pub vms: usize,
+    pub instances: usize,
+    pub attachments: usize,
+    pub blocked: usize,
+    pub review: usize,
+    pub legacy_srs: usize,
+    pub orphans: usize,
+    pub conflicts: usize,
+    /// TLS certificate verification was turned off for this entry.
+    pub insecure: bool,
+}
+
+/// Run metadata: what produced this report, when, from what.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunMeta {
+    pub tool: String,
+    pub version: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_ms: u64,
+    pub inventory: String,
+    pub inventory_sha256: String,
+    pub command: String,
+    /// False when the scan was interrupted: the report then covers only the entries that finished.
+    pub complete: bool,
+}
+
+/// Counts over the whole run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub entries: usize,
+    pub entries_failed: usize,
+    pub pools: usize,
+    pub hosts: usize,
+    pub vms: usize,
+    pub instances: usize,
+    pub instances_blocked: usize,
+    pub instances_review: usize,
+    pub instances_ok: usize,
+    pub attachments: usize,
+    pub legacy: usize,
+    pub new: usize,
+    pub other: usize,
+    pub legacy_srs: usize,
+    pub orphans: usize,
+    pub conflicts: usize,
+}
+
+/// Per-pool counts (the HTML per-pool table and chart).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRow {
+    pub pool_uuid: String,
+    pub pool_name: String,
+    pub entry: String,
+    pub hosts: usize,
+    pub vms: usize,
+    pub instances: usize,
+    pub blocked: usize,
+    pub review: usize,
+    pub legacy: usize,
+    pub new: usize,
+    pub other: usize,
+    pub legacy_srs: usize,
+    pub orphans: usize,
+    pub conflicts: usize,
+}
+
+/// Everything a run found: what every writer renders.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub run: RunMeta,
+    pub summary: Summary,
+    pub exit_code: u8,
+    pub hosts: Vec<HostRow>,
+    pub pools: Vec<PoolRow>,
+    pub findings: Vec<Finding>,
+    pub instances: Vec<Instance>,
+    pub orphans: Vec<Orphan>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl PoolRow {
+    pub fn from_audit(entry: &str, a: &PoolAudit) -> PoolRow {
+        let naming = |n: Naming| a.findings.iter().filter(|f| f.naming == n).count();
+        PoolRow {
+            pool_uuid: a.pool_uuid.clone(),
+            pool_name: a.pool_name.clone(),
+            entry: entry.to_string(),
+            hosts: a.hosts,
+            vms: a.vms,
+            instances: a.instances.len(),
+            blocked: a
+                .instances
+                .iter()
+                .filter(|i| i.verdict == Verdict::Blocked)
+                .count(),
+            review: a
+                .instances
+                .iter()
+                .filter(|i| i.verdict == Verdict::Review)
+                .count(),
+            legacy: naming(Naming::Legacy),
+            new: naming(Naming::New),
+            other: naming(Naming::Other),
+            legacy_srs: a.legacy_srs,
+            orphans: a.orphans.len(),
+            conflicts: a.conflicts.len(),
+        }
+    }
+}
+
+impl Report {
+    /// Assemble a report from entry rows and the audits of the pools they stand for (one per pool).
+    pub fn assemble(run: RunMeta, hosts: Vec<HostRow>, audits: Vec<(String, PoolAudit)>) -> Report {
+        let mut r = Report {
+            schema_version: SCHEMA_VERSION,
+            run,
+            hosts,
+            ..Default::default()
+        };
+        for (entry, a) in audits {
+            r.pools.push(PoolRow::from_audit(&entry, &a));
+            r.findings.extend(a.findings);
+            r.instances.extend(a.instances);
+            r.orphans.extend(a.orphans);
+            r.conflicts.extend(a.conflicts);
+        }
+        r.sort();
+        r.summary = r.summarise();
+        r
+    }
+
+    fn sort(&mut self) {
+        let ud = |u: &str| (u.parse::<u64>().unwrap_or(u64::MAX), u.to_string());
+        self.pools
+            .sort_by(|a, b| (&a.pool_name, &a.pool_uuid).cmp(&(&b.pool_name, &b.pool_uuid)));
+        self.findings.sort_by(|a, b| {
+            (
+                &a.pool_name,
+                &a.pool_uuid,
+                &a.instance_name,
+                &a.instance_uuid,
+                &a.vm_uuid,
+                ud(&a.userdevice),
+                &a.vdi_uuid,
+                &a.sr_uuid,
+            )
+                .cmp(&(
+                    &b.pool_name,
+                    &b.pool_uuid,
+                    &b.instance_name,
+                    &b.instance_uuid,
+                    &b.vm_uuid,
+                    ud(&b.userdevice),
+                    &b.vdi_uuid,
+                    &b.sr_uuid,
+                ))
+        });
+        self.instances.sort_by(|a, b| {
+            (
+                &a.pool_name,
+                &a.pool_uuid,
+                &a.instance_name,
+                &a.instance_uuid,
+                &a.vm_uuid,
+            )
+                .cmp(&(
+                    &b.pool_name,
+                    &b.pool_uuid,
+                    &b.instance_name,
+                    &b.instance_uuid,
+                    &b.vm_uuid,
+                ))
+        });
+        self.orphans.sort_by(|a, b| {
+            (&a.pool_name, &a.pool_uuid, &a.sr_uuid).cmp(&(&b.pool_name, &b.pool_uuid, &b.sr_uuid))
+        });
+        self.conflicts.sort_by(|a, b| {
+            (&a.pool_name, &a.pool_uuid, &a.legacy_sr_uuid).cmp(&(
+                &b.pool_name,
+                &b.pool_uuid,
+                &b.legacy_sr_uuid,
+            ))
+        });
+    }
+
+    fn summarise(&self) -> Summary {
+        let verdicts = |v: Verdict| self.instances.iter().filter(|i| i.verdict == v).count();
+        let naming = |n: Naming| self.findings.iter().filter(|f| f.naming == n).count();
+        Summary {
+            entries: self.hosts.len(),
+            entries_failed: self.hosts.iter().filter(|h| h.status == "failed").count(),
+            pools: self.pools.len(),
+            hosts: self.pools.iter().map(|p| p.hosts).sum(),
+            vms: self.pools.iter().map(|p| p.vms).sum(),
+            instances: self.instances.len(),
+            instances_blocked: verdicts(Verdict::Blocked),
+            instances_review: verdicts(Verdict::Review),
+            instances_ok: verdicts(Verdict::Ok),
+            attachments: self.findings.len(),
+            legacy: naming(Naming::Legacy),
+            new: naming(Naming::New),
+            other: naming(Naming::Other),
+            legacy_srs: self.pools.iter().map(|p| p.legacy_srs).sum(),
+            orphans: self.orphans.len(),
+            conflicts: self.conflicts.len(),
+        }
+    }
+
+    /// The documented exit code: 2 blocked, else 3 entry failed, else 1 warnings, else 0.
+    pub fn compute_exit_code(&self) -> u8 {
+        let s = &self.summary;
+        if s.instances_blocked > 0 {
+            exit::BLOCKED
+        } else if s.entries_failed > 0 {
+            exit::ENTRY_FAILED
+        } else if s.instances_review > 0 || s.orphans > 0 || s.conflicts > 0 {
+            exit::WARNINGS
+        } else {
+            exit::CLEAN
+        }
+    }
+
+    /// The one-line verdict used by the console, the HTML header and summary.md.
+    pub fn verdict_line(&self) -> String {
+        let s = &self.summary;
+        let pools = |n: usize| {
+            if n == 1 {
+                "1 pool".to_string()
+            } else {
+                format!("{n} pools")
+            }
+        };
+        let blocked_pools = self.pools.iter().filter(|p| p.blocked > 0).count();
+        let mut line = if s.instances_blocked > 0 {
+            format!(
+                "{} instance{} in {} cannot be live-migrated after the upgrade",
+                s.instances_blocked,
+                if s.instances_blocked == 1 { "" } else { "s" },
+                pools(blocked_pools)
+            )
+        } else {
+            format!(
+                "No instance in {} is blocked from live migration after the upgrade",
+                pools(s.pools)
+            )
+        };
+        if s.instances_review > 0 {
+            line.push_str(&format!("; {} need review", s.instances_review));
+        }
+        if s.entries_failed > 0 {
+            line.push_str(&format!(
+                "; {} of {} inventory entries could not be audited",
+                s.entries_failed, s.entries
+            ));
+        }
+        line
+    }
+}
+
+/// Write the chosen formats into `dir`, all or nothing.
+pub fn write_reports(
+    report: &Report,
+    dir: &std::path::Path,
+    formats: &[crate::config::Format],
+) -> Result<Vec<std::path::PathBuf>, crate::error::ReportError> {
+    use crate::config::Format;
+    let mut out = atomic::StagedOutputs::new(dir)?;
+    for format in formats {
+        match format {
+            Format::Csv => {
+                out.stage("findings.csv", |w| csv_out::write_csv(w, &report.findings))?;
+                out.stage("instances.csv", |w| {
+                    csv_out::write_csv(w, &report.instances)
+                })?;
+                out.stage("hosts.csv", |w| csv_out::write_csv(w, &report.hosts))?;
+                out.stage("orphans.csv", |w| csv_out::write_csv(w, &report.orphans))?;
+                out.stage("conflicts.csv", |w| {
+                    csv_out::write_csv(w, &report.conflicts)
+                })?;
+            }
+            Format::Json => out.stage("report.json", |w| json_out::write_json(w, report))?,
+            Format::Html | Format::Markdown => {}
+        }
+    }
+    out.commit()
+}

@@ -1,0 +1,260 @@
+//! The scanner: runs every inventory entry as one task on a rayon pool sized by `--concurrency` (the
+//! work is mostly waiting on the network, so the size is independent of the CPU count), and sends each
+//! result over a channel to one collector on the calling thread. The collector owns the progress
+//! display and all results; nothing is shared and mutated across workers. One entry failing is
+//! recorded and the scan carries on. Pools listed several times are audited once.
+
+use crate::classify::{audit_pool, PoolAudit, Verdict};
+use crate::config::{ProgressMode, ScanConfig};
+use crate::dump::{read_dump, Keep};
+use crate::inventory::{Entry, Source};
+use crate::model::Snapshot;
+use crate::report::{HostRow, Report, RunMeta};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime};
+
+/// What one entry gave.
+#[derive(Debug)]
+pub struct EntryResult {
+    pub index: usize,
+    pub outcome: Result<(Snapshot, PoolAudit), String>,
+    pub duration: Duration,
+}
+
+/// Fetch one entry's pool snapshot, from its dump or live.
+pub fn fetch_entry(
+    entry: &Entry,
+    cfg: &ScanConfig,
+    cancel: &AtomicBool,
+) -> Result<Snapshot, String> {
+    match &entry.source {
+        Source::Dump(path) => {
+            let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
+            Snapshot::from_database(&db).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        Source::Url(_) => {
+            crate::xapi::fetch_snapshot(entry, &cfg.live, cancel).map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn process(
+    entry: &Entry,
+    cfg: &ScanConfig,
+    cancel: &AtomicBool,
+) -> Result<(Snapshot, PoolAudit), String> {
+    let snap = fetch_entry(entry, cfg, cancel)?;
+    let audit = audit_pool(&snap);
+    Ok((snap, audit))
+}
+
+/// Run every entry; returns the results in inventory order and whether the scan ran to the end.
+pub fn scan_entries(cfg: &ScanConfig, cancel: Arc<AtomicBool>) -> (Vec<EntryResult>, bool) {
+    let entries = &cfg.inventory.entries;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.concurrency.max(1))
+        .thread_name(|i| format!("xsa-scan-{i}"))
+        .build()
+        .expect("a thread pool of a few threads can be built");
+    let (tx, rx) = mpsc::channel::<EntryResult>();
+    let shared_cfg = Arc::new(cfg.clone());
+    for index in 0..entries.len() {
+        let tx = tx.clone();
+        let cfg = Arc::clone(&shared_cfg);
+        let cancel = Arc::clone(&cancel);
+        pool.spawn(move || {
+            if cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            let started = Instant::now();
+            let entry = &cfg.inventory.entries[index];
+            // A panic in one entry's code must not take the scan down: record it as that entry's failure.
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                process(entry, &cfg, &cancel)
+            }))
+            .unwrap_or_else(|_| {
+                Err("internal error while auditing this entry (please report it)".to_string())
+            });
+            let _ = tx.send(EntryResult {
+                index,
+                outcome,
+                duration: started.elapsed(),
+            });
+        });
+    }
+    drop(tx);
+
+    let mut progress = Progress::new(cfg.progress, entries.len());
+    let mut results: Vec<EntryResult> = Vec::with_capacity(entries.len());
+    let mut complete = true;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            complete = results.len() == entries.len();
+            break;
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(r) => {
+                progress.done(&entries[r.index], &r);
+                results.push(r);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => progress.tick(),
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    progress.finish();
+    results.sort_by_key(|r| r.index);
+    // Workers still running after a cancel are abandoned with the pool; they hold no shared state.
+    std::mem::forget(pool);
+    (results, complete)
+}
+
+/// Progress on stderr: a bar on a terminal, log lines otherwise, nothing when quiet.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    plain: bool,
+    total: usize,
+    done: usize,
+    failed: usize,
+}
+
+impl Progress {
+    fn new(mode: ProgressMode, total: usize) -> Progress {
+        let quiet = mode == ProgressMode::Quiet;
+        let tty = std::io::stderr().is_terminal();
+        let bar = (!quiet && tty).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} hosts, {msg} (ETA {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message("0 failed");
+            bar
+        });
+        Progress {
+            bar,
+            plain: !quiet && !tty,
+            total,
+            done: 0,
+            failed: 0,
+        }
+    }
+
+    fn done(&mut self, entry: &Entry, r: &EntryResult) {
+        self.done += 1;
+        if r.outcome.is_err() {
+            self.failed += 1;
+        }
+        let status = match &r.outcome {
+            Ok((_, a)) => format!(
+                "ok: pool {:?}, {} instances, {} blocked",
+                a.pool_name,
+                a.instances.len(),
+                a.instances
+                    .iter()
+                    .filter(|i| i.verdict == Verdict::Blocked)
+                    .count()
+            ),
+            Err(e) => format!("failed: {e}"),
+        };
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{} failed, last {}", self.failed, entry.name));
+            bar.inc(1);
+        } else if self.plain {
+            eprintln!(
+                "[{}/{}] {}: {} ({} ms)",
+                self.done,
+                self.total,
+                entry.name,
+                status,
+                r.duration.as_millis()
+            );
+        }
+    }
+
+    fn tick(&self) {
+        if let Some(bar) = &self.bar {
+            bar.tick();
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Turn the results into a report: pools deduplicated (first entry of a pool in inventory order is
+/// audited, the others point at it), failures recorded with their reason.
+pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -> Report {
+    let entries = &cfg.inventory.entries;
+    let mut first_of_pool: std::collections::HashMap<String, String> =
+        std::collections::HashMap::new();
+    let mut rows = Vec::new();
+    let mut audits = Vec::new();
+    for r in results {
+        let entry = &entries[r.index];
+        let mut row = HostRow {
+            name: entry.name.clone(),
+            source: entry.source_display(),
+            site: entry.site.clone(),
+            tags: entry.tags.clone(),
+            duration_ms: r.duration.as_millis() as u64,
+            insecure: matches!(entry.source, Source::Url(_))
+                && (entry.insecure || cfg.live.insecure),
+            ..Default::default()
+        };
+        match r.outcome {
+            Err(e) => {
+                row.status = "failed".into();
+                row.error = e;
+            }
+            Ok((_, audit)) => {
+                row.pool_uuid = audit.pool_uuid.clone();
+                row.pool_name = audit.pool_name.clone();
+                let first = (!audit.pool_uuid.is_empty())
+                    .then(|| first_of_pool.get(&audit.pool_uuid).cloned())
+                    .flatten();
+                if let Some(first) = first {
+                    row.status = format!("same-pool-as:{first}");
+                } else {
+                    if !audit.pool_uuid.is_empty() {
+                        first_of_pool.insert(audit.pool_uuid.clone(), entry.name.clone());
+                    }
+                    row.status = "ok".into();
+                    row.hosts = audit.hosts;
+                    row.vms = audit.vms;
+                    row.instances = audit.instances.len();
+                    row.attachments = audit.findings.len();
+                    row.blocked = audit
+                        .instances
+                        .iter()
+                        .filter(|i| i.verdict == Verdict::Blocked)
+                        .count();
+                    row.review = audit
+                        .instances
+                        .iter()
+                        .filter(|i| i.verdict == Verdict::Review)
+                        .count();
+                    row.legacy_srs = audit.legacy_srs;
+                    row.orphans = audit.orphans.len();
+                    row.conflicts = audit.conflicts.len();
+                    audits.push((entry.name.clone(), audit));
+                }
+            }
+        }
+        rows.push(row);
+    }
+    let mut report = Report::assemble(run, rows, audits);
+    report.exit_code = report.compute_exit_code();
+    report
+}
+
+/// RFC 3339 UTC timestamp of a moment, to the second.
+pub fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}

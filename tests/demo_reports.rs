@@ -1,0 +1,96 @@
+//! Keeps `reports/demo/` current: the checked-in reports of the demo fleet must equal what the tool
+//! writes now (volatile fields, times and durations, are compared after removal). Run with
+//! `XSA_BLESS=1 cargo test --test demo_reports` to rewrite them after an intended change. Also checks
+//! that `fixtures/demo` is exactly what the generator writes, so the demo can always be regenerated.
+
+mod util;
+
+use std::path::Path;
+
+const STABLE_FILES: &[&str] = &[
+    "findings.csv",
+    "instances.csv",
+    "orphans.csv",
+    "conflicts.csv",
+];
+
+fn normalise_json(mut v: serde_json::Value) -> serde_json::Value {
+    for k in ["started_at", "finished_at", "duration_ms", "command"] {
+        v["run"][k] = serde_json::Value::Null;
+    }
+    if let Some(hosts) = v["hosts"].as_array_mut() {
+        for h in hosts {
+            h["duration_ms"] = serde_json::Value::Null;
+        }
+    }
+    v
+}
+
+fn normalise_hosts(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut rows = util::read_csv(path);
+    for r in &mut rows {
+        r.remove("duration_ms");
+    }
+    rows
+}
+
+#[test]
+fn checked_in_demo_reports_are_current() {
+    let root = util::root();
+    let out = root.join("target").join("demo-reports-check");
+    let _ = std::fs::remove_dir_all(&out);
+    // Run from the crate root with the README's relative paths, as a newcomer would.
+    util::xsa(
+        &root,
+        &[
+            "scan",
+            "--inventory",
+            "fixtures/demo/inventory.csv",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+    )
+    .expect_code(2);
+    let reports = root.join("reports/demo");
+    if std::env::var_os("XSA_BLESS").is_some() {
+        std::fs::create_dir_all(&reports).unwrap();
+        for e in std::fs::read_dir(&out).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, reports.join(p.file_name().unwrap())).unwrap();
+        }
+        return;
+    }
+    for name in STABLE_FILES {
+        let want = std::fs::read_to_string(reports.join(name))
+            .unwrap_or_else(|e| panic!("reports/demo/{name}: {e} (bless with XSA_BLESS=1)"));
+        let got = std::fs::read_to_string(out.join(name)).unwrap();
+        util::assert_same_text(&format!("reports/demo/{name}"), &want, &got);
+    }
+    assert_eq!(
+        normalise_hosts(&reports.join("hosts.csv")),
+        normalise_hosts(&out.join("hosts.csv")),
+        "reports/demo/hosts.csv"
+    );
+    assert_eq!(
+        normalise_json(util::read_json(&reports.join("report.json"))),
+        normalise_json(util::read_json(&out.join("report.json"))),
+        "reports/demo/report.json"
+    );
+}
+
+#[test]
+fn demo_fixtures_are_what_the_generator_writes() {
+    let dir = util::TestDir::new();
+    let inv = dir.gen_fleet("demo", &["--demo"]);
+    let fixtures = util::root().join("fixtures/demo");
+    assert_eq!(
+        std::fs::read(&inv).unwrap(),
+        std::fs::read(fixtures.join("inventory.csv")).unwrap()
+    );
+    for e in std::fs::read_dir(fixtures.join("dumps")).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap();
+        assert!(std::fs::read(&p).unwrap() == std::fs::read(dir.join("demo/dumps").join(name)).unwrap(), "fixtures/demo/dumps/{name:?} differs from the generator's output: regenerate with gen-fleet --demo --out fixtures/demo");
+    }
+}

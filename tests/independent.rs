@@ -1,0 +1,276 @@
+//! An independent reimplementation of Nova's rules, written from the reference (not from the
+//! library): it reads generated dumps with a plain XML parser (roxmltree) and its own value decoding,
+//! computes every finding, and must agree with findings.csv on fleets of other shapes than the demo.
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+fn unprotect(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '%' {
+            let rep = match it.peek() {
+                Some('.') => Some(" "),
+                Some('_') => Some("  "),
+                Some('t') => Some("\t"),
+                Some('n') => Some("\n"),
+                Some('r') => Some("\r"),
+                Some('%') => Some("%"),
+                _ => None,
+            };
+            if let Some(r) = rep {
+                it.next();
+                out.push_str(r);
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Quoted strings of an s-expression map, in order, paired up.
+fn sexpr_map(s: &str) -> BTreeMap<String, String> {
+    let mut atoms = Vec::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\'' || c == '"' {
+            let mut a = String::new();
+            while let Some(d) = chars.next() {
+                match d {
+                    '\\' => a.extend(chars.next()),
+                    d if d == c => break,
+                    d => a.push(d),
+                }
+            }
+            atoms.push(a);
+        }
+    }
+    atoms
+        .chunks(2)
+        .filter(|p| p.len() == 2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect()
+}
+
+type Rec = BTreeMap<String, String>;
+
+fn tables(text: &str) -> BTreeMap<String, BTreeMap<String, Rec>> {
+    let doc = roxmltree::Document::parse(text).unwrap();
+    let mut out: BTreeMap<String, BTreeMap<String, Rec>> = BTreeMap::new();
+    for t in doc
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name("table"))
+    {
+        let name = t.attribute("name").unwrap().to_string();
+        for r in t.children().filter(|n| n.has_tag_name("row")) {
+            let rec: Rec = r
+                .attributes()
+                .map(|a| (a.name().to_string(), unprotect(a.value())))
+                .collect();
+            out.entry(name.clone())
+                .or_default()
+                .insert(rec["ref"].clone(), rec);
+        }
+    }
+    out
+}
+
+fn nova_uuid5(target: &str, port: &str, iqn: &str) -> String {
+    let ns = Uuid::new_v5(&Uuid::nil(), b"volume_utils-SR_UUID");
+    Uuid::new_v5(&ns, format!("{target}/{port}/{iqn}").as_bytes()).to_string()
+}
+
+/// (pool_uuid, instance_uuid, vm_uuid, userdevice, sr_uuid, naming, expected, volume_id, verdict, host, boot)
+type Key = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+fn expected_findings(text: &str) -> BTreeSet<Key> {
+    let t = tables(text);
+    let empty = BTreeMap::new();
+    let get = |name: &str| t.get(name).unwrap_or(&empty);
+    let pool = get("pool").values().next().unwrap();
+    let mut out = BTreeSet::new();
+    for (vm_ref, vm) in get("VM") {
+        let oc = sexpr_map(vm.get("other_config").map(String::as_str).unwrap_or("()"));
+        if vm["is_a_template"] == "true"
+            || vm["is_control_domain"] == "true"
+            || oc.get("nova_uuid").is_none_or(|u| u.is_empty())
+        {
+            continue;
+        }
+        let host = if vm["power_state"] == "Halted" {
+            String::new()
+        } else {
+            get("host")
+                .get(&vm["resident_on"])
+                .map(|h| h["name__label"].clone())
+                .unwrap_or_default()
+        };
+        for vbd in get("VBD").values().filter(|v| &v["VM"] == vm_ref) {
+            let voc = sexpr_map(&vbd["other_config"]);
+            if voc.get("osvol").is_none_or(|v| v.to_lowercase() != "true") {
+                continue;
+            }
+            let vdi = &get("VDI")[&vbd["VDI"]];
+            let sr = &get("SR")[&vdi["SR"]];
+            let pbd = get("PBD").values().find(|p| p["SR"] == vdi["SR"]).unwrap();
+            let dc = sexpr_map(&pbd["device_config"]);
+            let expected = match (dc.get("target"), dc.get("targetIQN")) {
+                (Some(tg), Some(iqn)) => nova_uuid5(
+                    tg,
+                    dc.get("port").map(String::as_str).unwrap_or("3260"),
+                    iqn,
+                ),
+                _ => String::new(),
+            };
+            let uuid = &sr["uuid"];
+            let (naming, verdict) = if uuid.to_uppercase().starts_with("FA15E-D15C-") {
+                ("legacy", "blocked")
+            } else if !expected.is_empty() && uuid.to_lowercase() == expected {
+                ("new", "ok")
+            } else {
+                ("other", "review")
+            };
+            let volume_id = if naming == "legacy" {
+                uuid[11..].to_string()
+            } else {
+                let label = sr["name__label"].strip_prefix("tempSR-").unwrap_or("");
+                if label.len() == 36 && label != uuid.as_str() && Uuid::parse_str(label).is_ok() {
+                    label.to_string()
+                } else {
+                    String::new()
+                }
+            };
+            out.insert((
+                pool["uuid"].clone(),
+                oc["nova_uuid"].clone(),
+                vm["uuid"].clone(),
+                vbd["userdevice"].clone(),
+                uuid.clone(),
+                naming.into(),
+                expected,
+                volume_id,
+                verdict.into(),
+                host.clone(),
+                (vbd["userdevice"] == "0").to_string(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn independent_rules_agree_with_findings_csv_on_other_fleet_shapes() {
+    let dir = util::TestDir::new();
+    for (i, args) in [
+        &[
+            "--pools",
+            "3",
+            "--hosts",
+            "4",
+            "--instances",
+            "25",
+            "--scenarios",
+            "--seed",
+            "99",
+            "--legacy-percent",
+            "70",
+        ][..],
+        &[
+            "--pools",
+            "2",
+            "--hosts",
+            "1",
+            "--instances",
+            "40",
+            "--seed",
+            "5",
+            "--legacy-percent",
+            "100",
+            "--volumes",
+            "3",
+        ][..],
+        &[
+            "--pools",
+            "1",
+            "--hosts",
+            "7",
+            "--instances",
+            "60",
+            "--scenarios",
+            "--seed",
+            "3",
+            "--legacy-percent",
+            "10",
+        ][..],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let sub = format!("fleet{i}");
+        let inv = dir.gen_fleet(&sub, args);
+        let out = dir.join(&format!("out{i}"));
+        util::xsa(
+            dir.path(),
+            &[
+                "scan",
+                "--inventory",
+                inv.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+            ],
+        );
+        let mut want = BTreeSet::new();
+        for e in std::fs::read_dir(dir.join(&sub).join("dumps")).unwrap() {
+            want.extend(expected_findings(
+                &std::fs::read_to_string(e.unwrap().path()).unwrap(),
+            ));
+        }
+        let got: BTreeSet<Key> = util::read_csv(&out.join("findings.csv"))
+            .into_iter()
+            .map(|r| {
+                (
+                    r["pool_uuid"].clone(),
+                    r["instance_uuid"].clone(),
+                    r["vm_uuid"].clone(),
+                    r["userdevice"].clone(),
+                    r["sr_uuid"].clone(),
+                    r["naming"].clone(),
+                    r["expected_sr_uuid"].clone(),
+                    r["volume_id"].clone(),
+                    r["verdict"].clone(),
+                    r["host"].clone(),
+                    r["boot"].clone(),
+                )
+            })
+            .collect();
+        assert!(!want.is_empty());
+        assert!(
+            want.iter().any(|k| k.5 == "legacy"),
+            "fleet {i} has legacy volumes"
+        );
+        let missing: Vec<_> = want.difference(&got).collect();
+        let extra: Vec<_> = got.difference(&want).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "fleet {i}: missing {missing:#?}\nextra {extra:#?}"
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! The CLI test harness: a temporary directory per test, the real binaries run as processes, and
+//! helpers that parse CSV and JSON output back into data so tests compare values, not text.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The crate root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared folder of real dumps and references, beside the repository.
+pub fn shared() -> PathBuf {
+    let p = root().join("..").join("shared");
+    assert!(
+        p.join("xapi-dumps").is_dir(),
+        "expected the shared corpus at {} (CI lays shared/ beside the clone)",
+        p.display()
+    );
+    p
+}
+
+/// A temporary working directory, removed when dropped.
+pub struct TestDir {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDir {
+    pub fn new() -> TestDir {
+        TestDir {
+            dir: tempfile::Builder::new()
+                .prefix("xsa-test-")
+                .tempdir()
+                .expect("temp dir"),
+        }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+    /// Generate a fleet into `sub` with `gen-fleet` and return its inventory path.
+    pub fn gen_fleet(&self, sub: &str, args: &[&str]) -> PathBuf {
+        let out = self.join(sub);
+        let o = Command::new(env!("CARGO_BIN_EXE_gen-fleet"))
+            .arg("--out")
+            .arg(&out)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "gen-fleet failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out.join("inventory.csv")
+    }
+}
+
+/// The outcome of one run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+    /// Assert the exit code, showing both streams when it differs.
+    pub fn expect_code(&self, want: i32) -> &Run {
+        assert_eq!(
+            self.code, want,
+            "exit code {} (want {want})\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Run `xen-sr-audit` with args in `cwd`.
+pub fn xsa(cwd: &Path, args: &[&str]) -> Run {
+    xsa_env(cwd, args, &[])
+}
+
+pub fn xsa_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"));
+    c.current_dir(cwd).args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    Run::from(c.output().expect("run xen-sr-audit"))
+}
+
+/// A CSV file as a list of header -> value maps.
+pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The header row of a CSV file.
+pub fn csv_header(path: &Path) -> Vec<String> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    r.headers().unwrap().iter().map(str::to_string).collect()
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// Every file under a folder, concatenated (for "no secret anywhere" checks).
+pub fn all_text_under(dir: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            out.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
+        }
+    }
+    out
+}
+
+/// Assert two strings are equal, showing a line diff when they are not.
+pub fn assert_same_text(what: &str, want: &str, got: &str) {
+    if want == got {
+        return;
+    }
+    let mut diff = String::new();
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    for i in 0..w.len().max(g.len()) {
+        match (w.get(i), g.get(i)) {
+            (Some(a), Some(b)) if a == b => {}
+            (a, b) => diff.push_str(&format!(
+                "line {}:\n  - {}\n  + {}\n",
+                i + 1,
+                a.unwrap_or(&"<none>"),
+                b.unwrap_or(&"<none>")
+            )),
+        }
+    }
+    panic!("{what} differs:\n{diff}");
+}
