@@ -40,6 +40,9 @@ pub struct Cli {
 pub enum Command {
     /// Audit every entry of an inventory and write reports.
     Scan(ScanArgs),
+    /// Save what a scan reads as offline dumps (secrets removed) plus an inventory of them, so the
+    /// audit can be re-run offline and the evidence attached to a ticket.
+    Capture(ScanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -215,7 +218,74 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
             let cfg = a.into_config(line)?;
             scan_command(&cfg)
         }
+        Command::Capture(a) => {
+            let cfg = a.into_config(line)?;
+            capture_command(&cfg)
+        }
     }
+}
+
+/// `capture`: fetch every entry and write one dump per pool plus an inventory of them.
+pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = Arc::clone(&cancel);
+        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+    }
+    let (results, complete) = crate::scan::scan_entries(cfg, Arc::clone(&cancel));
+    let mut staged = crate::report::atomic::StagedOutputs::new(&cfg.out_dir.join("dumps"))?;
+    let mut inventory = String::from("name,dump,site,tags\n");
+    let mut seen = std::collections::HashSet::new();
+    let mut failed = 0;
+    for r in results {
+        let entry = &cfg.inventory.entries[r.index];
+        match r.outcome {
+            Err(e) => {
+                failed += 1;
+                eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
+            }
+            Ok((snap, _)) => {
+                if !snap.pool.uuid.is_empty() && !seen.insert(snap.pool.uuid.clone()) {
+                    continue;
+                }
+                let file = format!("{}.xml", crate::report::safe_file_name(&entry.name));
+                staged.stage(&file, |w| {
+                    crate::dump::write_dump(w, &snap.to_dump_tables()).map(|_| ())
+                })?;
+                let cell = |s: &str| {
+                    if s.contains([',', '"', '\n', '\r']) {
+                        format!("\"{}\"", s.replace('"', "\"\""))
+                    } else {
+                        s.to_string()
+                    }
+                };
+                inventory.push_str(&format!(
+                    "{},dumps/{file},{},{}\n",
+                    cell(&entry.name),
+                    cell(&entry.site),
+                    cell(&entry.tags)
+                ));
+            }
+        }
+    }
+    staged.commit()?;
+    let mut inv = crate::report::atomic::StagedOutputs::new(&cfg.out_dir)?;
+    inv.stage("inventory.csv", |w| w.write_all(inventory.as_bytes()))?;
+    inv.commit()?;
+    if cfg.progress != ProgressMode::Quiet {
+        eprintln!(
+            "captured {} pool(s) into {}",
+            seen.len(),
+            cfg.out_dir.display()
+        );
+    }
+    Ok(ExitCode::from(if !complete {
+        exit::INTERRUPTED
+    } else if failed > 0 {
+        exit::ENTRY_FAILED
+    } else {
+        exit::CLEAN
+    }))
 }
 
 /// `scan`: audit, write reports, return the exit code.

@@ -210,6 +210,8 @@ impl PoolGen<'_> {
                     map(&[("product_version", "7.1.2"), ("product_brand", "XenServer")]),
                 ),
                 ("enabled", t("true")),
+                ("API_version_major", t("2")),
+                ("API_version_minor", t("6")),
             ],
         ));
         // Its control domain: a VM that must never count as an instance.

@@ -10,6 +10,7 @@ use crate::dump::{read_dump, Keep};
 use crate::inventory::{Entry, Source};
 use crate::model::Snapshot;
 use crate::report::{HostRow, Report, RunMeta};
+use crate::xapi::HttpClients;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -27,6 +28,7 @@ pub struct EntryResult {
 pub fn fetch_entry(
     entry: &Entry,
     cfg: &ScanConfig,
+    clients: &Result<HttpClients, String>,
     cancel: &AtomicBool,
 ) -> Result<Snapshot, String> {
     match &entry.source {
@@ -35,7 +37,11 @@ pub fn fetch_entry(
             Snapshot::from_database(&db).map_err(|e| format!("{}: {e}", path.display()))
         }
         Source::Url(_) => {
-            crate::xapi::fetch_snapshot(entry, &cfg.live, cancel).map_err(|e| e.to_string())
+            let clients = clients
+                .as_ref()
+                .map_err(|e| format!("{}: {e}", entry.name))?;
+            crate::xapi::fetch_snapshot(entry, clients, &cfg.live, cancel)
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -43,9 +49,10 @@ pub fn fetch_entry(
 fn process(
     entry: &Entry,
     cfg: &ScanConfig,
+    clients: &Result<HttpClients, String>,
     cancel: &AtomicBool,
 ) -> Result<(Snapshot, PoolAudit), String> {
-    let snap = fetch_entry(entry, cfg, cancel)?;
+    let snap = fetch_entry(entry, cfg, clients, cancel)?;
     let audit = audit_pool(&snap);
     Ok((snap, audit))
 }
@@ -53,6 +60,8 @@ fn process(
 /// Run every entry; returns the results in inventory order and whether the scan ran to the end.
 pub fn scan_entries(cfg: &ScanConfig, cancel: Arc<AtomicBool>) -> (Vec<EntryResult>, bool) {
     let entries = &cfg.inventory.entries;
+    // One set of HTTP clients (TLS contexts, connection pools) for every call of the scan.
+    let clients = Arc::new(HttpClients::new(&cfg.live, cfg.concurrency));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.concurrency.max(1))
         .thread_name(|i| format!("xsa-scan-{i}"))
@@ -64,6 +73,7 @@ pub fn scan_entries(cfg: &ScanConfig, cancel: Arc<AtomicBool>) -> (Vec<EntryResu
         let tx = tx.clone();
         let cfg = Arc::clone(&shared_cfg);
         let cancel = Arc::clone(&cancel);
+        let clients = Arc::clone(&clients);
         pool.spawn(move || {
             if cancel.load(Ordering::Relaxed) {
                 return;
@@ -72,7 +82,7 @@ pub fn scan_entries(cfg: &ScanConfig, cancel: Arc<AtomicBool>) -> (Vec<EntryResu
             let entry = &cfg.inventory.entries[index];
             // A panic in one entry's code must not take the scan down: record it as that entry's failure.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                process(entry, &cfg, &cancel)
+                process(entry, &cfg, &clients, &cancel)
             }))
             .unwrap_or_else(|_| {
                 Err("internal error while auditing this entry (please report it)".to_string())

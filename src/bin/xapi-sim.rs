@@ -1,1 +1,124 @@
-fn main() {}
+//! `xapi-sim`: serve XAPI dumps over real HTTP on loopback, one 127.x.y.z address per host, so the
+//! live path of xen-sr-audit (or any XenAPI client, such as the official Python SDK) can be tried and
+//! tested without a XenServer. Prints one line per host, then `ready`; on Ctrl-C or SIGTERM prints
+//! its counters (logins, logouts, open sessions, non-read calls) and exits.
+
+use clap::Parser;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+use xen_sr_audit::xapi::sim::{Fault, SimOptions, Simulator};
+
+#[derive(Parser)]
+#[command(
+    about = "Serve XAPI database dumps over XML-RPC on loopback, like a pool of XenServer hosts",
+    after_help = "\
+Examples:
+  XAPI_SIM_PASSWORD=secret xapi-sim --inventory fixtures/demo/inventory.csv --write-inventory /tmp/live.csv --members
+  xapi-sim --dump pool.xml --latency-ms 20 --fault pool-east-xs02=hang --fault edge-01-xs01=auth
+
+Faults: hang, slow:MS, http500, malformed, truncated, refused, auth, session-invalid-once, oversized:MB"
+)]
+struct Args {
+    /// A dump to serve (repeatable).
+    #[arg(long)]
+    dump: Vec<PathBuf>,
+    /// Serve every dump an inventory lists (its `dump` column).
+    #[arg(long)]
+    inventory: Option<PathBuf>,
+    /// Port shared by every host address (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Second octet of the addresses 127.<base>.<pool>.<host>.
+    #[arg(long, default_value_t = 77)]
+    base_octet: u8,
+    /// User name accepted (the password comes from XAPI_SIM_PASSWORD, default "sim-password").
+    #[arg(long, default_value = "root")]
+    user: String,
+    /// Latency added to every call, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// NAME=FAULT: inject a fault on the host named NAME (repeatable).
+    #[arg(long)]
+    fault: Vec<String>,
+    /// Answer event.from with MESSAGE_METHOD_UNKNOWN, like an old XAPI.
+    #[arg(long)]
+    no_event_from: bool,
+    /// Write an inventory of the simulated hosts for xen-sr-audit.
+    #[arg(long)]
+    write_inventory: Option<PathBuf>,
+    /// List members as well as masters in that inventory.
+    #[arg(long)]
+    members: bool,
+    /// The environment variable the written inventory names for the password.
+    #[arg(long, default_value = "XAPI_SIM_PASSWORD")]
+    password_env: String,
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let mut dumps = a.dump.clone();
+    if let Some(inv) = &a.inventory {
+        let inv = xen_sr_audit::inventory::load(inv)?;
+        for e in inv.entries {
+            if let xen_sr_audit::inventory::Source::Dump(p) = e.source {
+                if !dumps.contains(&p) {
+                    dumps.push(p);
+                }
+            }
+        }
+    }
+    anyhow::ensure!(!dumps.is_empty(), "give --dump or --inventory");
+    let mut faults = BTreeMap::new();
+    for f in &a.fault {
+        let (name, kind) = f
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--fault wants NAME=FAULT, got {f:?}"))?;
+        faults.insert(
+            name.to_string(),
+            Fault::parse(kind).map_err(anyhow::Error::msg)?,
+        );
+    }
+    let opts = SimOptions {
+        dumps,
+        base_octet: a.base_octet,
+        port: a.port,
+        username: a.user,
+        password: std::env::var("XAPI_SIM_PASSWORD").unwrap_or_else(|_| "sim-password".into()),
+        latency: Duration::from_millis(a.latency_ms),
+        faults,
+        event_from: !a.no_event_from,
+        ..SimOptions::default()
+    };
+    let sim = Simulator::start(opts)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })?;
+    if let Some(path) = &a.write_inventory {
+        std::fs::write(path, sim.inventory_csv(&a.password_env, a.members))?;
+    }
+    let mut out = std::io::stdout().lock();
+    for h in sim.hosts() {
+        writeln!(
+            out,
+            "{} http://{}/ {} pool={}{}",
+            h.name,
+            h.addr,
+            if h.master { "master" } else { "member" },
+            h.pool_name,
+            h.fault
+                .as_ref()
+                .map(|f| format!(" fault={f:?}"))
+                .unwrap_or_default()
+        )?;
+    }
+    writeln!(out, "ready")?;
+    out.flush()?;
+    drop(out);
+    let _ = rx.recv();
+    println!("xapi-sim: {}", sim.stats().summary());
+    sim.shutdown();
+    Ok(())
+}

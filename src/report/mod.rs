@@ -299,6 +299,25 @@ impl Report {
     }
 }
 
+/// A file name made from an inventory name: anything but letters, digits, `-`, `_` and `.` becomes `_`.
+pub fn safe_file_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
 /// Write the chosen formats into `dir`, all or nothing.
 pub fn write_reports(
     report: &Report,

@@ -1,23 +1,285 @@
-//! The XenAPI side: a read-only XML-RPC client for live XAPI endpoints.
+//! The XenAPI side: the wire codec, the read-only client, and the simulator that serves dumps over real
+//! HTTP so that the live path can be tested (and tried by a user) without a XenServer. `fetch_snapshot`
+//! is what the scanner calls for an inventory entry with a `url`.
+
+pub mod client;
+pub mod sim;
+pub mod wire;
+
+pub use client::{HttpClients, ORIGINATOR};
 
 use crate::config::LiveOptions;
 use crate::inventory::Entry;
-use crate::model::Snapshot;
-use std::sync::atomic::AtomicBool;
+use crate::model::{Snapshot, SnapshotBuilder};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use xmlrpc::Value;
 
+/// What can go wrong talking to one XAPI endpoint. No variant carries a password.
 #[derive(Debug, thiserror::Error)]
 pub enum XapiError {
+    #[error("{host}: cannot connect to {url}: {message}")]
+    Connect {
+        host: String,
+        url: String,
+        message: String,
+    },
+    #[error("{host}: {method} timed out after {after:?}")]
+    Timeout {
+        host: String,
+        method: String,
+        after: Duration,
+    },
+    #[error("{host}: gave up after the host deadline of {deadline:?}")]
+    Deadline { host: String, deadline: Duration },
+    #[error("{host}: {method}: HTTP {status}")]
+    Http {
+        host: String,
+        method: String,
+        status: u16,
+    },
+    #[error("{host}: {method}: {message}")]
+    Protocol {
+        host: String,
+        method: String,
+        message: String,
+    },
+    #[error("{host}: {method} failed: {}", description.join(" "))]
+    Failure {
+        host: String,
+        method: String,
+        description: Vec<String>,
+    },
+    #[error("{host}: login refused for user {user:?} (SESSION_AUTHENTICATION_FAILED)")]
+    AuthFailed { host: String, user: String },
+    #[error("{host}: refused to send {method}: not a read-only call")]
+    NotReadOnly { host: String, method: String },
+    #[error(
+        "{host}: {method}: response larger than the limit of {limit} bytes (--max-response-mb)"
+    )]
+    TooLarge {
+        host: String,
+        method: String,
+        limit: u64,
+    },
+    #[error("{host}: no password: {message}")]
+    Password { host: String, message: String },
     #[error("{host}: {message}")]
-    Other { host: String, message: String },
+    Setup { host: String, message: String },
+    #[error("{host}: interrupted")]
+    Cancelled { host: String },
 }
 
+impl XapiError {
+    fn code(&self) -> Option<&str> {
+        match self {
+            XapiError::Failure { description, .. } => description.first().map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+/// The password of an entry: `password_env`, else `password_file`, else `XSA_PASSWORD`.
+pub fn resolve_password(entry: &Entry) -> Result<String, XapiError> {
+    let err = |message: String| XapiError::Password {
+        host: entry.name.clone(),
+        message,
+    };
+    if let Some(var) = &entry.password_env {
+        return std::env::var(var).map_err(|_| {
+            err(format!(
+                "environment variable {var} (password_env) is not set"
+            ))
+        });
+    }
+    if let Some(file) = &entry.password_file {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| err(format!("{} (password_file): {}", file.display(), e.kind())))?;
+        return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+    }
+    std::env::var("XSA_PASSWORD").map_err(|_| {
+        err("set password_env or password_file in the inventory, or XSA_PASSWORD".into())
+    })
+}
+
+/// The URL of the pool master named by `HOST_IS_SLAVE`: same scheme and port as the entry's URL.
+pub fn master_url(url: &str, master_address: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let port = if authority.starts_with('[') {
+        authority.rsplit_once("]:").map(|(_, p)| p)
+    } else {
+        authority.rsplit_once(':').map(|(_, p)| p)
+    };
+    let host = if master_address.contains(':') && !master_address.starts_with('[') {
+        format!("[{master_address}]")
+    } else {
+        master_address.to_string()
+    };
+    Some(match port {
+        Some(p) => format!("{scheme}://{host}:{p}/"),
+        None => format!("{scheme}://{host}/"),
+    })
+}
+
+/// Statistics of one live fetch.
+#[derive(Debug, Clone, Default)]
+pub struct FetchStats {
+    pub calls: u32,
+    pub bytes: u64,
+    pub redirected_to: Option<String>,
+}
+
+/// Log in (following HOST_IS_SLAVE once), fetch, always log out.
+pub fn fetch_live(
+    entry: &Entry,
+    url: &str,
+    clients: &HttpClients,
+    live: &LiveOptions,
+    cancel: &AtomicBool,
+) -> Result<(Snapshot, FetchStats), XapiError> {
+    let insecure = entry.insecure || live.insecure;
+    let password = resolve_password(entry)?;
+    let user = if entry.username.is_empty() {
+        "root".to_string()
+    } else {
+        entry.username.clone()
+    };
+    let mut conn = client::Connection::new(clients, url, &entry.name, insecure, live);
+    let mut stats = FetchStats::default();
+    let login = |conn: &mut client::Connection| -> Result<String, XapiError> {
+        let v = conn.call(
+            "session.login_with_password",
+            &[
+                Value::from(user.as_str()),
+                Value::from(password.as_str()),
+                Value::from("1.0"),
+                Value::from(ORIGINATOR),
+            ],
+        );
+        match v {
+            Ok(Value::String(s)) => Ok(s),
+            Ok(other) => Err(XapiError::Protocol {
+                host: entry.name.clone(),
+                method: "session.login_with_password".into(),
+                message: format!("unexpected answer {:?}", client::value_text(&other)),
+            }),
+            Err(e) if e.code() == Some("SESSION_AUTHENTICATION_FAILED") => {
+                Err(XapiError::AuthFailed {
+                    host: entry.name.clone(),
+                    user: user.clone(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let session = match login(&mut conn) {
+        Err(XapiError::Failure { description, .. })
+            if description.first().is_some_and(|c| c == "HOST_IS_SLAVE") =>
+        {
+            let master = description.get(1).cloned().unwrap_or_default();
+            let to = master_url(url, &master).ok_or_else(|| XapiError::Setup {
+                host: entry.name.clone(),
+                message: format!("HOST_IS_SLAVE with an unusable master address {master:?}"),
+            })?;
+            conn.url = to.clone();
+            stats.redirected_to = Some(to);
+            match login(&mut conn) {
+                Err(XapiError::Failure { description, .. }) if description.first().is_some_and(|c| c == "HOST_IS_SLAVE") => {
+                    return Err(XapiError::Setup { host: entry.name.clone(), message: "the master named by HOST_IS_SLAVE is itself a member; not following twice".into() })
+                }
+                other => other?,
+            }
+        }
+        other => other?,
+    };
+    let mut session = session;
+    let result = (|| {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(XapiError::Cancelled {
+                host: entry.name.clone(),
+            });
+        }
+        let mut builder = SnapshotBuilder::default();
+        match client::fetch_records(&mut conn, &session, live.fetch, &mut builder) {
+            Err(e) if e.code() == Some("SESSION_INVALID") => {
+                // The session expired under us: log in once more and retry, once.
+                session = login(&mut conn)?;
+                builder = SnapshotBuilder::default();
+                client::fetch_records(&mut conn, &session, live.fetch, &mut builder)?;
+            }
+            other => {
+                other?;
+            }
+        }
+        Ok(builder.finish())
+    })();
+    conn.logout(&session);
+    stats.calls = conn.calls;
+    stats.bytes = conn.bytes;
+    result.map(|snap| (snap, stats))
+}
+
+/// The scanner's entry point for a `url` entry.
 pub fn fetch_snapshot(
     entry: &Entry,
-    _live: &LiveOptions,
-    _cancel: &AtomicBool,
+    clients: &HttpClients,
+    live: &LiveOptions,
+    cancel: &AtomicBool,
 ) -> Result<Snapshot, XapiError> {
-    Err(XapiError::Other {
-        host: entry.name.clone(),
-        message: "live scanning is not built yet".into(),
-    })
+    let crate::inventory::Source::Url(url) = &entry.source else {
+        return Err(XapiError::Setup {
+            host: entry.name.clone(),
+            message: "not a url entry".into(),
+        });
+    };
+    fetch_live(entry, url, clients, live, cancel).map(|(s, _)| s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_method_allowlist() {
+        for (m, ok) in [
+            ("session.login_with_password", true),
+            ("session.logout", true),
+            ("event.from", true),
+            ("VM.get_all_records", true),
+            ("pool.get_all", true),
+            ("SR.get_by_uuid", true),
+            ("VM.get_all_records_where", true),
+            ("VM.start", false),
+            ("SR.forget", false),
+            ("VM.set_name_label", false),
+            ("session.get_all_subject_identifiers", false),
+            ("VM.get_all;VM.destroy", false),
+            ("event.register", false),
+            ("system.multicall", false),
+            ("", false),
+        ] {
+            assert_eq!(client::is_read_method(m), ok, "{m}");
+        }
+    }
+
+    #[test]
+    fn master_url_keeps_scheme_and_port() {
+        for (url, addr, want) in [
+            ("https://10.0.0.2:443/", "10.0.0.1", "https://10.0.0.1:443/"),
+            (
+                "http://127.1.0.2:8080/",
+                "127.1.0.1",
+                "http://127.1.0.1:8080/",
+            ),
+            ("https://xs02.example/", "10.0.0.1", "https://10.0.0.1/"),
+            (
+                "https://[fe80::2]:443/",
+                "fe80::1",
+                "https://[fe80::1]:443/",
+            ),
+        ] {
+            assert_eq!(master_url(url, addr).as_deref(), Some(want));
+        }
+    }
 }

@@ -1,0 +1,776 @@
+//! The XAPI simulator: serves offline dumps over real HTTP on loopback, every host of every pool on its
+//! own 127.x.y.z address at one shared port, answering like XAPI does on the wire (bare `<value>`
+//! strings, `<boolean>`, `dateTime.iso8601` with `Z`, the Status/Value/ErrorDescription envelope,
+//! `HOST_IS_SLAVE` from members, credentials checked). It injects latency and faults per host and
+//! counts logins, logouts, open sessions and any non-read call. Tests run it in-process; the
+//! `xapi-sim` binary runs it for people and benchmarks, and the official Python SDK talks to it.
+
+use super::wire::{self, failure_envelope, success_envelope, write_value};
+use crate::dump::codec::{parse_map, parse_set};
+use crate::dump::{read_dump, Keep, Row};
+use crate::model::AUDIT_CLASSES;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use xmlrpc::Value;
+
+/// A fault injected on one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Read the request, never answer.
+    Hang,
+    /// Answer every call after this delay.
+    Slow(Duration),
+    /// HTTP 500 with an HTML body, as XAPI does for malformed requests.
+    Http500,
+    /// A 200 whose body is not XML-RPC.
+    Malformed,
+    /// A 200 cut in the middle of the body.
+    Truncated,
+    /// Nothing listens on the host's address.
+    Refused,
+    /// Every login fails with SESSION_AUTHENTICATION_FAILED.
+    AuthFail,
+    /// The first data call answers SESSION_INVALID (the session is dropped).
+    SessionInvalidOnce,
+    /// Data calls answer with a body of at least this many bytes.
+    Oversized(u64),
+}
+
+impl Fault {
+    /// Parse `hang`, `slow:MS`, `http500`, `malformed`, `truncated`, `refused`, `auth`,
+    /// `session-invalid-once`, `oversized:MB`.
+    pub fn parse(s: &str) -> Result<Fault, String> {
+        let (kind, arg) = s.split_once(':').map_or((s, None), |(k, a)| (k, Some(a)));
+        let num = |a: Option<&str>| {
+            a.and_then(|a| a.parse::<u64>().ok())
+                .ok_or_else(|| format!("fault {kind} needs a number: {s}"))
+        };
+        Ok(match kind {
+            "hang" => Fault::Hang,
+            "slow" => Fault::Slow(Duration::from_millis(num(arg)?)),
+            "http500" => Fault::Http500,
+            "malformed" => Fault::Malformed,
+            "truncated" => Fault::Truncated,
+            "refused" => Fault::Refused,
+            "auth" => Fault::AuthFail,
+            "session-invalid-once" => Fault::SessionInvalidOnce,
+            "oversized" => Fault::Oversized(num(arg)? * 1024 * 1024),
+            _ => return Err(format!("unknown fault {s:?}")),
+        })
+    }
+}
+
+/// How to run the simulator.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    pub dumps: Vec<PathBuf>,
+    /// Second octet of the addresses (127.<base>.<pool>.<host>), to keep simulators apart.
+    pub base_octet: u8,
+    /// 0 picks a free port.
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    /// Added to every call.
+    pub latency: Duration,
+    /// Faults by host name (name_label).
+    pub faults: BTreeMap<String, Fault>,
+    /// Answer event.from (XAPI 6.x and later); off emulates an old XAPI.
+    pub event_from: bool,
+    /// Delay of a failed login (XAPI waits about 5 s).
+    pub auth_failure_delay: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            dumps: Vec::new(),
+            base_octet: 77,
+            port: 0,
+            username: "root".into(),
+            password: "sim-password".into(),
+            latency: Duration::ZERO,
+            faults: BTreeMap::new(),
+            event_from: true,
+            auth_failure_delay: Duration::from_millis(50),
+        }
+    }
+}
+
+/// Counters the simulator keeps (and prints at exit).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub calls: AtomicU64,
+    pub logins: AtomicU64,
+    pub failed_logins: AtomicU64,
+    pub logouts: AtomicU64,
+    pub non_read_calls: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub sessions: Mutex<HashMap<String, usize>>,
+}
+
+impl Stats {
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.lock().map(|s| s.len()).unwrap_or(0)
+    }
+    pub fn summary(&self) -> String {
+        format!(
+            "calls={} logins={} failed_logins={} logouts={} open_sessions={} non_read_calls={} bytes_out={}",
+            self.calls.load(Ordering::Relaxed),
+            self.logins.load(Ordering::Relaxed),
+            self.failed_logins.load(Ordering::Relaxed),
+            self.logouts.load(Ordering::Relaxed),
+            self.open_sessions(),
+            self.non_read_calls.load(Ordering::Relaxed),
+            self.bytes_out.load(Ordering::Relaxed)
+        )
+    }
+}
+
+/// One simulated host.
+#[derive(Debug, Clone)]
+pub struct SimHost {
+    pub name: String,
+    pub pool: usize,
+    pub pool_name: String,
+    pub pool_uuid: String,
+    pub addr: SocketAddr,
+    pub master: bool,
+    pub fault: Option<Fault>,
+}
+
+/// A record ready to serve: its fields for `get_<field>` and its serialized struct.
+struct SimRecord {
+    class: String,
+    fields: Vec<(String, String)>,
+    xml: String,
+}
+
+/// One pool's data, serialized once at start so that serving is a copy.
+struct PoolData {
+    records: Vec<(String, SimRecord)>,
+    by_ref: HashMap<String, usize>,
+    /// get_all_records bodies (the inner `<value>`), by lower-case class.
+    all_records: HashMap<String, String>,
+    /// event.from fragments (`<value>` of each event), by lower-case class.
+    events: HashMap<String, String>,
+    counts: HashMap<String, usize>,
+    master_addr: String,
+}
+
+struct Shared {
+    opts: SimOptions,
+    pools: Vec<PoolData>,
+    hosts: Vec<SimHost>,
+    stats: Arc<Stats>,
+    shutdown: AtomicBool,
+    session_counter: AtomicU64,
+    invalid_fired: Mutex<HashMap<usize, bool>>,
+}
+
+/// A running simulator. Dropping it stops it.
+pub struct Simulator {
+    shared: Arc<Shared>,
+}
+
+const MAP_HINTS: &[&str] = &[
+    "platform",
+    "blocked_operations",
+    "software_version",
+    "cpu_info",
+    "current_operations",
+    "bios_strings",
+    "restrictions",
+    "license_params",
+];
+
+/// Type a dump value for the wire: maps as structs, sets as arrays, booleans, dates; else a string.
+fn typed(field: &str, text: &str) -> Value {
+    if text == "true" || text == "false" {
+        return Value::Bool(text == "true");
+    }
+    if text.starts_with('(') {
+        if text == "()" {
+            let is_map = field.ends_with("config")
+                || field.ends_with("params")
+                || field.ends_with("_data")
+                || MAP_HINTS.contains(&field);
+            return if is_map {
+                Value::Struct(BTreeMap::new())
+            } else {
+                Value::Array(Vec::new())
+            };
+        }
+        if let Ok(m) = parse_map(text) {
+            return Value::Struct(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect());
+        }
+        if let Ok(s) = parse_set(text) {
+            return Value::Array(s.into_iter().map(Value::String).collect());
+        }
+    }
+    Value::String(text.to_string())
+}
+
+fn is_xapi_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    (b.len() == 17 || b.len() == 18)
+        && b[8] == b'T'
+        && b[..8].iter().all(u8::is_ascii_digit)
+        && b[11] == b':'
+        && (b.len() == 17 || b[17] == b'Z')
+}
+
+fn record_xml(fields: &[(String, String)]) -> String {
+    let mut out = String::from("<value><struct>");
+    for (k, v) in fields {
+        out.push_str("<member><name>");
+        out.push_str(&quick_xml::escape::escape(k.as_str()));
+        out.push_str("</name>");
+        if is_xapi_date(v) {
+            out.push_str("<value><dateTime.iso8601>");
+            out.push_str(v);
+            out.push_str("</dateTime.iso8601></value>");
+        } else {
+            write_value(&mut out, &typed(k, v));
+        }
+        out.push_str("</member>");
+    }
+    out.push_str("</struct></value>");
+    out
+}
+
+fn load_pool(path: &std::path::Path) -> io::Result<(PoolData, Vec<Row>, String, String, String)> {
+    let db = read_dump(path, Keep::AuditTablesAllColumns)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let mut records = Vec::new();
+    let mut all_records = HashMap::new();
+    let mut events = HashMap::new();
+    let mut counts = HashMap::new();
+    let mut event_id = 0u64;
+    for class in AUDIT_CLASSES {
+        let lower = class.to_ascii_lowercase();
+        let mut all = String::from("<value><struct>");
+        let mut ev = String::new();
+        for row in db.table(class) {
+            let xml = record_xml(&row.fields);
+            all.push_str("<member><name>");
+            all.push_str(&quick_xml::escape::escape(row.reference.as_str()));
+            all.push_str("</name>");
+            all.push_str(&xml);
+            all.push_str("</member>");
+            event_id += 1;
+            ev.push_str(&format!(
+                "<value><struct><member><name>id</name><value>{event_id}</value></member><member><name>timestamp</name><value>1700000000.0</value></member><member><name>class</name><value>{lower}</value></member><member><name>operation</name><value>add</value></member><member><name>ref</name><value>{}</value></member><member><name>snapshot</name>{xml}</member></struct></value>",
+                quick_xml::escape::escape(row.reference.as_str())
+            ));
+            records.push((
+                row.reference.clone(),
+                SimRecord {
+                    class: class.to_string(),
+                    fields: row.fields.clone(),
+                    xml,
+                },
+            ));
+        }
+        all.push_str("</struct></value>");
+        all_records.insert(lower.clone(), all);
+        events.insert(lower.clone(), ev);
+        counts.insert(lower, db.table(class).len());
+    }
+    let by_ref = records
+        .iter()
+        .enumerate()
+        .map(|(i, (r, _))| (r.clone(), i))
+        .collect();
+    let pool = db.table("pool").first().cloned().unwrap_or_default();
+    let hosts = db.table("host").to_vec();
+    Ok((
+        PoolData {
+            records,
+            by_ref,
+            all_records,
+            events,
+            counts,
+            master_addr: String::new(),
+        },
+        hosts,
+        pool.get("master").unwrap_or_default().to_string(),
+        pool.get("name_label").unwrap_or_default().to_string(),
+        pool.get("uuid").unwrap_or_default().to_string(),
+    ))
+}
+
+impl Simulator {
+    /// Load the dumps and start listening.
+    pub fn start(opts: SimOptions) -> io::Result<Simulator> {
+        let mut pools = Vec::new();
+        let mut hosts = Vec::new();
+        let mut port = opts.port;
+        let mut listeners = Vec::new();
+        for (p, path) in opts.dumps.iter().enumerate() {
+            let (mut data, host_rows, master_ref, pool_name, pool_uuid) = load_pool(path)
+                .map_err(|e| io::Error::other(format!("{}: {e}", path.display())))?;
+            if p >= 250 * 250 {
+                return Err(io::Error::other("too many pools for the address plan"));
+            }
+            for (h, row) in host_rows.iter().enumerate() {
+                if h >= 250 {
+                    return Err(io::Error::other(
+                        "too many hosts in one pool for the address plan",
+                    ));
+                }
+                let ip = Ipv4Addr::new(
+                    127,
+                    opts.base_octet.wrapping_add((p / 250) as u8),
+                    (p % 250) as u8,
+                    (h + 1) as u8,
+                );
+                let name = row.get("name_label").unwrap_or_default().to_string();
+                let fault = opts.faults.get(&name).cloned();
+                let master = row.reference == master_ref;
+                if master {
+                    data.master_addr = ip.to_string();
+                }
+                let addr = if fault == Some(Fault::Refused) {
+                    SocketAddr::new(IpAddr::V4(ip), port)
+                } else {
+                    let l = TcpListener::bind(SocketAddr::new(IpAddr::V4(ip), port))?;
+                    let a = l.local_addr()?;
+                    port = a.port();
+                    listeners.push((hosts.len(), l));
+                    a
+                };
+                hosts.push(SimHost {
+                    name,
+                    pool: p,
+                    pool_name: pool_name.clone(),
+                    pool_uuid: pool_uuid.clone(),
+                    addr,
+                    master,
+                    fault,
+                });
+            }
+            pools.push(data);
+        }
+        // A refused host planned before the port was known gets the shared port now.
+        for h in &mut hosts {
+            if h.addr.port() == 0 {
+                h.addr.set_port(port);
+            }
+        }
+        let shared = Arc::new(Shared {
+            opts,
+            pools,
+            hosts,
+            stats: Arc::new(Stats::default()),
+            shutdown: AtomicBool::new(false),
+            session_counter: AtomicU64::new(0),
+            invalid_fired: Mutex::new(HashMap::new()),
+        });
+        for (host, listener) in listeners {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(format!("sim-accept-{host}"))
+                .stack_size(64 * 1024)
+                .spawn(move || accept_loop(shared, host, listener))?;
+        }
+        Ok(Simulator { shared })
+    }
+
+    pub fn hosts(&self) -> &[SimHost] {
+        &self.shared.hosts
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    /// An inventory listing the hosts (`members`: every host, else masters only) with their URLs.
+    pub fn inventory_csv(&self, password_env: &str, members: bool) -> String {
+        let mut s = String::from("name,url,username,password_env,site,tags\n");
+        for h in self.shared.hosts.iter().filter(|h| members || h.master) {
+            s.push_str(&format!(
+                "{},http://{}/,{},{},sim,{}\n",
+                h.name,
+                h.addr,
+                self.shared.opts.username,
+                password_env,
+                if h.master { "master" } else { "member" }
+            ));
+        }
+        s
+    }
+
+    /// Stop accepting and end hung connections.
+    pub fn shutdown(&self) {
+        if self.shared.shutdown.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        for h in &self.shared.hosts {
+            if h.fault != Some(Fault::Refused) {
+                let _ = TcpStream::connect_timeout(&h.addr, Duration::from_millis(200));
+            }
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn accept_loop(shared: Arc<Shared>, host: usize, listener: TcpListener) {
+    for stream in listener.incoming() {
+        if shared.shutdown.load(Ordering::Relaxed) {
+            break;
+        }
+        let Ok(stream) = stream else { continue };
+        let shared = Arc::clone(&shared);
+        let _ = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                let _ = serve_connection(&shared, host, stream);
+            });
+    }
+}
+
+struct HttpRequest {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+    close: bool,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<HttpRequest>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let http10 = parts.next().is_some_and(|v| v == "HTTP/1.0");
+    let mut length = 0usize;
+    let mut close = http10;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = l.split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            if k == "content-length" {
+                length = v
+                    .parse()
+                    .map_err(|_| io::Error::other("bad Content-Length"))?;
+            } else if k == "connection" {
+                close = v.eq_ignore_ascii_case("close");
+            }
+        }
+    }
+    if length > 64 * 1024 * 1024 {
+        return Err(io::Error::other("request too large"));
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some(HttpRequest {
+        method,
+        path,
+        body,
+        close,
+    }))
+}
+
+fn write_response(
+    stream: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &[u8],
+    declared_len: usize,
+) -> io::Result<()> {
+    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {declared_len}\r\nServer: xapi-sim\r\n\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()
+}
+
+fn serve_connection(shared: &Shared, host: usize, stream: TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::with_capacity(64 * 1024, stream);
+    let fault = shared.hosts[host].fault.clone();
+    while let Some(req) = read_request(&mut reader)? {
+        if shared.shutdown.load(Ordering::Relaxed) {
+            break;
+        }
+        if req.method == "GET" && req.path.starts_with("/sim/stats") {
+            let s = shared.stats.summary();
+            write_response(&mut writer, "200 OK", "text/plain", s.as_bytes(), s.len())?;
+            continue;
+        }
+        shared.stats.calls.fetch_add(1, Ordering::Relaxed);
+        match &fault {
+            Some(Fault::Hang) => {
+                while !shared.shutdown.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let _ = writer.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            Some(Fault::Http500) => {
+                let body = b"<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again.</body></html>";
+                write_response(
+                    &mut writer,
+                    "500 Internal Error",
+                    "text/html",
+                    body,
+                    body.len(),
+                )?;
+                continue;
+            }
+            Some(Fault::Malformed) => {
+                let body =
+                    b"<methodResponse><params><param><value><struct><member><name>Status</nam";
+                write_response(&mut writer, "200 OK", "text/xml", body, body.len())?;
+                continue;
+            }
+            Some(Fault::Slow(d)) => std::thread::sleep(*d),
+            _ => {}
+        }
+        if !shared.opts.latency.is_zero() {
+            std::thread::sleep(shared.opts.latency);
+        }
+        let body = if req.method != "POST" {
+            failure_envelope(&["MESSAGE_METHOD_UNKNOWN", &req.method])
+        } else {
+            match wire::decode_call(&req.body) {
+                Ok((method, params)) => dispatch(shared, host, &method, &params),
+                Err(_) => {
+                    let body = b"<html><body>HTTP 500 internal server error: malformed request</body></html>";
+                    write_response(
+                        &mut writer,
+                        "500 Internal Error",
+                        "text/html",
+                        body,
+                        body.len(),
+                    )?;
+                    continue;
+                }
+            }
+        };
+        shared
+            .stats
+            .bytes_out
+            .fetch_add(body.len() as u64, Ordering::Relaxed);
+        if fault == Some(Fault::Truncated) {
+            let half = &body.as_bytes()[..body.len() / 2];
+            write_response(&mut writer, "200 OK", "text/xml", half, body.len())?;
+            let _ = writer.shutdown(Shutdown::Both);
+            return Ok(());
+        }
+        write_response(
+            &mut writer,
+            "200 OK",
+            "text/xml",
+            body.as_bytes(),
+            body.len(),
+        )?;
+        if req.close {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn is_sim_read_method(method: &str) -> bool {
+    matches!(
+        method,
+        "session.login_with_password" | "session.logout" | "event.from"
+    ) || method
+        .split_once('.')
+        .is_some_and(|(c, m)| c != "session" && m.starts_with("get_"))
+}
+
+fn arg_str(params: &[Value], i: usize) -> &str {
+    params.get(i).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn dispatch(shared: &Shared, host: usize, method: &str, params: &[Value]) -> String {
+    let h = &shared.hosts[host];
+    let stats = &shared.stats;
+    if !is_sim_read_method(method) {
+        stats.non_read_calls.fetch_add(1, Ordering::Relaxed);
+        return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+    }
+    match method {
+        "session.login_with_password" => {
+            if h.fault == Some(Fault::AuthFail)
+                || arg_str(params, 0) != shared.opts.username
+                || arg_str(params, 1) != shared.opts.password
+            {
+                stats.failed_logins.fetch_add(1, Ordering::Relaxed);
+                std::thread::sleep(shared.opts.auth_failure_delay);
+                return failure_envelope(&[
+                    "SESSION_AUTHENTICATION_FAILED",
+                    arg_str(params, 0),
+                    "Authentication failure",
+                ]);
+            }
+            if !h.master {
+                return failure_envelope(&["HOST_IS_SLAVE", &shared.pools[h.pool].master_addr]);
+            }
+            let n = shared.session_counter.fetch_add(1, Ordering::Relaxed);
+            let session = format!("OpaqueRef:{:08x}-5e55-4000-8000-{:012x}", h.pool, n);
+            stats.logins.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut s) = stats.sessions.lock() {
+                s.insert(session.clone(), h.pool);
+            }
+            let mut v = String::new();
+            write_value(&mut v, &Value::String(session));
+            success_envelope(&v)
+        }
+        "session.logout" => {
+            let removed = stats
+                .sessions
+                .lock()
+                .map(|mut s| s.remove(arg_str(params, 0)).is_some())
+                .unwrap_or(false);
+            if removed {
+                stats.logouts.fetch_add(1, Ordering::Relaxed);
+                success_envelope("<value></value>")
+            } else {
+                failure_envelope(&["SESSION_INVALID", arg_str(params, 0)])
+            }
+        }
+        _ => {
+            let session = arg_str(params, 0);
+            let pool_of_session = stats
+                .sessions
+                .lock()
+                .ok()
+                .and_then(|s| s.get(session).copied());
+            let Some(pool) = pool_of_session else {
+                return failure_envelope(&["SESSION_INVALID", session]);
+            };
+            if h.fault == Some(Fault::SessionInvalidOnce) {
+                let mut fired = shared
+                    .invalid_fired
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                if !fired.get(&host).copied().unwrap_or(false) {
+                    fired.insert(host, true);
+                    if let Ok(mut s) = stats.sessions.lock() {
+                        s.remove(session);
+                    }
+                    return failure_envelope(&["SESSION_INVALID", session]);
+                }
+            }
+            if let Some(Fault::Oversized(bytes)) = h.fault {
+                let pad = "x".repeat(bytes as usize);
+                return success_envelope(&format!("<value>{pad}</value>"));
+            }
+            serve_read(shared, &shared.pools[pool], method, params)
+        }
+    }
+}
+
+fn serve_read(shared: &Shared, data: &PoolData, method: &str, params: &[Value]) -> String {
+    if method == "event.from" {
+        if !shared.opts.event_from {
+            return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+        }
+        let classes: Vec<String> = params
+            .get(1)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut out =
+            String::from("<value><struct><member><name>events</name><value><array><data>");
+        let mut counts = BTreeMap::new();
+        for c in &classes {
+            if let Some(ev) = data.events.get(c) {
+                out.push_str(ev);
+                counts.insert(
+                    c.clone(),
+                    Value::Int(data.counts.get(c).copied().unwrap_or(0) as i32),
+                );
+            }
+        }
+        out.push_str("</data></array></value></member><member><name>valid_ref_counts</name>");
+        write_value(&mut out, &Value::Struct(counts));
+        out.push_str("</member><member><name>token</name><value>00000000000000000001,00000000000000000001</value></member></struct></value>");
+        return success_envelope(&out);
+    }
+    let Some((class, call)) = method.split_once('.') else {
+        return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+    };
+    let lower = class.to_ascii_lowercase();
+    if !data.all_records.contains_key(&lower) {
+        return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+    }
+    let of_class = || {
+        data.records
+            .iter()
+            .filter(move |(_, r)| r.class.eq_ignore_ascii_case(class))
+    };
+    match call {
+        "get_all_records" => success_envelope(&data.all_records[&lower]),
+        "get_all" => {
+            let refs = Value::Array(of_class().map(|(r, _)| Value::String(r.clone())).collect());
+            let mut v = String::new();
+            write_value(&mut v, &refs);
+            success_envelope(&v)
+        }
+        "get_by_uuid" => {
+            let uuid = arg_str(params, 1);
+            match of_class().find(|(_, r)| r.fields.iter().any(|(k, v)| k == "uuid" && v == uuid)) {
+                Some((r, _)) => {
+                    let mut v = String::new();
+                    write_value(&mut v, &Value::String(r.clone()));
+                    success_envelope(&v)
+                }
+                None => failure_envelope(&["UUID_INVALID", class, uuid]),
+            }
+        }
+        _ => {
+            let r = arg_str(params, 1);
+            let Some(rec) = data
+                .by_ref
+                .get(r)
+                .map(|i| &data.records[*i].1)
+                .filter(|rec| rec.class.eq_ignore_ascii_case(class))
+            else {
+                return failure_envelope(&["HANDLE_INVALID", class, r]);
+            };
+            if call == "get_record" {
+                return success_envelope(&rec.xml);
+            }
+            let Some(field) = call.strip_prefix("get_") else {
+                return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+            };
+            let text = rec
+                .fields
+                .iter()
+                .find(|(k, _)| k == field)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default();
+            let mut v = String::new();
+            write_value(&mut v, &typed(field, text));
+            success_envelope(&v)
+        }
+    }
+}
