@@ -206,6 +206,19 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
         std::collections::HashMap::new();
     let mut rows = Vec::new();
     let mut audits = Vec::new();
+    // Entries that never reported (the scan was interrupted) are failures of their own.
+    let mut by_index: Vec<Option<EntryResult>> = (0..entries.len()).map(|_| None).collect();
+    for r in results {
+        let i = r.index;
+        by_index[i] = Some(r);
+    }
+    let results = by_index.into_iter().enumerate().map(|(index, r)| {
+        r.unwrap_or(EntryResult {
+            index,
+            outcome: Err("interrupted before this entry finished".to_string()),
+            duration: Duration::ZERO,
+        })
+    });
     for r in results {
         let entry = &entries[r.index];
         let mut row = HostRow {

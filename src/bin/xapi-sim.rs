@@ -51,6 +51,12 @@ struct Args {
     /// List members as well as masters in that inventory.
     #[arg(long)]
     members: bool,
+    /// Serve HTTPS with this certificate (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PKCS#8 private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// The environment variable the written inventory names for the password.
     #[arg(long, default_value = "XAPI_SIM_PASSWORD")]
     password_env: String,
@@ -89,6 +95,10 @@ fn main() -> anyhow::Result<()> {
         latency: Duration::from_millis(a.latency_ms),
         faults,
         event_from: !a.no_event_from,
+        tls: match (&a.tls_cert, &a.tls_key) {
+            (Some(c), Some(k)) => Some((std::fs::read(c)?, std::fs::read(k)?)),
+            _ => None,
+        },
         ..SimOptions::default()
     };
     let sim = Simulator::start(opts)?;

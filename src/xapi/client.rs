@@ -178,7 +178,7 @@ impl<'a> Connection<'a> {
                     let connect_failed = matches!(
                         t.kind(),
                         ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns
-                    );
+                    ) && !is_tls_failure(&t);
                     let message = transport_message(&t);
                     if connect_failed && attempt < self.opts.connect_retries && fixed.is_none() {
                         let backoff = Duration::from_millis(200 << attempt);
@@ -294,11 +294,36 @@ impl<'a> Connection<'a> {
 }
 
 fn transport_message(t: &ureq::Transport) -> String {
-    // ureq's Display repeats the URL; keep the kind and the detail.
-    match t.message() {
+    // ureq's Display repeats the URL; keep the kind, the detail and the causes (TLS errors live there).
+    use std::error::Error;
+    let mut out = match t.message() {
         Some(m) => format!("{}: {m}", t.kind()),
         None => t.kind().to_string(),
+    };
+    let mut src: Option<&(dyn Error + 'static)> = t.source();
+    while let Some(e) = src {
+        let m = e.to_string();
+        if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        src = e.source();
     }
+    out
+}
+
+/// A TLS handshake failure: retrying cannot help.
+fn is_tls_failure(t: &ureq::Transport) -> bool {
+    use std::error::Error;
+    let mut src: Option<&(dyn Error + 'static)> = t.source();
+    while let Some(e) = src {
+        if e.is::<native_tls::Error>() || e.is::<native_tls::HandshakeError<std::net::TcpStream>>()
+        {
+            return true;
+        }
+        src = e.source();
+    }
+    t.message().is_some_and(|m| m.contains("tls"))
 }
 
 fn is_timeout(t: &ureq::Transport) -> bool {

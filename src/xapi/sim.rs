@@ -11,7 +11,7 @@ use crate::dump::{read_dump, Keep, Row};
 use crate::model::AUDIT_CLASSES;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,7 +29,7 @@ pub enum Fault {
     Http500,
     /// A 200 whose body is not XML-RPC.
     Malformed,
-    /// A 200 cut in the middle of the body.
+    /// A 200 cut in the middle of the body (data calls only; login and logout are answered).
     Truncated,
     /// Nothing listens on the host's address.
     Refused,
@@ -83,6 +83,8 @@ pub struct SimOptions {
     pub event_from: bool,
     /// Delay of a failed login (XAPI waits about 5 s).
     pub auth_failure_delay: Duration,
+    /// Serve HTTPS with this certificate and PKCS#8 key (PEM), as XAPI does on 443.
+    pub tls: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Default for SimOptions {
@@ -97,6 +99,7 @@ impl Default for SimOptions {
             faults: BTreeMap::new(),
             event_from: true,
             auth_failure_delay: Duration::from_millis(50),
+            tls: None,
         }
     }
 }
@@ -170,6 +173,7 @@ struct Shared {
     shutdown: AtomicBool,
     session_counter: AtomicU64,
     invalid_fired: Mutex<HashMap<usize, bool>>,
+    tls: Option<native_tls::TlsAcceptor>,
 }
 
 /// A running simulator. Dropping it stops it.
@@ -362,7 +366,19 @@ impl Simulator {
                 h.addr.set_port(port);
             }
         }
+        let tls = match &opts.tls {
+            Some((cert, key)) => {
+                let id = native_tls::Identity::from_pkcs8(cert, key)
+                    .map_err(|e| io::Error::other(format!("TLS identity: {e}")))?;
+                Some(
+                    native_tls::TlsAcceptor::new(id)
+                        .map_err(|e| io::Error::other(format!("TLS setup: {e}")))?,
+                )
+            }
+            None => None,
+        };
         let shared = Arc::new(Shared {
+            tls,
             opts,
             pools,
             hosts,
@@ -392,9 +408,14 @@ impl Simulator {
     /// An inventory listing the hosts (`members`: every host, else masters only) with their URLs.
     pub fn inventory_csv(&self, password_env: &str, members: bool) -> String {
         let mut s = String::from("name,url,username,password_env,site,tags\n");
+        let scheme = if self.shared.opts.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         for h in self.shared.hosts.iter().filter(|h| members || h.master) {
             s.push_str(&format!(
-                "{},http://{}/,{},{},sim,{}\n",
+                "{},{scheme}://{}/,{},{},sim,{}\n",
                 h.name,
                 h.addr,
                 self.shared.opts.username,
@@ -430,11 +451,18 @@ fn accept_loop(shared: Arc<Shared>, host: usize, listener: TcpListener) {
             break;
         }
         let Ok(stream) = stream else { continue };
+        let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let _ = std::thread::Builder::new()
             .stack_size(256 * 1024)
             .spawn(move || {
-                let _ = serve_connection(&shared, host, stream);
+                let _ = match &shared.tls {
+                    Some(acceptor) => match acceptor.accept(stream) {
+                        Ok(tls) => serve_connection(&shared, host, tls),
+                        Err(_) => Ok(()),
+                    },
+                    None => serve_connection(&shared, host, stream),
+                };
             });
     }
 }
@@ -446,7 +474,7 @@ struct HttpRequest {
     close: bool,
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<HttpRequest>> {
+fn read_request<R: BufRead>(reader: &mut R) -> io::Result<Option<HttpRequest>> {
     let mut line = String::new();
     if reader.read_line(&mut line)? == 0 {
         return Ok(None);
@@ -490,8 +518,8 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<HttpRequ
     }))
 }
 
-fn write_response(
-    stream: &mut TcpStream,
+fn write_response<W: Write>(
+    stream: &mut W,
     status: &str,
     content_type: &str,
     body: &[u8],
@@ -503,18 +531,17 @@ fn write_response(
     stream.flush()
 }
 
-fn serve_connection(shared: &Shared, host: usize, stream: TcpStream) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut writer = stream.try_clone()?;
+fn serve_connection<S: Read + Write>(shared: &Shared, host: usize, stream: S) -> io::Result<()> {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let fault = shared.hosts[host].fault.clone();
     while let Some(req) = read_request(&mut reader)? {
+        let writer = reader.get_mut();
         if shared.shutdown.load(Ordering::Relaxed) {
             break;
         }
         if req.method == "GET" && req.path.starts_with("/sim/stats") {
             let s = shared.stats.summary();
-            write_response(&mut writer, "200 OK", "text/plain", s.as_bytes(), s.len())?;
+            write_response(writer, "200 OK", "text/plain", s.as_bytes(), s.len())?;
             continue;
         }
         shared.stats.calls.fetch_add(1, Ordering::Relaxed);
@@ -523,24 +550,17 @@ fn serve_connection(shared: &Shared, host: usize, stream: TcpStream) -> io::Resu
                 while !shared.shutdown.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(20));
                 }
-                let _ = writer.shutdown(Shutdown::Both);
-                return Ok(());
+                return Ok(()); // dropping the stream closes it
             }
             Some(Fault::Http500) => {
                 let body = b"<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again.</body></html>";
-                write_response(
-                    &mut writer,
-                    "500 Internal Error",
-                    "text/html",
-                    body,
-                    body.len(),
-                )?;
+                write_response(writer, "500 Internal Error", "text/html", body, body.len())?;
                 continue;
             }
             Some(Fault::Malformed) => {
                 let body =
                     b"<methodResponse><params><param><value><struct><member><name>Status</nam";
-                write_response(&mut writer, "200 OK", "text/xml", body, body.len())?;
+                write_response(writer, "200 OK", "text/xml", body, body.len())?;
                 continue;
             }
             Some(Fault::Slow(d)) => std::thread::sleep(*d),
@@ -549,20 +569,18 @@ fn serve_connection(shared: &Shared, host: usize, stream: TcpStream) -> io::Resu
         if !shared.opts.latency.is_zero() {
             std::thread::sleep(shared.opts.latency);
         }
+        let mut session_call = false;
         let body = if req.method != "POST" {
             failure_envelope(&["MESSAGE_METHOD_UNKNOWN", &req.method])
         } else {
             match wire::decode_call(&req.body) {
-                Ok((method, params)) => dispatch(shared, host, &method, &params),
+                Ok((method, params)) => {
+                    session_call = method.starts_with("session.");
+                    dispatch(shared, host, &method, &params)
+                }
                 Err(_) => {
                     let body = b"<html><body>HTTP 500 internal server error: malformed request</body></html>";
-                    write_response(
-                        &mut writer,
-                        "500 Internal Error",
-                        "text/html",
-                        body,
-                        body.len(),
-                    )?;
+                    write_response(writer, "500 Internal Error", "text/html", body, body.len())?;
                     continue;
                 }
             }
@@ -571,19 +589,13 @@ fn serve_connection(shared: &Shared, host: usize, stream: TcpStream) -> io::Resu
             .stats
             .bytes_out
             .fetch_add(body.len() as u64, Ordering::Relaxed);
-        if fault == Some(Fault::Truncated) {
+        // Truncate data answers only: a client that logged in can still log out.
+        if fault == Some(Fault::Truncated) && !session_call {
             let half = &body.as_bytes()[..body.len() / 2];
-            write_response(&mut writer, "200 OK", "text/xml", half, body.len())?;
-            let _ = writer.shutdown(Shutdown::Both);
+            write_response(writer, "200 OK", "text/xml", half, body.len())?;
             return Ok(());
         }
-        write_response(
-            &mut writer,
-            "200 OK",
-            "text/xml",
-            body.as_bytes(),
-            body.len(),
-        )?;
+        write_response(writer, "200 OK", "text/xml", body.as_bytes(), body.len())?;
         if req.close {
             break;
         }
