@@ -158,6 +158,25 @@ pub struct Finding {
     pub conflict: bool,
     /// The SR's PBD carries CHAP credentials (the secret itself is never kept).
     pub chap: bool,
+    /// Against `--baseline`: `new` or `unchanged`; empty without a baseline.
+    #[serde(default)]
+    pub baseline: String,
+    /// `waived`, `expired` (a waiver matched but has expired), or empty.
+    #[serde(default)]
+    pub waiver: String,
+    #[serde(default)]
+    pub waiver_owner: String,
+    #[serde(default)]
+    pub waiver_expires: String,
+    #[serde(default)]
+    pub waiver_reason: String,
+}
+
+impl Finding {
+    /// Whether this finding counts for the exit code (a live waiver takes it out).
+    pub fn counts(&self) -> bool {
+        self.waiver != "waived"
+    }
 }
 
 /// One Nova instance (one VM carrying `nova_uuid`) and its verdict.
@@ -178,6 +197,9 @@ pub struct Instance {
     pub boot_from_volume: bool,
     pub verdict: Verdict,
     pub remediation: String,
+    /// Every finding that makes the verdict worse than ok is waived.
+    #[serde(default)]
+    pub waived: bool,
 }
 
 /// A legacy-named SR that no VM uses: a clean-up candidate.
@@ -435,6 +457,11 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
                 finding_id: format!("{pool_uuid}/{instance_uuid}/{sr_uuid}/{}", vbd.userdevice),
                 conflict: conflict_with.is_some(),
                 chap: target.chap,
+                baseline: String::new(),
+                waiver: String::new(),
+                waiver_owner: String::new(),
+                waiver_expires: String::new(),
+                waiver_reason: String::new(),
                 sr_uuid,
                 sr_name,
                 naming,
@@ -481,6 +508,7 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
             boot_from_volume: rows.iter().any(|f| f.boot),
             verdict,
             remediation,
+            waived: false,
         });
         out.findings.extend(rows);
     }

@@ -2,8 +2,8 @@
 //! [`ScanConfig`], and `run`, which the thin `main` calls. Errors are typed in the engine and gain
 //! context here with anyhow; [`exit_code_of`] maps them to the documented exit codes.
 
-use crate::config::{FetchMode, Format, LiveOptions, ProgressMode, ScanConfig};
-use crate::error::{InventoryError, ReportError};
+use crate::config::{FailOn, FetchMode, Format, LiveOptions, ProgressMode, ScanConfig};
+use crate::error::{InputError, ReportError};
 use crate::report::{exit, RunMeta};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -43,6 +43,19 @@ pub enum Command {
     /// Save what a scan reads as offline dumps (secrets removed) plus an inventory of them, so the
     /// audit can be re-run offline and the evidence attached to a ticket.
     Capture(ScanArgs),
+    /// Compare two report.json files: new, unchanged and resolved findings (exit 1 if any is new).
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier report.json.
+    pub old: PathBuf,
+    /// The later report.json.
+    pub new: PathBuf,
+    /// Print the comparison as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -77,6 +90,15 @@ pub struct ScanArgs {
     /// The largest XAPI response accepted, in MiB.
     #[arg(long, default_value_t = 1024, value_name = "MIB")]
     pub max_response_mb: u64,
+    /// A previous report.json: mark each finding new or unchanged and list the resolved ones.
+    #[arg(long, value_name = "REPORT_JSON")]
+    pub baseline: Option<PathBuf>,
+    /// Acknowledged findings (TOML or CSV: finding_id or instance_uuid, reason, owner, expires).
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Which findings raise the exit code: blocked (default), review, or never.
+    #[arg(long, value_name = "LEVEL", default_value = "blocked", value_parser = ["blocked", "review", "never"])]
+    pub fail_on: String,
     /// Fetch records with event.from (one call, the default) or get_all_records per class.
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "records"])]
     pub fetch: String,
@@ -90,7 +112,7 @@ pub struct UsageError(pub String);
 /// Map an error to its documented exit code.
 pub fn exit_code_of(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<InventoryError>() || cause.is::<clap::Error>() {
+        if cause.is::<UsageError>() || cause.is::<InputError>() || cause.is::<clap::Error>() {
             return exit::USAGE;
         }
         if cause.is::<ReportError>() {
@@ -163,6 +185,17 @@ impl ScanArgs {
             }
         }
         let inventory = crate::inventory::load(&self.inventory)?;
+        let baseline = match &self.baseline {
+            Some(p) => Some((
+                p.display().to_string(),
+                Box::new(crate::report::json_out::read_json(p)?),
+            )),
+            None => None,
+        };
+        let waivers = match &self.waivers {
+            Some(p) => crate::waivers::load(p)?,
+            None => Vec::new(),
+        };
         Ok(ScanConfig {
             inventory,
             out_dir: self.out,
@@ -175,6 +208,10 @@ impl ScanArgs {
             concurrency: self.concurrency,
             live,
             command_line,
+            fail_on: FailOn::parse(&self.fail_on).unwrap_or_default(),
+            baseline,
+            waivers,
+            today: crate::waivers::today(),
         })
     }
 }
@@ -222,7 +259,43 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
             let cfg = a.into_config(line)?;
             capture_command(&cfg)
         }
+        Command::Diff(a) => diff_command(&a),
     }
+}
+
+/// `diff`: compare two report.json files.
+pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
+    let old = crate::report::json_out::read_json(&a.old)?;
+    let new = crate::report::json_out::read_json(&a.new)?;
+    let d = crate::baseline::diff(&old, &new);
+    if a.json {
+        let ids = |v: &[&crate::classify::Finding]| {
+            v.iter().map(|f| f.finding_id.clone()).collect::<Vec<_>>()
+        };
+        let out = serde_json::json!({
+            "old": a.old.display().to_string(),
+            "new": a.new.display().to_string(),
+            "new_findings": ids(&d.new),
+            "resolved_findings": ids(&d.resolved),
+            "not_rechecked_findings": ids(&d.not_rechecked),
+            "unchanged": d.unchanged.len(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print!(
+            "{}",
+            crate::baseline::render(
+                &d,
+                &a.old.display().to_string(),
+                &a.new.display().to_string()
+            )
+        );
+    }
+    Ok(ExitCode::from(if d.new.is_empty() {
+        exit::CLEAN
+    } else {
+        exit::WARNINGS
+    }))
 }
 
 /// `capture`: fetch every entry and write one dump per pool plus an inventory of them.

@@ -79,6 +79,36 @@ impl Default for LiveOptions {
     }
 }
 
+/// Which findings raise the exit code (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailOn {
+    /// Blocked instances give 2; review items, orphans and conflicts give 1.
+    #[default]
+    Blocked,
+    /// Blocked and review instances give 2; orphans and conflicts give 1.
+    Review,
+    /// Findings never raise the exit code (failed entries still give 3).
+    Never,
+}
+
+impl FailOn {
+    pub fn parse(s: &str) -> Option<FailOn> {
+        match s {
+            "blocked" => Some(FailOn::Blocked),
+            "review" => Some(FailOn::Review),
+            "never" => Some(FailOn::Never),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailOn::Blocked => "blocked",
+            FailOn::Review => "review",
+            FailOn::Never => "never",
+        }
+    }
+}
+
 /// Everything a `scan` run needs.
 #[derive(Debug, Clone)]
 pub struct ScanConfig {
@@ -90,4 +120,11 @@ pub struct ScanConfig {
     pub live: LiveOptions,
     /// The command line as typed (it never holds a secret: passwords are not accepted in argv).
     pub command_line: String,
+    pub fail_on: FailOn,
+    /// A previous report.json to compare with, already read.
+    pub baseline: Option<(String, Box<crate::report::Report>)>,
+    /// Acknowledged findings, already read and validated.
+    pub waivers: Vec<crate::waivers::Waiver>,
+    /// Today, in days since 1970-01-01 (UTC), for waiver expiry.
+    pub today: i64,
 }

@@ -4,10 +4,11 @@
 
 use std::path::PathBuf;
 
-/// Errors raised while reading the inventory: all of them are fatal for the run (exit code 64).
+/// Errors in an input file the user gave (inventory, waivers, baseline): fatal for the run, before
+/// anything is scanned (exit code 64).
 #[derive(Debug, thiserror::Error)]
-pub enum InventoryError {
-    #[error("{path}: cannot read inventory: {source}")]
+pub enum InputError {
+    #[error("{path}: cannot read: {source}")]
     Unreadable {
         path: PathBuf,
         #[source]

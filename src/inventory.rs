@@ -4,7 +4,7 @@
 //! starts on an inventory it half understands. Passwords never come from here, only the names of where
 //! to find them (`password_env`, `password_file`).
 
-use crate::error::InventoryError;
+use crate::error::InputError;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -85,8 +85,8 @@ fn parse_bool(s: &str) -> Option<bool> {
 }
 
 /// Read and validate an inventory file.
-pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
-    let bytes = std::fs::read(path).map_err(|source| InventoryError::Unreadable {
+pub fn load(path: &Path) -> Result<Inventory, InputError> {
+    let bytes = std::fs::read(path).map_err(|source| InputError::Unreadable {
         path: path.to_path_buf(),
         source,
     })?;
@@ -94,8 +94,8 @@ pub fn load(path: &Path) -> Result<Inventory, InventoryError> {
 }
 
 /// Validate inventory bytes; `path` names the file in errors and anchors relative dump paths.
-pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InventoryError> {
-    let invalid = |line: u64, message: String| InventoryError::Invalid {
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
+    let invalid = |line: u64, message: String| InputError::Invalid {
         path: path.to_path_buf(),
         line,
         message,

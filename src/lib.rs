@@ -4,6 +4,7 @@
 //! upgrade), from offline XAPI database dumps or live XAPI endpoints, and writes reports for people
 //! (HTML, Markdown) and programs (CSV, JSON). The binary in `main.rs` is a thin shell over `cli::run`.
 
+pub mod baseline;
 pub mod classify;
 pub mod cli;
 pub mod config;
@@ -14,4 +15,5 @@ pub mod inventory;
 pub mod model;
 pub mod report;
 pub mod scan;
+pub mod waivers;
 pub mod xapi;

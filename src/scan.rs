@@ -273,7 +273,11 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
         rows.push(row);
     }
     let mut report = Report::assemble(run, rows, audits);
-    report.exit_code = report.compute_exit_code();
+    if let Some((path, old)) = &cfg.baseline {
+        crate::baseline::apply(&mut report, old, path);
+    }
+    crate::waivers::apply(&mut report, &cfg.waivers, cfg.today);
+    report.finalize(cfg.fail_on);
     report
 }
 

@@ -190,7 +190,7 @@ fn bad_inventories_exit_64_with_one_line_and_no_report() {
     );
     run.expect_code(64);
     assert!(
-        run.stderr.contains("nope.csv: cannot read inventory"),
+        run.stderr.contains("nope.csv: cannot read"),
         "{}",
         run.stderr
     );

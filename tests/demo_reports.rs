@@ -26,6 +26,19 @@ fn normalise_json(mut v: serde_json::Value) -> serde_json::Value {
     v
 }
 
+fn normalise_text(path: &Path, report_json: &Path) -> String {
+    let run = &util::read_json(report_json)["run"];
+    let mut text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e} (bless with XSA_BLESS=1)", path.display()));
+    for k in ["started_at", "finished_at", "command"] {
+        let v = run[k].as_str().unwrap();
+        text = text.replace(v, &format!("<{k}>"));
+        // The HTML escapes what it shows.
+        text = text.replace(&v.replace('/', "&#x2f;"), &format!("<{k}>"));
+    }
+    text
+}
+
 fn normalise_hosts(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
     let mut rows = util::read_csv(path);
     for r in &mut rows {
@@ -72,6 +85,12 @@ fn checked_in_demo_reports_are_current() {
         normalise_hosts(&out.join("hosts.csv")),
         "reports/demo/hosts.csv"
     );
+    // The HTML page and summary.md, with this run's time and command line set aside.
+    for name in ["report.html", "summary.md"] {
+        let want = normalise_text(&reports.join(name), &reports.join("report.json"));
+        let got = normalise_text(&out.join(name), &out.join("report.json"));
+        util::assert_same_text(&format!("reports/demo/{name}"), &want, &got);
+    }
     assert_eq!(
         normalise_json(util::read_json(&reports.join("report.json"))),
         normalise_json(util::read_json(&out.join("report.json"))),

@@ -46,6 +46,14 @@ impl StagedOutputs {
             write(&mut buffered).map_err(io_err)?;
             buffered.flush().map_err(io_err)?;
         }
+        // Reports are ordinary files for their reader (tempfile creates them 0600).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))
+                .map_err(io_err)?;
+        }
         tmp.as_file().sync_all().map_err(io_err)?;
         self.staged.push((tmp.into_temp_path(), target));
         Ok(())

@@ -66,6 +66,11 @@ impl CsvRow for Finding {
         "finding_id",
         "conflict",
         "chap",
+        "baseline",
+        "waiver",
+        "waiver_owner",
+        "waiver_expires",
+        "waiver_reason",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -92,6 +97,11 @@ impl CsvRow for Finding {
             self.finding_id.clone(),
             b(self.conflict),
             b(self.chap),
+            self.baseline.clone(),
+            self.waiver.clone(),
+            self.waiver_owner.clone(),
+            self.waiver_expires.clone(),
+            self.waiver_reason.clone(),
         ]
     }
 }
@@ -113,6 +123,7 @@ impl CsvRow for Instance {
         "boot_from_volume",
         "verdict",
         "remediation",
+        "waived",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -131,6 +142,7 @@ impl CsvRow for Instance {
             b(self.boot_from_volume),
             self.verdict.as_str().to_string(),
             self.remediation.clone(),
+            b(self.waived),
         ]
     }
 }

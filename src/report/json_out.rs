@@ -10,11 +10,15 @@ pub fn write_json(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
 }
 
 /// Read a report.json back (baselines, `diff`).
-pub fn read_json(path: &std::path::Path) -> anyhow::Result<Report> {
-    use anyhow::Context;
-    let bytes =
-        std::fs::read(path).with_context(|| format!("{}: cannot read report", path.display()))?;
-    let report: Report = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{}: not a xen-sr-audit report.json", path.display()))?;
-    Ok(report)
+pub fn read_json(path: &std::path::Path) -> Result<Report, crate::error::InputError> {
+    use crate::error::InputError;
+    let bytes = std::fs::read(path).map_err(|source| InputError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| InputError::Invalid {
+        path: path.to_path_buf(),
+        line: e.line() as u64,
+        message: format!("not a xen-sr-audit report.json: {e}"),
+    })
 }

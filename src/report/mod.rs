@@ -5,7 +5,9 @@
 
 pub mod atomic;
 pub mod csv_out;
+pub mod html;
 pub mod json_out;
+pub mod summary_md;
 
 use crate::classify::{Conflict, Finding, Instance, Naming, Orphan, PoolAudit, Verdict};
 use serde::{Deserialize, Serialize};
@@ -84,6 +86,22 @@ pub struct Summary {
     pub legacy_srs: usize,
     pub orphans: usize,
     pub conflicts: usize,
+    /// Instances blocked / to review once waived findings are set aside (what the exit code uses).
+    #[serde(default)]
+    pub instances_blocked_unwaived: usize,
+    #[serde(default)]
+    pub instances_review_unwaived: usize,
+    #[serde(default)]
+    pub findings_waived: usize,
+    #[serde(default)]
+    pub waivers_expired: usize,
+    /// Against `--baseline` (zero without one).
+    #[serde(default)]
+    pub findings_new: usize,
+    #[serde(default)]
+    pub findings_unchanged: usize,
+    #[serde(default)]
+    pub findings_resolved: usize,
 }
 
 /// Per-pool counts (the HTML per-pool table and chart).
@@ -118,6 +136,18 @@ pub struct Report {
     pub instances: Vec<Instance>,
     pub orphans: Vec<Orphan>,
     pub conflicts: Vec<Conflict>,
+    /// `--fail-on` of this run.
+    #[serde(default)]
+    pub fail_on: String,
+    /// The run this one was compared with, if any.
+    #[serde(default)]
+    pub baseline: Option<crate::baseline::BaselineInfo>,
+    /// Findings of the baseline that are gone (their pool was audited and they were not found).
+    #[serde(default)]
+    pub resolved: Vec<Finding>,
+    /// Every waiver given, with whether it matched and whether it has expired.
+    #[serde(default)]
+    pub waivers: Vec<crate::waivers::WaiverStatus>,
 }
 
 impl PoolRow {
@@ -245,17 +275,75 @@ impl Report {
             legacy_srs: self.pools.iter().map(|p| p.legacy_srs).sum(),
             orphans: self.orphans.len(),
             conflicts: self.conflicts.len(),
+            instances_blocked_unwaived: self
+                .instances
+                .iter()
+                .filter(|i| {
+                    i.verdict == Verdict::Blocked && self.unwaived_verdict(i) == Verdict::Blocked
+                })
+                .count(),
+            instances_review_unwaived: self
+                .instances
+                .iter()
+                .filter(|i| self.unwaived_verdict(i) == Verdict::Review)
+                .count(),
+            findings_waived: self
+                .findings
+                .iter()
+                .filter(|f| f.waiver == "waived")
+                .count(),
+            waivers_expired: self
+                .waivers
+                .iter()
+                .filter(|w| w.status == "expired")
+                .count(),
+            findings_new: self.findings.iter().filter(|f| f.baseline == "new").count(),
+            findings_unchanged: self
+                .findings
+                .iter()
+                .filter(|f| f.baseline == "unchanged")
+                .count(),
+            findings_resolved: self.resolved.len(),
         }
     }
 
-    /// The documented exit code: 2 blocked, else 3 entry failed, else 1 warnings, else 0.
-    pub fn compute_exit_code(&self) -> u8 {
+    /// An instance's verdict counting only findings no live waiver covers.
+    fn unwaived_verdict(&self, i: &Instance) -> Verdict {
+        self.findings
+            .iter()
+            .filter(|f| f.vm_uuid == i.vm_uuid && f.pool_uuid == i.pool_uuid && f.counts())
+            .map(|f| f.verdict)
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Recompute the summary and the exit code after baseline and waivers were applied.
+    pub fn finalize(&mut self, fail_on: crate::config::FailOn) {
+        self.fail_on = fail_on.as_str().to_string();
+        self.summary = self.summarise();
+        self.exit_code = self.compute_exit_code(fail_on);
+    }
+
+    /// The documented exit code for `--fail-on`: 2 for failing findings, else 3 for a failed entry,
+    /// else 1 for warnings, else 0. Waived findings do not count.
+    pub fn compute_exit_code(&self, fail_on: crate::config::FailOn) -> u8 {
+        use crate::config::FailOn;
         let s = &self.summary;
-        if s.instances_blocked > 0 {
+        let failing = match fail_on {
+            FailOn::Blocked => s.instances_blocked_unwaived > 0,
+            FailOn::Review => s.instances_blocked_unwaived + s.instances_review_unwaived > 0,
+            FailOn::Never => false,
+        };
+        let warnings = match fail_on {
+            FailOn::Blocked => s.instances_review_unwaived > 0 || s.orphans > 0 || s.conflicts > 0,
+            FailOn::Review => s.orphans > 0 || s.conflicts > 0,
+            FailOn::Never => false,
+        };
+        if failing {
             exit::BLOCKED
         } else if s.entries_failed > 0 {
             exit::ENTRY_FAILED
-        } else if s.instances_review > 0 || s.orphans > 0 || s.conflicts > 0 {
+        } else if warnings {
             exit::WARNINGS
         } else {
             exit::CLEAN
@@ -286,6 +374,12 @@ impl Report {
                 pools(s.pools)
             )
         };
+        if s.instances_blocked > 0 && s.instances_blocked_unwaived < s.instances_blocked {
+            line.push_str(&format!(
+                " ({} waived)",
+                s.instances_blocked - s.instances_blocked_unwaived
+            ));
+        }
         if s.instances_review > 0 {
             line.push_str(&format!("; {} need review", s.instances_review));
         }
@@ -340,7 +434,8 @@ pub fn write_reports(
                 })?;
             }
             Format::Json => out.stage("report.json", |w| json_out::write_json(w, report))?,
-            Format::Html | Format::Markdown => {}
+            Format::Html => out.stage("report.html", |w| html::write_html(w, report))?,
+            Format::Markdown => out.stage("summary.md", |w| summary_md::write_md(w, report))?,
         }
     }
     out.commit()

@@ -1,0 +1,161 @@
+//! Runs over time: compare this run with a previous report.json (`--baseline`) so that every finding
+//! is marked `new` or `unchanged` and the findings that went away are listed as resolved, and
+//! `xen-sr-audit diff OLD.json NEW.json` prints the same comparison as a table. Findings are matched
+//! by their stable `finding_id`. A finding of a pool that this run could not audit is not "resolved":
+//! it is counted as not rechecked, so a failed host never looks like progress.
+
+use crate::classify::Finding;
+use crate::report::Report;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The previous run a report was compared with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineInfo {
+    pub path: String,
+    pub started_at: String,
+    pub version: String,
+    /// Findings of the baseline whose pool this run did not audit (failed entries).
+    pub not_rechecked: usize,
+}
+
+/// The comparison of two sets of findings.
+#[derive(Debug, Default)]
+pub struct Diff<'a> {
+    pub new: Vec<&'a Finding>,
+    pub unchanged: Vec<&'a Finding>,
+    pub resolved: Vec<&'a Finding>,
+    pub not_rechecked: Vec<&'a Finding>,
+}
+
+/// Compare `old` with `new` (a report's findings and the pools it audited).
+pub fn diff<'a>(old: &'a Report, new: &'a Report) -> Diff<'a> {
+    let old_ids: HashSet<&str> = old.findings.iter().map(|f| f.finding_id.as_str()).collect();
+    let new_ids: HashSet<&str> = new.findings.iter().map(|f| f.finding_id.as_str()).collect();
+    let audited: HashSet<&str> = new.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
+    let mut d = Diff::default();
+    for f in &new.findings {
+        if old_ids.contains(f.finding_id.as_str()) {
+            d.unchanged.push(f);
+        } else {
+            d.new.push(f);
+        }
+    }
+    for f in &old.findings {
+        if new_ids.contains(f.finding_id.as_str()) {
+            continue;
+        }
+        if audited.contains(f.pool_uuid.as_str()) {
+            d.resolved.push(f);
+        } else {
+            d.not_rechecked.push(f);
+        }
+    }
+    d
+}
+
+/// Mark this run's findings against a baseline report and list what was resolved.
+pub fn apply(report: &mut Report, old: &Report, path: &str) {
+    let (new_ids, resolved, not_rechecked) = {
+        let d = diff(old, report);
+        let new_ids: HashSet<String> = d.new.iter().map(|f| f.finding_id.clone()).collect();
+        let resolved: Vec<Finding> = d
+            .resolved
+            .iter()
+            .map(|f| Finding {
+                baseline: "resolved".into(),
+                ..(*f).clone()
+            })
+            .collect();
+        (new_ids, resolved, d.not_rechecked.len())
+    };
+    for f in &mut report.findings {
+        f.baseline = if new_ids.contains(&f.finding_id) {
+            "new"
+        } else {
+            "unchanged"
+        }
+        .to_string();
+    }
+    report.resolved = resolved;
+    report.baseline = Some(BaselineInfo {
+        path: path.to_string(),
+        started_at: old.run.started_at.clone(),
+        version: old.run.version.clone(),
+        not_rechecked,
+    });
+}
+
+/// The `diff` command's table.
+pub fn render(d: &Diff, old_name: &str, new_name: &str) -> String {
+    let mut out = format!(
+        "{old_name} -> {new_name}: {} new, {} unchanged, {} resolved, {} not rechecked\n",
+        d.new.len(),
+        d.unchanged.len(),
+        d.resolved.len(),
+        d.not_rechecked.len()
+    );
+    let rows: Vec<(&str, &Finding)> = d
+        .new
+        .iter()
+        .map(|f| ("new", *f))
+        .chain(d.resolved.iter().map(|f| ("resolved", *f)))
+        .chain(d.not_rechecked.iter().map(|f| ("not-rechecked", *f)))
+        .collect();
+    if rows.is_empty() {
+        return out;
+    }
+    let header = [
+        "change",
+        "verdict",
+        "pool",
+        "instance",
+        "userdevice",
+        "naming",
+        "sr_uuid",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|(c, f)| {
+            [
+                c.to_string(),
+                f.verdict.as_str().to_string(),
+                printable(&f.pool_name),
+                printable(&f.instance_name),
+                printable(&f.userdevice),
+                f.naming.as_str().to_string(),
+                printable(&f.sr_uuid),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count()).min(60);
+        }
+    }
+    let line = |cols: Vec<String>| {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
+            let c: String = c.chars().take(w).collect();
+            if i + 1 == cols.len() {
+                s.push_str(&c);
+            } else {
+                s.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    out.push_str(&line(header.iter().map(|s| s.to_string()).collect()));
+    for row in cells {
+        out.push_str(&line(row.to_vec()));
+    }
+    out
+}
+
+/// Names from XAPI shown on a terminal: control characters (escape sequences) are replaced.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}

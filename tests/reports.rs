@@ -1,0 +1,707 @@
+//! The reports people act on: hostile names are plain text in HTML (checked in a real headless
+//! Chromium, which must make no network request) and neutralised in CSV; the demo report shows its
+//! verdict, pool table, chart and blocked instances; baselines, waivers and --fail-on behave as a
+//! compliance job needs.
+
+mod util;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use util::{read_csv, read_json, xsa, TestDir};
+use xen_sr_audit::dump::{write_dump, FieldValue as V};
+
+fn chromium() -> PathBuf {
+    for c in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ] {
+        if Path::new(c).exists() {
+            return PathBuf::from(c);
+        }
+    }
+    panic!("Chromium is needed for the browser tests: apt-get install chromium (.ci/run does it)");
+}
+
+/// Chromium's own background services (clock, updates, accounts): not requests of the page.
+const BROWSER_INTERNAL: &[&str] = &[
+    "google.com",
+    "googleapis.com",
+    "gstatic.com",
+    "gvt1.com",
+    "googleusercontent.com",
+];
+
+/// Load a page in headless Chromium with every connection sent to a local proxy that records the
+/// request line and answers nothing (so nothing leaves the machine); return the DOM after scripts
+/// ran and the requests the page made (Chromium's own background requests set aside).
+fn dump_dom(page: &Path) -> (String, Vec<String>) {
+    use std::io::Read;
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = proxy.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    {
+        let requests = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for s in proxy.incoming() {
+                let Ok(mut s) = s else { continue };
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                let mut buf = [0u8; 512];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let line = String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                requests.lock().unwrap().push(line);
+            }
+        });
+    }
+    let profile = TestDir::new();
+    let out = std::process::Command::new("timeout")
+        .arg("120")
+        .arg(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+        ])
+        .arg(format!("--proxy-server=http://127.0.0.1:{port}"))
+        .arg("--proxy-bypass-list=<-loopback>")
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--virtual-time-budget=2000")
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium runs");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page_requests = requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|line| {
+            let target = line.split_whitespace().nth(1).unwrap_or("");
+            let host = target
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("");
+            !BROWSER_INTERNAL
+                .iter()
+                .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        })
+        .cloned()
+        .collect();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        page_requests,
+    )
+}
+
+fn demo_run(dir: &TestDir, out: &str, extra: &[&str]) -> util::Run {
+    let inv = util::root().join("fixtures/demo/inventory.csv");
+    let mut args = vec!["scan", "-i", inv.to_str().unwrap(), "-o", out, "-q"];
+    args.extend_from_slice(extra);
+    xsa(dir.path(), &args)
+}
+
+#[test]
+fn demo_html_in_chromium_shows_verdict_pools_chart_and_blocked_without_network() {
+    let dir = TestDir::new();
+    demo_run(&dir, "out", &[]).expect_code(2);
+    let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
+    // Self-contained: nothing to fetch.
+    for needle in ["src=", "href=", "url(", "@import", "<link", "<iframe"] {
+        assert!(
+            !html.contains(needle),
+            "report.html must not reference {needle}"
+        );
+    }
+    assert_eq!(
+        html.matches("http").count(),
+        html.matches("http://www.w3.org/2000/svg").count(),
+        "only the SVG namespace names a URL"
+    );
+    let (dom, requests) = dump_dom(&dir.join("out/report.html"));
+    assert!(
+        requests.is_empty(),
+        "the report made network requests: {requests:?}"
+    );
+    assert!(dom.contains("11 instances in 3 pools cannot be live-migrated after the upgrade"));
+    let pools_table = &dom[dom.find("id=\"pools\"").unwrap()..];
+    let pools_table = &pools_table[..pools_table.find("</table>").unwrap()];
+    assert_eq!(
+        pools_table.matches("<tr>").count(),
+        1 + 3,
+        "header and three pools"
+    );
+    assert!(dom.contains("<svg id=\"chart\""));
+    assert!(dom.matches("<rect").count() >= 3 * 2);
+    assert_eq!(
+        dom.matches("class=\"instance\"").count(),
+        11,
+        "eleven blocked instances"
+    );
+    // The script ran: the filter bar is shown and counts the rows.
+    assert!(
+        dom.contains("62 of 62 shown"),
+        "filters initialised by the script"
+    );
+}
+
+fn hostile_dump(dir: &TestDir) -> PathBuf {
+    let f = |pairs: &[(&str, V)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    let t = |s: &str| V::Text(s.into());
+    let m = |p: &[(&str, &str)]| {
+        V::Map(
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    };
+    let long = "L".repeat(5000);
+    let tables = vec![
+        (
+            "pool",
+            vec![(
+                "OpaqueRef:p".to_string(),
+                f(&[
+                    ("uuid", t("pool-h")),
+                    ("name_label", t("\"><img src=x onerror=alert(1)>")),
+                    ("master", t("OpaqueRef:h")),
+                ]),
+            )],
+        ),
+        (
+            "host",
+            vec![(
+                "OpaqueRef:h".to_string(),
+                f(&[("uuid", t("h1")), ("name_label", t("=cmd|' /C calc'!A0"))]),
+            )],
+        ),
+        (
+            "VM",
+            vec![
+                (
+                    "OpaqueRef:vm1".to_string(),
+                    f(&[
+                        ("uuid", t("vm1")),
+                        ("name_label", t("<script>alert(1)</script>")),
+                        ("power_state", t("Running")),
+                        ("resident_on", t("OpaqueRef:h")),
+                        ("other_config", m(&[("nova_uuid", "i-1")])),
+                    ]),
+                ),
+                (
+                    "OpaqueRef:vm2".to_string(),
+                    f(&[
+                        ("uuid", t("vm2")),
+                        ("name_label", t(&long)),
+                        ("power_state", t("Running")),
+                        ("resident_on", t("OpaqueRef:h")),
+                        ("other_config", m(&[("nova_uuid", "i-2")])),
+                    ]),
+                ),
+                (
+                    "OpaqueRef:vm3".to_string(),
+                    f(&[
+                        ("uuid", t("vm3")),
+                        (
+                            "name_label",
+                            t("Ünïcødé 名前 🚀 </script><script>alert(2)</script>\u{2028}"),
+                        ),
+                        ("power_state", t("Running")),
+                        ("resident_on", t("OpaqueRef:h")),
+                        ("other_config", m(&[("nova_uuid", "i-3")])),
+                    ]),
+                ),
+            ],
+        ),
+        (
+            "VBD",
+            vec![
+                (
+                    "OpaqueRef:b1".to_string(),
+                    f(&[
+                        ("VM", t("OpaqueRef:vm1")),
+                        ("VDI", t("OpaqueRef:d1")),
+                        ("userdevice", t("0")),
+                        ("other_config", m(&[("osvol", "True")])),
+                    ]),
+                ),
+                (
+                    "OpaqueRef:b2".to_string(),
+                    f(&[
+                        ("VM", t("OpaqueRef:vm2")),
+                        ("VDI", t("OpaqueRef:d2")),
+                        ("userdevice", t("1")),
+                        ("other_config", m(&[("osvol", "True")])),
+                    ]),
+                ),
+                (
+                    "OpaqueRef:b3".to_string(),
+                    f(&[
+                        ("VM", t("OpaqueRef:vm3")),
+                        ("VDI", t("OpaqueRef:d3")),
+                        ("userdevice", t("1")),
+                        ("other_config", m(&[("osvol", "True")])),
+                    ]),
+                ),
+            ],
+        ),
+        (
+            "VDI",
+            vec![
+                (
+                    "OpaqueRef:d1".to_string(),
+                    f(&[("uuid", t("d1")), ("SR", t("OpaqueRef:s1"))]),
+                ),
+                (
+                    "OpaqueRef:d2".to_string(),
+                    f(&[("uuid", t("d2")), ("SR", t("OpaqueRef:s1"))]),
+                ),
+                (
+                    "OpaqueRef:d3".to_string(),
+                    f(&[("uuid", t("d3")), ("SR", t("OpaqueRef:s2"))]),
+                ),
+            ],
+        ),
+        (
+            "SR",
+            vec![
+                (
+                    "OpaqueRef:s1".to_string(),
+                    f(&[
+                        ("uuid", t("FA15E-D15C-00000000-0000-0000-0000-00000000000a")),
+                        ("name_label", t("+SUM(1)+@x")),
+                    ]),
+                ),
+                (
+                    "OpaqueRef:s2".to_string(),
+                    f(&[
+                        ("uuid", t("-2-other")),
+                        ("name_label", t("@import url(http://evil.example/x.css)")),
+                    ]),
+                ),
+            ],
+        ),
+        (
+            "PBD",
+            vec![
+                (
+                    "OpaqueRef:q1".to_string(),
+                    f(&[
+                        ("host", t("OpaqueRef:h")),
+                        ("SR", t("OpaqueRef:s1")),
+                        (
+                            "device_config",
+                            m(&[
+                                ("target", "10.0.0.1"),
+                                ("targetIQN", "iqn.x'\"<>&"),
+                                ("chappassword", "hostile-secret"),
+                            ]),
+                        ),
+                    ]),
+                ),
+                (
+                    "OpaqueRef:q2".to_string(),
+                    f(&[
+                        ("host", t("OpaqueRef:h")),
+                        ("SR", t("OpaqueRef:s2")),
+                        (
+                            "device_config",
+                            m(&[("target", "\ttab"), ("targetIQN", "iqn.y")]),
+                        ),
+                    ]),
+                ),
+            ],
+        ),
+    ];
+    let bytes = write_dump(Vec::new(), &tables).unwrap();
+    dir.write("hostile/pool.xml", bytes);
+    dir.write(
+        "hostile/inventory.csv",
+        "name,dump,site,tags\n\"=HYPERLINK(\"\"http://x\"\")\",pool.xml,<b>site</b>,-tag\n",
+    )
+}
+
+#[test]
+fn hostile_names_are_text_in_html_and_neutralised_in_csv() {
+    let dir = TestDir::new();
+    let inv = hostile_dump(&dir);
+    xsa(
+        dir.path(),
+        &["scan", "-i", inv.to_str().unwrap(), "-o", "out", "-q"],
+    )
+    .expect_code(2);
+    let out = dir.join("out");
+
+    // CSV: every cell a spreadsheet would run is prefixed with ', and parses back.
+    let findings = read_csv(&out.join("findings.csv"));
+    let json = read_json(&out.join("report.json"));
+    for (row, raw) in findings.iter().zip(json["findings"].as_array().unwrap()) {
+        for (k, v) in row {
+            if let Some(first) = v.chars().next() {
+                assert!(
+                    !"=+-@\t\r".contains(first),
+                    "{k} = {v:?} is not neutralised"
+                );
+            }
+            let raw_v = raw[k.as_str()]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| raw[k.as_str()].to_string());
+            if raw_v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                assert_eq!(v, &format!("'{raw_v}"), "{k}");
+            }
+        }
+    }
+    assert!(findings.iter().any(|f| f["host"] == "'=cmd|' /C calc'!A0"));
+    assert!(findings.iter().any(|f| f["sr_name"] == "'+SUM(1)+@x"));
+    assert!(findings.iter().any(|f| f["instance_name"].len() == 5000));
+    // JSON keeps the raw values.
+    assert!(json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["host"] == "=cmd|' /C calc'!A0"));
+    let hosts = read_csv(&out.join("hosts.csv"));
+    assert!(hosts[0]["name"].starts_with("'=HYPERLINK"));
+    assert_eq!(hosts[0]["tags"], "'-tag");
+
+    // HTML source: escaped, never markup; the script data block cannot be closed early.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("<script>alert"), "a name became a script");
+    assert!(!html.contains("<img src=x"), "a name became an element");
+    assert!(!html.contains("url(http://evil"), "a name became CSS");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;")
+            || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    assert_eq!(
+        html.matches("<script").count(),
+        2,
+        "only the page's own two script elements"
+    );
+    assert_eq!(html.matches("</script>").count(), 2);
+    assert!(!html.contains("hostile-secret"));
+
+    // In a real browser: the names are text, no element was injected, nothing was fetched.
+    let (dom, requests) = dump_dom(&out.join("report.html"));
+    assert!(
+        requests.is_empty(),
+        "no network request, even for hostile names: {requests:?}"
+    );
+    assert!(!dom.contains("<img"), "no injected image element");
+    assert_eq!(dom.matches("<script").count(), 2);
+    assert!(
+        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the script-tag name is shown as text"
+    );
+    assert!(dom.contains("Ünïcødé 名前 🚀"));
+    assert!(dom.contains(&"L".repeat(5000)));
+    assert!(dom.contains("3 of 3 shown"), "the page's script still ran");
+
+    // summary.md escapes Markdown.
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("\\<script\\>alert(1)\\</script\\>"));
+    assert!(!util::all_text_under(&out).contains("hostile-secret"));
+}
+
+/// Rewrite one legacy SR of a dump to its new-style uuid: what detaching and re-attaching the volume
+/// after the upgrade does.
+fn fix_one_volume(dump: &Path, findings_csv: &Path, pool_name: &str) -> (String, String) {
+    let findings = read_csv(findings_csv);
+    let f = findings
+        .iter()
+        .find(|f| {
+            f["pool_name"] == pool_name && f["naming"] == "legacy" && f["conflict"] == "false"
+        })
+        .unwrap();
+    let text = std::fs::read_to_string(dump).unwrap();
+    let needle = format!("uuid=\"{}\"", f["sr_uuid"]);
+    assert_eq!(text.matches(&needle).count(), 1);
+    std::fs::write(
+        dump,
+        text.replace(&needle, &format!("uuid=\"{}\"", f["expected_sr_uuid"])),
+    )
+    .unwrap();
+    (f["finding_id"].clone(), f["vm_uuid"].clone())
+}
+
+#[test]
+fn baseline_marks_new_and_resolved_and_diff_prints_the_same() {
+    let dir = TestDir::new();
+    let demo = util::root().join("fixtures/demo");
+    std::fs::create_dir_all(dir.join("fleet/dumps")).unwrap();
+    for e in std::fs::read_dir(demo.join("dumps")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join("fleet/dumps").join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::copy(demo.join("inventory.csv"), dir.join("fleet/inventory.csv")).unwrap();
+    xsa(
+        dir.path(),
+        &["scan", "-i", "fleet/inventory.csv", "-o", "week1", "-q"],
+    )
+    .expect_code(2);
+    let (old_id, _) = fix_one_volume(
+        &dir.join("fleet/dumps/pool-west.xml"),
+        &dir.join("week1/findings.csv"),
+        "pool-west",
+    );
+    xsa(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            "fleet/inventory.csv",
+            "-o",
+            "week2",
+            "-q",
+            "--baseline",
+            "week1/report.json",
+        ],
+    )
+    .expect_code(2);
+    let report = read_json(&dir.join("week2/report.json"));
+    let s = &report["summary"];
+    assert_eq!(s["findings_new"], 1);
+    assert_eq!(s["findings_resolved"], 1);
+    assert_eq!(s["findings_unchanged"], 61);
+    assert_eq!(report["resolved"][0]["finding_id"], old_id.as_str());
+    let findings = read_csv(&dir.join("week2/findings.csv"));
+    let new: Vec<_> = findings.iter().filter(|f| f["baseline"] == "new").collect();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0]["naming"], "new", "the fixed volume is now new-style");
+    assert!(std::fs::read_to_string(dir.join("week2/report.html"))
+        .unwrap()
+        .contains("Resolved since the baseline (1)"));
+    assert!(std::fs::read_to_string(dir.join("week2/summary.md"))
+        .unwrap()
+        .contains("1 new, 1 resolved"));
+
+    let run = xsa(
+        dir.path(),
+        &["diff", "week1/report.json", "week2/report.json"],
+    );
+    run.expect_code(1);
+    assert!(run.stdout.starts_with("week1/report.json -> week2/report.json: 1 new, 61 unchanged, 1 resolved, 0 not rechecked"), "{}", run.stdout);
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("new ") || l.starts_with("resolved "))
+            .count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    let run = xsa(
+        dir.path(),
+        &["diff", "week2/report.json", "week2/report.json", "--json"],
+    );
+    run.expect_code(0);
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["unchanged"], 62);
+    // A pool that could not be audited this time is "not rechecked", never "resolved".
+    std::fs::write(dir.join("fleet/dumps/edge-01.state.db"), b"corrupt").unwrap();
+    xsa(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            "fleet/inventory.csv",
+            "-o",
+            "week3",
+            "-q",
+            "--baseline",
+            "week2/report.json",
+        ],
+    )
+    .expect_code(2);
+    let r3 = read_json(&dir.join("week3/report.json"));
+    assert_eq!(r3["summary"]["findings_resolved"], 0);
+    assert_eq!(r3["baseline"]["not_rechecked"], 15);
+    xsa(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            "fleet/inventory.csv",
+            "-o",
+            "bad",
+            "-q",
+            "--baseline",
+            "fleet/inventory.csv",
+        ],
+    )
+    .expect_code(64);
+}
+
+#[test]
+fn waivers_hold_until_they_expire_and_fail_on_chooses_the_gate() {
+    let dir = TestDir::new();
+    let inv = dir.write(
+        "edge.csv",
+        format!(
+            "name,dump\nedge,{}\n",
+            util::root()
+                .join("fixtures/demo/dumps/edge-01.state.db")
+                .display()
+        ),
+    );
+    let inv = inv.to_str().unwrap();
+    xsa(dir.path(), &["scan", "-i", inv, "-o", "plain", "-q"]).expect_code(2);
+    let findings = read_csv(&dir.join("plain/findings.csv"));
+    let blocked: Vec<_> = findings
+        .iter()
+        .filter(|f| f["verdict"] == "blocked")
+        .collect();
+    assert_eq!(blocked.len(), 1, "edge-01 has one blocked volume");
+    let id = &blocked[0]["finding_id"];
+    let write = |name: &str, expires: &str| {
+        dir.write(name, format!("[[waiver]]\nfinding_id = \"{id}\"\nreason = \"migrating in change CHG-1\"\nowner = \"storage-team\"\nexpires = \"{expires}\"\n"))
+    };
+    let active = write("active.toml", "2099-12-31");
+    let expired = write("expired.toml", "2001-01-01");
+    // Waived: the blocked instance no longer fails the run; the conflict and orphan still warn (1).
+    xsa(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            inv,
+            "-o",
+            "w",
+            "-q",
+            "--waivers",
+            active.to_str().unwrap(),
+        ],
+    )
+    .expect_code(1);
+    let f = read_csv(&dir.join("w/findings.csv"));
+    let w = f.iter().find(|f| &f["finding_id"] == id).unwrap();
+    assert_eq!(
+        (
+            w["waiver"].as_str(),
+            w["waiver_owner"].as_str(),
+            w["verdict"].as_str()
+        ),
+        ("waived", "storage-team", "blocked"),
+        "still visible, marked waived"
+    );
+    let r = read_json(&dir.join("w/report.json"));
+    assert_eq!(r["summary"]["findings_waived"], 1);
+    assert_eq!(r["waivers"][0]["status"], "active");
+    // That instance also has an "other" volume (review) the waiver does not cover: not fully waived.
+    assert!(read_csv(&dir.join("w/instances.csv"))
+        .iter()
+        .all(|i| i["waived"] == "false"));
+    // Expired: counts again and says so.
+    xsa(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            inv,
+            "-o",
+            "x",
+            "-q",
+            "--waivers",
+            expired.to_str().unwrap(),
+        ],
+    )
+    .expect_code(2);
+    assert_eq!(
+        read_json(&dir.join("x/report.json"))["waivers"][0]["status"],
+        "expired"
+    );
+    assert!(read_csv(&dir.join("x/findings.csv"))
+        .iter()
+        .any(|f| f["waiver"] == "expired"));
+    // An instance-wide waiver in CSV does the same.
+    let csvw = dir.write(
+        "w.csv",
+        format!(
+            "instance_uuid,reason,owner,expires\n{},r,o,2099-01-01\n",
+            blocked[0]["instance_uuid"]
+        ),
+    );
+    xsa(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            inv,
+            "-o",
+            "c",
+            "-q",
+            "--waivers",
+            csvw.to_str().unwrap(),
+        ],
+    )
+    .expect_code(1);
+    let waived: Vec<_> = read_csv(&dir.join("c/instances.csv"))
+        .into_iter()
+        .filter(|i| i["waived"] == "true")
+        .collect();
+    assert_eq!(waived.len(), 1);
+    assert_eq!(waived[0]["instance_uuid"], blocked[0]["instance_uuid"]);
+    // --fail-on
+    xsa(
+        dir.path(),
+        &["scan", "-i", inv, "-o", "n", "-q", "--fail-on", "never"],
+    )
+    .expect_code(0);
+    xsa(
+        dir.path(),
+        &["scan", "-i", inv, "-o", "r", "-q", "--fail-on", "review"],
+    )
+    .expect_code(2);
+    xsa(
+        dir.path(),
+        &["scan", "-i", inv, "-o", "b", "-q", "--fail-on", "sometimes"],
+    )
+    .expect_code(64);
+    // A bad waivers file stops the run before anything is written.
+    let bad = dir.write(
+        "bad.toml",
+        "[[waiver]]\nfinding_id = \"x\"\nowner = \"o\"\nexpires = \"2099-01-01\"\n",
+    );
+    let run = xsa(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            inv,
+            "-o",
+            "never-written",
+            "-q",
+            "--waivers",
+            bad.to_str().unwrap(),
+        ],
+    );
+    run.expect_code(64);
+    assert!(
+        run.stderr.contains("bad.toml:1: a waiver needs a reason"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.join("never-written").exists());
+}
