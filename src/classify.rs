@@ -4,9 +4,10 @@
 //! including Nova's quirks (the port is the text after the first `:` of the portal; IPv6 portals split
 //! wrongly), because the point is to predict what Nova will compute, not what it should.
 
+use crate::model::{FastMap, FastSet};
 use crate::model::{Snapshot, Vm};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// uuid5(nil, "volume_utils-SR_UUID"): the namespace of Nova's new-style SR uuids.
@@ -259,16 +260,23 @@ fn sr_target(snap: &Snapshot, pbds: Option<&Vec<&str>>, prefer_host: &str) -> Sr
         return SrTarget::default();
     };
     // Prefer the PBD on the VM's host, then any PBD that names a target, then the first by ref.
+    let rank = |p: &crate::model::Pbd| {
+        (
+            p.host == prefer_host,
+            p.device_config.contains_key("targetIQN"),
+        )
+    };
+    // Ties go to the smallest host ref, then the smallest PBD ref: the same PBD on every run.
     let pick = pbds
         .iter()
-        .filter_map(|r| snap.pbds.get(*r))
-        .max_by_key(|p| {
-            (
-                p.host == prefer_host,
-                p.device_config.contains_key("targetIQN"),
-                std::cmp::Reverse(p.host.clone()),
-            )
-        });
+        .filter_map(|r| snap.pbds.get(*r).map(|p| (*r, p)))
+        .max_by(|(ra, a), (rb, b)| {
+            rank(a)
+                .cmp(&rank(b))
+                .then_with(|| b.host.cmp(&a.host))
+                .then_with(|| rb.cmp(ra))
+        })
+        .map(|(_, p)| p);
     let Some(pbd) = pick else {
         return SrTarget::default();
     };
@@ -292,8 +300,8 @@ pub fn is_nova_instance(vm: &Vm) -> bool {
             .is_some_and(|u| !u.is_empty())
 }
 
-fn userdevice_key(u: &str) -> (u64, String) {
-    (u.parse::<u64>().unwrap_or(u64::MAX), u.to_string())
+fn userdevice_key(u: &str) -> (u64, &str) {
+    (u.parse::<u64>().unwrap_or(u64::MAX), u)
 }
 
 fn finding_remediation(
@@ -336,14 +344,14 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
     let vdis_by_sr = snap.vdis_by_sr();
 
     // Per-SR identity and naming, computed once.
-    let mut sr_info: BTreeMap<&str, (SrTarget, Naming)> = BTreeMap::new();
+    let mut sr_info: FastMap<&str, (SrTarget, Naming)> = FastMap::default();
     for (r, sr) in &snap.srs {
         let t = sr_target(snap, pbds_by_sr.get(r.as_str()), "");
         let naming = classify_sr(&sr.uuid, t.expected.as_deref());
         sr_info.insert(r.as_str(), (t, naming));
     }
     // New-style SRs by (target, IQN): the other side of a conflict.
-    let mut new_by_target: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    let mut new_by_target: FastMap<(&str, &str), Vec<&str>> = FastMap::default();
     for (r, (t, naming)) in &sr_info {
         if *naming == Naming::New {
             new_by_target
@@ -378,7 +386,7 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
         new_srs: sr_info.values().filter(|(_, n)| *n == Naming::New).count(),
         ..Default::default()
     };
-    let mut conflict_attachments: BTreeMap<String, usize> = BTreeMap::new();
+    let mut conflict_attachments: FastMap<String, usize> = FastMap::default();
 
     for (vm_ref, vm) in &snap.vms {
         if !is_nova_instance(vm) {
@@ -409,11 +417,13 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
             let (sr_uuid, sr_name) = sr
                 .map(|s| (s.uuid.clone(), s.name_label.clone()))
                 .unwrap_or_default();
-            let target = if sr.is_some() {
-                // Prefer the PBD on the host the VM runs on.
-                sr_target(snap, pbds_by_sr.get(sr_ref), &vm.resident_on)
-            } else {
-                SrTarget::default()
+            let pbds = pbds_by_sr.get(sr_ref);
+            let target = match (sr.is_some(), sr_info.get(sr_ref)) {
+                // One PBD (Nova's case): the identity computed once per SR is the one.
+                (true, Some((t, _))) if pbds.is_none_or(|p| p.len() <= 1) => t.clone(),
+                // Several: prefer the PBD on the host the VM runs on.
+                (true, _) => sr_target(snap, pbds, &vm.resident_on),
+                (false, _) => SrTarget::default(),
             };
             let naming = if sr.is_some() {
                 classify_sr(&sr_uuid, target.expected.as_deref())
@@ -514,7 +524,7 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
     }
 
     // Orphans: legacy SRs none of whose VDIs any VBD uses.
-    let used_vdis: BTreeSet<&str> = snap.vbds.values().map(|v| v.vdi.as_str()).collect();
+    let used_vdis: FastSet<&str> = snap.vbds.values().map(|v| v.vdi.as_str()).collect();
     for (r, sr) in &snap.srs {
         let (t, naming) = &sr_info[r.as_str()];
         if *naming != Naming::Legacy {

@@ -28,7 +28,7 @@ pub struct EntryResult {
 pub fn fetch_entry(
     entry: &Entry,
     cfg: &ScanConfig,
-    clients: &Result<HttpClients, String>,
+    clients: &HttpClients,
     cancel: &AtomicBool,
 ) -> Result<Snapshot, String> {
     match &entry.source {
@@ -36,20 +36,15 @@ pub fn fetch_entry(
             let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
             Snapshot::from_database(&db).map_err(|e| format!("{}: {e}", path.display()))
         }
-        Source::Url(_) => {
-            let clients = clients
-                .as_ref()
-                .map_err(|e| format!("{}: {e}", entry.name))?;
-            crate::xapi::fetch_snapshot(entry, clients, &cfg.live, cancel)
-                .map_err(|e| e.to_string())
-        }
+        Source::Url(_) => crate::xapi::fetch_snapshot(entry, clients, &cfg.live, cancel)
+            .map_err(|e| e.to_string()),
     }
 }
 
 fn process(
     entry: &Entry,
     cfg: &ScanConfig,
-    clients: &Result<HttpClients, String>,
+    clients: &HttpClients,
     cancel: &AtomicBool,
 ) -> Result<(Snapshot, PoolAudit), String> {
     let snap = fetch_entry(entry, cfg, clients, cancel)?;

@@ -251,15 +251,13 @@ pub fn apply(report: &mut crate::report::Report, waivers: &[Waiver], today: i64)
             f.waiver_reason = w.reason.clone();
         }
     }
+    let by_instance = crate::report::findings_by_instance(&report.findings);
     for inst in &mut report.instances {
-        let mut relevant = report
-            .findings
-            .iter()
-            .filter(|f| {
-                f.vm_uuid == inst.vm_uuid
-                    && f.pool_uuid == inst.pool_uuid
-                    && f.verdict != Verdict::Ok
-            })
+        let mut relevant = by_instance
+            .get(&(inst.pool_uuid.as_str(), inst.vm_uuid.as_str()))
+            .into_iter()
+            .flatten()
+            .filter(|f| f.verdict != Verdict::Ok)
             .peekable();
         inst.waived = relevant.peek().is_some() && relevant.all(|f| !f.counts());
     }

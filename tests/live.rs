@@ -260,9 +260,9 @@ fn the_client_refuses_non_read_calls_before_the_wire() {
     use xen_sr_audit::xapi::{HttpClients, XapiError};
     let s = sim(demo_dumps(), &[], true);
     let opts = LiveOptions::default();
-    let clients = HttpClients::new(&opts, 1).unwrap();
+    let clients = HttpClients::new(&opts, 1);
     let url = format!("http://{}/", s.hosts()[0].addr);
-    let mut conn = Connection::new(&clients, &url, "t", false, &opts);
+    let mut conn = Connection::new(&clients, &url, "t", false, &opts).unwrap();
     for method in [
         "VM.destroy",
         "SR.forget",

@@ -119,17 +119,17 @@ pub fn render(report: &Report) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| e.to_string())?;
+    let by_instance = crate::report::findings_by_instance(&report.findings);
     let blocked: Vec<Blocked> = report
         .instances
         .iter()
         .filter(|i| i.verdict == Verdict::Blocked)
         .map(|i| Blocked {
             instance: i,
-            findings: report
-                .findings
-                .iter()
-                .filter(|f| f.vm_uuid == i.vm_uuid && f.pool_uuid == i.pool_uuid)
-                .collect(),
+            findings: by_instance
+                .get(&(i.pool_uuid.as_str(), i.vm_uuid.as_str()))
+                .cloned()
+                .unwrap_or_default(),
         })
         .collect();
     let filters = Filters {

@@ -150,6 +150,21 @@ pub struct Report {
     pub waivers: Vec<crate::waivers::WaiverStatus>,
 }
 
+/// Findings grouped by instance (pool uuid, VM uuid), in report order: one pass, so that per-instance
+/// questions stay linear on large fleets.
+pub fn findings_by_instance(
+    findings: &[Finding],
+) -> std::collections::HashMap<(&str, &str), Vec<&Finding>> {
+    let mut m: std::collections::HashMap<(&str, &str), Vec<&Finding>> =
+        std::collections::HashMap::new();
+    for f in findings {
+        m.entry((f.pool_uuid.as_str(), f.vm_uuid.as_str()))
+            .or_default()
+            .push(f);
+    }
+    m
+}
+
 impl PoolRow {
     pub fn from_audit(entry: &str, a: &PoolAudit) -> PoolRow {
         let naming = |n: Naming| a.findings.iter().filter(|f| f.naming == n).count();
@@ -202,7 +217,9 @@ impl Report {
     }
 
     fn sort(&mut self) {
-        let ud = |u: &str| (u.parse::<u64>().unwrap_or(u64::MAX), u.to_string());
+        fn ud(u: &str) -> (u64, &str) {
+            (u.parse::<u64>().unwrap_or(u64::MAX), u)
+        }
         self.pools
             .sort_by(|a, b| (&a.pool_name, &a.pool_uuid).cmp(&(&b.pool_name, &b.pool_uuid)));
         self.findings.sort_by(|a, b| {
@@ -257,6 +274,17 @@ impl Report {
 
     fn summarise(&self) -> Summary {
         let verdicts = |v: Verdict| self.instances.iter().filter(|i| i.verdict == v).count();
+        let by_instance = findings_by_instance(&self.findings);
+        let unwaived_verdict = |i: &Instance| -> Verdict {
+            by_instance
+                .get(&(i.pool_uuid.as_str(), i.vm_uuid.as_str()))
+                .into_iter()
+                .flatten()
+                .filter(|f| f.counts())
+                .map(|f| f.verdict)
+                .max()
+                .unwrap_or_default()
+        };
         let naming = |n: Naming| self.findings.iter().filter(|f| f.naming == n).count();
         Summary {
             entries: self.hosts.len(),
@@ -278,14 +306,12 @@ impl Report {
             instances_blocked_unwaived: self
                 .instances
                 .iter()
-                .filter(|i| {
-                    i.verdict == Verdict::Blocked && self.unwaived_verdict(i) == Verdict::Blocked
-                })
+                .filter(|i| unwaived_verdict(i) == Verdict::Blocked)
                 .count(),
             instances_review_unwaived: self
                 .instances
                 .iter()
-                .filter(|i| self.unwaived_verdict(i) == Verdict::Review)
+                .filter(|i| unwaived_verdict(i) == Verdict::Review)
                 .count(),
             findings_waived: self
                 .findings
@@ -305,16 +331,6 @@ impl Report {
                 .count(),
             findings_resolved: self.resolved.len(),
         }
-    }
-
-    /// An instance's verdict counting only findings no live waiver covers.
-    fn unwaived_verdict(&self, i: &Instance) -> Verdict {
-        self.findings
-            .iter()
-            .filter(|f| f.vm_uuid == i.vm_uuid && f.pool_uuid == i.pool_uuid && f.counts())
-            .map(|f| f.verdict)
-            .max()
-            .unwrap_or_default()
     }
 
     /// Recompute the summary and the exit code after baseline and waivers were applied.

@@ -40,49 +40,64 @@ pub fn is_read_method(method: &str) -> bool {
 /// every call so connections and TLS contexts are set up once per host, not once per call.
 #[derive(Debug, Clone)]
 pub struct HttpClients {
-    verified: ureq::Agent,
-    insecure: ureq::Agent,
+    call_timeout: Duration,
+    ca_file: Option<std::path::PathBuf>,
+    concurrency: usize,
+    // Built on first use: each costs a load of the system's CA store, and most scans need one.
+    verified: std::sync::OnceLock<Result<ureq::Agent, String>>,
+    insecure: std::sync::OnceLock<Result<ureq::Agent, String>>,
 }
 
 impl HttpClients {
-    pub fn new(opts: &LiveOptions, concurrency: usize) -> Result<HttpClients, String> {
-        let mut verified = native_tls::TlsConnector::builder();
-        if let Some(ca) = &opts.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
-            let cert = native_tls::Certificate::from_pem(&pem)
-                .map_err(|e| format!("{}: not a PEM certificate: {e}", ca.display()))?;
-            verified.add_root_certificate(cert);
+    pub fn new(opts: &LiveOptions, concurrency: usize) -> HttpClients {
+        HttpClients {
+            call_timeout: opts.call_timeout,
+            ca_file: opts.ca_file.clone(),
+            concurrency,
+            verified: std::sync::OnceLock::new(),
+            insecure: std::sync::OnceLock::new(),
         }
-        let verified = verified.build().map_err(|e| format!("TLS setup: {e}"))?;
-        let insecure = native_tls::TlsConnector::builder()
-            .danger_accept_invalid_certs(true)
-            .danger_accept_invalid_hostnames(true)
-            .build()
-            .map_err(|e| format!("TLS setup: {e}"))?;
-        let agent = |tls: native_tls::TlsConnector| {
-            ureq::AgentBuilder::new()
-                .timeout_connect(opts.call_timeout)
-                .timeout_read(opts.call_timeout)
-                .timeout_write(opts.call_timeout)
-                .max_idle_connections(concurrency.max(1) * 2)
-                .max_idle_connections_per_host(2)
-                .redirects(0)
-                .user_agent(concat!("xen-sr-audit/", env!("CARGO_PKG_VERSION")))
-                .tls_connector(Arc::new(tls))
-                .build()
-        };
-        Ok(HttpClients {
-            verified: agent(verified),
-            insecure: agent(insecure),
-        })
     }
 
-    fn agent(&self, insecure: bool) -> &ureq::Agent {
-        if insecure {
+    fn build(&self, insecure: bool) -> Result<ureq::Agent, String> {
+        let tls = if insecure {
+            native_tls::TlsConnector::builder()
+                .danger_accept_invalid_certs(true)
+                .danger_accept_invalid_hostnames(true)
+                .build()
+                .map_err(|e| format!("TLS setup: {e}"))?
+        } else {
+            let mut verified = native_tls::TlsConnector::builder();
+            if let Some(ca) = &self.ca_file {
+                let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
+                let cert = native_tls::Certificate::from_pem(&pem)
+                    .map_err(|e| format!("{}: not a PEM certificate: {e}", ca.display()))?;
+                verified.add_root_certificate(cert);
+            }
+            verified.build().map_err(|e| format!("TLS setup: {e}"))?
+        };
+        Ok(ureq::AgentBuilder::new()
+            .timeout_connect(self.call_timeout)
+            .timeout_read(self.call_timeout)
+            .timeout_write(self.call_timeout)
+            .max_idle_connections(self.concurrency.max(1) * 2)
+            .max_idle_connections_per_host(2)
+            .redirects(0)
+            .user_agent(concat!("xen-sr-audit/", env!("CARGO_PKG_VERSION")))
+            .tls_connector(Arc::new(tls))
+            .build())
+    }
+
+    /// The shared agent for verified or unverified TLS (plain http uses the verified one).
+    pub fn agent(&self, insecure: bool) -> Result<&ureq::Agent, String> {
+        let cell = if insecure {
             &self.insecure
         } else {
             &self.verified
-        }
+        };
+        cell.get_or_init(|| self.build(insecure))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }
 
@@ -107,16 +122,22 @@ impl<'a> Connection<'a> {
         name: &str,
         insecure: bool,
         opts: &'a LiveOptions,
-    ) -> Self {
-        Connection {
-            agent: clients.agent(insecure),
+    ) -> Result<Self, XapiError> {
+        let agent = clients
+            .agent(insecure)
+            .map_err(|message| XapiError::Setup {
+                host: name.to_string(),
+                message,
+            })?;
+        Ok(Connection {
+            agent,
             url: url.to_string(),
             name: name.to_string(),
             opts,
             deadline: Instant::now() + opts.host_deadline,
             calls: 0,
             bytes: 0,
-        }
+        })
     }
 
     fn remaining(&self) -> Option<Duration> {
@@ -127,7 +148,18 @@ impl<'a> Connection<'a> {
 
     /// Send one call and return its XAPI `Value` (Status Success) or the failure description.
     pub fn call(&mut self, method: &str, params: &[Value]) -> Result<Value, XapiError> {
-        self.call_with_timeout(method, params, None)
+        self.call_with_timeout(method, params, None, None)
+    }
+
+    /// Like [`Connection::call`], keeping only the record fields `filter` lets through (the rest is
+    /// skipped as the answer streams in, never held in memory).
+    pub fn call_filtered(
+        &mut self,
+        method: &str,
+        params: &[Value],
+        filter: wire::FieldFilter,
+    ) -> Result<Value, XapiError> {
+        self.call_with_timeout(method, params, None, Some(filter))
     }
 
     fn call_with_timeout(
@@ -135,6 +167,7 @@ impl<'a> Connection<'a> {
         method: &str,
         params: &[Value],
         fixed: Option<Duration>,
+        filter: Option<wire::FieldFilter>,
     ) -> Result<Value, XapiError> {
         if !is_read_method(method) {
             return Err(XapiError::NotReadOnly {
@@ -161,7 +194,7 @@ impl<'a> Connection<'a> {
                 .timeout(timeout)
                 .send_bytes(&body);
             match result {
-                Ok(resp) => return self.read_response(method, resp, timeout),
+                Ok(resp) => return self.read_response(method, resp, timeout, filter),
                 Err(ureq::Error::Status(code, resp)) => {
                     // Drain a little of the body so the connection can be reused; it is HTML, not XAPI.
                     let _ = resp
@@ -211,57 +244,56 @@ impl<'a> Connection<'a> {
         method: &str,
         resp: ureq::Response,
         timeout: Duration,
+        filter: Option<wire::FieldFilter>,
     ) -> Result<Value, XapiError> {
         let limit = self.opts.max_response_bytes;
-        if let Some(len) = resp
+        let too_large = || XapiError::TooLarge {
+            host: self.name.clone(),
+            method: method.to_string(),
+            limit,
+        };
+        if resp
             .header("Content-Length")
             .and_then(|l| l.parse::<u64>().ok())
+            .is_some_and(|len| len > limit)
         {
-            if len > limit {
-                return Err(XapiError::TooLarge {
-                    host: self.name.clone(),
-                    method: method.to_string(),
-                    limit,
-                });
-            }
+            return Err(too_large());
         }
-        let mut body = Vec::with_capacity(64 * 1024);
-        resp.into_reader()
-            .take(limit + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::TimedOut
-                    || e.kind() == std::io::ErrorKind::WouldBlock
-                {
-                    XapiError::Timeout {
-                        host: self.name.clone(),
-                        method: method.to_string(),
-                        after: timeout,
-                    }
-                } else {
-                    XapiError::Protocol {
-                        host: self.name.clone(),
-                        method: method.to_string(),
-                        message: format!("reading the response: {e}"),
-                    }
-                }
-            })?;
-        if body.len() as u64 > limit {
-            return Err(XapiError::TooLarge {
-                host: self.name.clone(),
-                method: method.to_string(),
-                limit,
-            });
-        }
-        self.bytes += body.len() as u64;
+        // Decode as the body streams in: no copy of the whole answer is ever held.
+        let counted = std::rc::Rc::new(std::cell::Cell::new(0u64));
+        let body = CappedReader {
+            inner: resp.into_reader(),
+            read: std::rc::Rc::clone(&counted),
+            limit,
+        };
+        let decoded =
+            wire::decode_response_from(std::io::BufReader::with_capacity(256 * 1024, body), filter);
+        self.bytes += counted.get();
         let protocol = |message: String| XapiError::Protocol {
             host: self.name.clone(),
             method: method.to_string(),
             message,
         };
-        let value = match wire::decode_response(&body).map_err(|e| protocol(e.to_string()))? {
-            Response::Value(v) => v,
-            Response::Fault(f) => return Err(protocol(format!("XML-RPC fault {}", short(&f)))),
+        let value = match decoded {
+            Ok(Response::Value(v)) => v,
+            Ok(Response::Fault(f)) => return Err(protocol(format!("XML-RPC fault {}", short(&f)))),
+            Err(_) if counted.get() > limit => return Err(too_large()),
+            Err(e)
+                if matches!(
+                    e.io,
+                    Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
+                ) =>
+            {
+                return Err(XapiError::Timeout {
+                    host: self.name.clone(),
+                    method: method.to_string(),
+                    after: timeout,
+                })
+            }
+            Err(e) if e.io.is_some() => {
+                return Err(protocol(format!("reading the response: {}", e.message)))
+            }
+            Err(e) => return Err(protocol(e.to_string())),
         };
         let Value::Struct(mut envelope) = value else {
             return Err(protocol("response is not a Status struct".into()));
@@ -289,7 +321,26 @@ impl<'a> Connection<'a> {
     /// Log out, best effort, with its own short timeout so it runs even after the deadline.
     pub fn logout(&mut self, session: &str) {
         let t = self.opts.call_timeout.min(Duration::from_secs(5));
-        let _ = self.call_with_timeout("session.logout", &[Value::from(session)], Some(t));
+        let _ = self.call_with_timeout("session.logout", &[Value::from(session)], Some(t), None);
+    }
+}
+
+/// A body reader that counts what it reads and fails once past the size cap.
+struct CappedReader<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+    limit: u64,
+}
+
+impl<R: Read> Read for CappedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let total = self.read.get() + n as u64;
+        self.read.set(total);
+        if total > self.limit {
+            return Err(std::io::Error::other("response larger than the size cap"));
+        }
+        Ok(n)
     }
 }
 
@@ -393,6 +444,51 @@ impl crate::model::FieldSource for WireRecord<'_> {
     }
 }
 
+/// True for a field some audited class needs (the union over classes: a record keeps a few more
+/// fields than its class needs, which the model ignores).
+fn is_audit_field(name: &[u8]) -> bool {
+    // A match compiles to a length switch and a few compares; checked against AUDIT_FIELDS in a test.
+    matches!(
+        name,
+        b"uuid"
+            | b"name_label"
+            | b"master"
+            | b"address"
+            | b"is_a_template"
+            | b"is_control_domain"
+            | b"power_state"
+            | b"resident_on"
+            | b"other_config"
+            | b"VM"
+            | b"VDI"
+            | b"userdevice"
+            | b"bootable"
+            | b"type"
+            | b"currently_attached"
+            | b"SR"
+            | b"name_description"
+            | b"content_type"
+            | b"shared"
+            | b"host"
+            | b"device_config"
+    )
+}
+
+#[cfg(test)]
+#[test]
+fn audit_field_check_matches_the_model() {
+    let all: std::collections::BTreeSet<&str> = crate::model::AUDIT_FIELDS
+        .iter()
+        .flat_map(|(_, f)| f.iter().copied())
+        .collect();
+    for f in &all {
+        assert!(is_audit_field(f.as_bytes()), "{f}");
+    }
+    for f in ["VBDs", "name", "uuid2", "", "other_configs", "PBDs"] {
+        assert!(!is_audit_field(f.as_bytes()), "{f}");
+    }
+}
+
 /// Which way the records were fetched (reported in notes and benchmarks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fetched {
@@ -408,6 +504,7 @@ pub fn fetch_records(
     builder: &mut crate::model::SnapshotBuilder,
 ) -> Result<Fetched, XapiError> {
     use crate::model::AUDIT_CLASSES;
+    let keep = |name: &[u8]| is_audit_field(name);
     if mode == FetchMode::Auto {
         let classes = Value::Array(
             AUDIT_CLASSES
@@ -415,48 +512,43 @@ pub fn fetch_records(
                 .map(|c| Value::from(c.to_ascii_lowercase()))
                 .collect(),
         );
-        match conn.call(
-            "event.from",
-            &[
-                Value::from(session),
-                classes,
-                Value::from(""),
-                Value::Double(0.0),
-            ],
-        ) {
-            Ok(v) => {
-                let events = v.get("events").and_then(Value::as_array).ok_or_else(|| {
-                    XapiError::Protocol {
-                        host: conn.name.clone(),
-                        method: "event.from".into(),
-                        message: "no events in the answer".into(),
-                    }
-                })?;
-                for ev in events {
-                    let (Some(class), Some(r), Some(Value::Struct(snap))) = (
-                        ev.get("class").and_then(Value::as_str),
-                        ev.get("ref").and_then(Value::as_str),
-                        ev.get("snapshot"),
-                    ) else {
-                        continue;
-                    };
-                    if ev
-                        .get("operation")
-                        .and_then(Value::as_str)
-                        .is_some_and(|op| op == "del")
-                    {
-                        continue;
-                    }
-                    builder
-                        .add(class, r, &WireRecord(snap))
-                        .map_err(|e| XapiError::Protocol {
-                            host: conn.name.clone(),
-                            method: "event.from".into(),
-                            message: e.to_string(),
-                        })?;
-                }
-                return Ok(Fetched::EventFrom);
+        // Envelope (1) > Value (2) > event (3) > snapshot (4): fields are filtered at depth 4 and
+        // each event (depth 3) goes to the builder as soon as it is decoded.
+        let mut sink = |_: Option<String>,
+                        mut event: BTreeMap<String, Value>|
+         -> Result<(), String> {
+            if event
+                .get("operation")
+                .and_then(Value::as_str)
+                .is_some_and(|op| op == "del")
+            {
+                return Ok(());
             }
+            let (Some(Value::String(class)), Some(Value::String(r)), Some(Value::Struct(snap))) = (
+                event.remove("class"),
+                event.remove("ref"),
+                event.remove("snapshot"),
+            ) else {
+                return Ok(());
+            };
+            builder
+                .add(&class, &r, &TakeRecord(std::cell::RefCell::new(snap)))
+                .map_err(|e| e.to_string())
+        };
+        let filter = wire::FieldFilter {
+            depth: 4,
+            keep: &keep,
+            emit_depth: 3,
+            sink: Some(&mut sink),
+        };
+        let params = [
+            Value::from(session),
+            classes,
+            Value::from(""),
+            Value::Double(0.0),
+        ];
+        match conn.call_filtered("event.from", &params, filter) {
+            Ok(_) => return Ok(Fetched::EventFrom),
             // Old XAPI without event.from, or a refusal: fall back. Session and transport errors are real.
             Err(XapiError::Failure { description, .. })
                 if description.first().is_none_or(|c| c != "SESSION_INVALID") => {}
@@ -465,25 +557,91 @@ pub fn fetch_records(
     }
     for class in AUDIT_CLASSES {
         let method = format!("{class}.get_all_records");
-        let v = conn.call(&method, &[Value::from(session)])?;
-        let Value::Struct(records) = v else {
-            return Err(XapiError::Protocol {
-                host: conn.name.clone(),
-                method,
-                message: "get_all_records did not return a map".into(),
-            });
+        // Envelope (1) > Value (2) > record (3), each record under its ref.
+        let mut sink = |r: Option<String>, rec: BTreeMap<String, Value>| -> Result<(), String> {
+            builder
+                .add(
+                    class,
+                    &r.unwrap_or_default(),
+                    &TakeRecord(std::cell::RefCell::new(rec)),
+                )
+                .map_err(|e| e.to_string())
         };
-        for (r, rec) in &records {
-            if let Value::Struct(rec) = rec {
-                builder
-                    .add(class, r, &WireRecord(rec))
-                    .map_err(|e| XapiError::Protocol {
-                        host: conn.name.clone(),
-                        method: method.clone(),
-                        message: e.to_string(),
-                    })?;
-            }
-        }
+        let filter = wire::FieldFilter {
+            depth: 3,
+            keep: &keep,
+            emit_depth: 3,
+            sink: Some(&mut sink),
+        };
+        conn.call_filtered(&method, &[Value::from(session)], filter)?;
     }
     Ok(Fetched::AllRecords)
+}
+
+/// A record whose fields are moved out as the model reads them (each is read once), so building the
+/// snapshot copies no string.
+pub struct TakeRecord(pub std::cell::RefCell<BTreeMap<String, Value>>);
+
+fn value_into_text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        other => value_text(&other),
+    }
+}
+
+impl crate::model::FieldSource for TakeRecord {
+    fn text(&self, field: &str) -> Result<String, String> {
+        match self.0.borrow_mut().remove(field) {
+            None => Ok(String::new()),
+            Some(Value::Struct(_) | Value::Array(_)) => Err("expected a scalar".into()),
+            Some(v) => Ok(value_into_text(v)),
+        }
+    }
+    fn map(&self, field: &str) -> Result<Vec<(String, String)>, String> {
+        match self.0.borrow_mut().remove(field) {
+            None => Ok(Vec::new()),
+            Some(Value::Struct(m)) => Ok(m
+                .into_iter()
+                .map(|(k, v)| (k, value_into_text(v)))
+                .collect()),
+            Some(Value::Array(a)) if a.is_empty() => Ok(Vec::new()),
+            Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
+            Some(_) => Err("expected a map".into()),
+        }
+    }
+    fn set(&self, field: &str) -> Result<Vec<String>, String> {
+        match self.0.borrow_mut().remove(field) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(a)) => Ok(a.into_iter().map(value_into_text).collect()),
+            Some(Value::Struct(m)) if m.is_empty() => Ok(Vec::new()),
+            Some(_) => Err("expected a set".into()),
+        }
+    }
+}
+
+/// Decode an `event.from` answer held in memory into a snapshot, exactly as a live fetch does (the
+/// benchmark of the client's parse and classification path, without a network).
+pub fn snapshot_from_event_body(body: &[u8]) -> Result<crate::model::Snapshot, String> {
+    let mut builder = crate::model::SnapshotBuilder::default();
+    let keep = |name: &[u8]| is_audit_field(name);
+    let mut sink = |_: Option<String>, mut event: BTreeMap<String, Value>| -> Result<(), String> {
+        let (Some(Value::String(class)), Some(Value::String(r)), Some(Value::Struct(snap))) = (
+            event.remove("class"),
+            event.remove("ref"),
+            event.remove("snapshot"),
+        ) else {
+            return Ok(());
+        };
+        builder
+            .add(&class, &r, &TakeRecord(std::cell::RefCell::new(snap)))
+            .map_err(|e| e.to_string())
+    };
+    let filter = wire::FieldFilter {
+        depth: 4,
+        keep: &keep,
+        emit_depth: 3,
+        sink: Some(&mut sink),
+    };
+    wire::decode_response_from(body, Some(filter)).map_err(|e| e.to_string())?;
+    Ok(builder.finish())
 }

@@ -145,7 +145,7 @@ pub fn fetch_live(
     } else {
         entry.username.clone()
     };
-    let mut conn = client::Connection::new(clients, url, &entry.name, insecure, live);
+    let mut conn = client::Connection::new(clients, url, &entry.name, insecure, live)?;
     let mut stats = FetchStats::default();
     let login = |conn: &mut client::Connection| -> Result<String, XapiError> {
         let v = conn.call(

@@ -531,6 +531,13 @@ fn write_response<W: Write>(
     stream.flush()
 }
 
+fn write_body<W: Write>(stream: &mut W, body: &Body) -> io::Result<()> {
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nServer: xapi-sim\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes())?;
+    body.write_to(stream)?;
+    stream.flush()
+}
+
 fn serve_connection<S: Read + Write>(shared: &Shared, host: usize, stream: S) -> io::Result<()> {
     let mut reader = BufReader::with_capacity(64 * 1024, stream);
     let fault = shared.hosts[host].fault.clone();
@@ -571,7 +578,7 @@ fn serve_connection<S: Read + Write>(shared: &Shared, host: usize, stream: S) ->
         }
         let mut session_call = false;
         let body = if req.method != "POST" {
-            failure_envelope(&["MESSAGE_METHOD_UNKNOWN", &req.method])
+            fail(&["MESSAGE_METHOD_UNKNOWN", &req.method])
         } else {
             match wire::decode_call(&req.body) {
                 Ok((method, params)) => {
@@ -591,16 +598,57 @@ fn serve_connection<S: Read + Write>(shared: &Shared, host: usize, stream: S) ->
             .fetch_add(body.len() as u64, Ordering::Relaxed);
         // Truncate data answers only: a client that logged in can still log out.
         if fault == Some(Fault::Truncated) && !session_call {
-            let half = &body.as_bytes()[..body.len() / 2];
-            write_response(writer, "200 OK", "text/xml", half, body.len())?;
+            let whole = body.joined();
+            write_response(
+                writer,
+                "200 OK",
+                "text/xml",
+                &whole.as_bytes()[..whole.len() / 2],
+                whole.len(),
+            )?;
             return Ok(());
         }
-        write_response(writer, "200 OK", "text/xml", body.as_bytes(), body.len())?;
+        write_body(writer, &body)?;
         if req.close {
             break;
         }
     }
     Ok(())
+}
+
+/// An answer as pieces: the large precomputed record lists are written from where they live, never
+/// copied into one string, so serving a tens-of-MB answer costs the simulator almost nothing.
+struct Body<'a> {
+    parts: Vec<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Body<'a> {
+    fn success(parts: impl IntoIterator<Item = std::borrow::Cow<'a, str>>) -> Body<'a> {
+        let mut all = vec![std::borrow::Cow::Borrowed(wire::SUCCESS_PREFIX)];
+        all.extend(parts);
+        all.push(std::borrow::Cow::Borrowed(wire::SUCCESS_SUFFIX));
+        Body { parts: all }
+    }
+    fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.len()).sum()
+    }
+    fn write_to<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        for p in &self.parts {
+            w.write_all(p.as_bytes())?;
+        }
+        Ok(())
+    }
+    fn joined(&self) -> String {
+        self.parts.concat()
+    }
+}
+
+impl From<String> for Body<'_> {
+    fn from(s: String) -> Self {
+        Body {
+            parts: vec![std::borrow::Cow::Owned(s)],
+        }
+    }
 }
 
 fn is_sim_read_method(method: &str) -> bool {
@@ -616,12 +664,20 @@ fn arg_str(params: &[Value], i: usize) -> &str {
     params.get(i).and_then(Value::as_str).unwrap_or_default()
 }
 
-fn dispatch(shared: &Shared, host: usize, method: &str, params: &[Value]) -> String {
+fn fail<'a>(description: &[&str]) -> Body<'a> {
+    failure_envelope(description).into()
+}
+
+fn ok<'a>(value_xml: &str) -> Body<'a> {
+    success_envelope(value_xml).into()
+}
+
+fn dispatch<'a>(shared: &'a Shared, host: usize, method: &str, params: &[Value]) -> Body<'a> {
     let h = &shared.hosts[host];
     let stats = &shared.stats;
     if !is_sim_read_method(method) {
         stats.non_read_calls.fetch_add(1, Ordering::Relaxed);
-        return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+        return fail(&["MESSAGE_METHOD_UNKNOWN", method]);
     }
     match method {
         "session.login_with_password" => {
@@ -631,14 +687,14 @@ fn dispatch(shared: &Shared, host: usize, method: &str, params: &[Value]) -> Str
             {
                 stats.failed_logins.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(shared.opts.auth_failure_delay);
-                return failure_envelope(&[
+                return fail(&[
                     "SESSION_AUTHENTICATION_FAILED",
                     arg_str(params, 0),
                     "Authentication failure",
                 ]);
             }
             if !h.master {
-                return failure_envelope(&["HOST_IS_SLAVE", &shared.pools[h.pool].master_addr]);
+                return fail(&["HOST_IS_SLAVE", &shared.pools[h.pool].master_addr]);
             }
             let n = shared.session_counter.fetch_add(1, Ordering::Relaxed);
             let session = format!("OpaqueRef:{:08x}-5e55-4000-8000-{:012x}", h.pool, n);
@@ -648,7 +704,7 @@ fn dispatch(shared: &Shared, host: usize, method: &str, params: &[Value]) -> Str
             }
             let mut v = String::new();
             write_value(&mut v, &Value::String(session));
-            success_envelope(&v)
+            ok(&v)
         }
         "session.logout" => {
             let removed = stats
@@ -658,9 +714,9 @@ fn dispatch(shared: &Shared, host: usize, method: &str, params: &[Value]) -> Str
                 .unwrap_or(false);
             if removed {
                 stats.logouts.fetch_add(1, Ordering::Relaxed);
-                success_envelope("<value></value>")
+                ok("<value></value>")
             } else {
-                failure_envelope(&["SESSION_INVALID", arg_str(params, 0)])
+                fail(&["SESSION_INVALID", arg_str(params, 0)])
             }
         }
         _ => {
@@ -671,7 +727,7 @@ fn dispatch(shared: &Shared, host: usize, method: &str, params: &[Value]) -> Str
                 .ok()
                 .and_then(|s| s.get(session).copied());
             let Some(pool) = pool_of_session else {
-                return failure_envelope(&["SESSION_INVALID", session]);
+                return fail(&["SESSION_INVALID", session]);
             };
             if h.fault == Some(Fault::SessionInvalidOnce) {
                 let mut fired = shared
@@ -683,22 +739,22 @@ fn dispatch(shared: &Shared, host: usize, method: &str, params: &[Value]) -> Str
                     if let Ok(mut s) = stats.sessions.lock() {
                         s.remove(session);
                     }
-                    return failure_envelope(&["SESSION_INVALID", session]);
+                    return fail(&["SESSION_INVALID", session]);
                 }
             }
             if let Some(Fault::Oversized(bytes)) = h.fault {
                 let pad = "x".repeat(bytes as usize);
-                return success_envelope(&format!("<value>{pad}</value>"));
+                return ok(&format!("<value>{pad}</value>"));
             }
             serve_read(shared, &shared.pools[pool], method, params)
         }
     }
 }
 
-fn serve_read(shared: &Shared, data: &PoolData, method: &str, params: &[Value]) -> String {
+fn serve_read<'a>(shared: &Shared, data: &'a PoolData, method: &str, params: &[Value]) -> Body<'a> {
     if method == "event.from" {
         if !shared.opts.event_from {
-            return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+            return fail(&["MESSAGE_METHOD_UNKNOWN", method]);
         }
         let classes: Vec<String> = params
             .get(1)
@@ -710,29 +766,32 @@ fn serve_read(shared: &Shared, data: &PoolData, method: &str, params: &[Value]) 
                     .collect()
             })
             .unwrap_or_default();
-        let mut out =
-            String::from("<value><struct><member><name>events</name><value><array><data>");
+        let mut parts = vec![std::borrow::Cow::Borrowed(
+            "<value><struct><member><name>events</name><value><array><data>",
+        )];
         let mut counts = BTreeMap::new();
         for c in &classes {
             if let Some(ev) = data.events.get(c) {
-                out.push_str(ev);
+                parts.push(std::borrow::Cow::Borrowed(ev.as_str()));
                 counts.insert(
                     c.clone(),
                     Value::Int(data.counts.get(c).copied().unwrap_or(0) as i32),
                 );
             }
         }
-        out.push_str("</data></array></value></member><member><name>valid_ref_counts</name>");
-        write_value(&mut out, &Value::Struct(counts));
-        out.push_str("</member><member><name>token</name><value>00000000000000000001,00000000000000000001</value></member></struct></value>");
-        return success_envelope(&out);
+        let mut tail =
+            String::from("</data></array></value></member><member><name>valid_ref_counts</name>");
+        write_value(&mut tail, &Value::Struct(counts));
+        tail.push_str("</member><member><name>token</name><value>00000000000000000001,00000000000000000001</value></member></struct></value>");
+        parts.push(std::borrow::Cow::Owned(tail));
+        return Body::success(parts);
     }
     let Some((class, call)) = method.split_once('.') else {
-        return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+        return fail(&["MESSAGE_METHOD_UNKNOWN", method]);
     };
     let lower = class.to_ascii_lowercase();
     if !data.all_records.contains_key(&lower) {
-        return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+        return fail(&["MESSAGE_METHOD_UNKNOWN", method]);
     }
     let of_class = || {
         data.records
@@ -740,12 +799,14 @@ fn serve_read(shared: &Shared, data: &PoolData, method: &str, params: &[Value]) 
             .filter(move |(_, r)| r.class.eq_ignore_ascii_case(class))
     };
     match call {
-        "get_all_records" => success_envelope(&data.all_records[&lower]),
+        "get_all_records" => Body::success([std::borrow::Cow::Borrowed(
+            data.all_records[&lower].as_str(),
+        )]),
         "get_all" => {
             let refs = Value::Array(of_class().map(|(r, _)| Value::String(r.clone())).collect());
             let mut v = String::new();
             write_value(&mut v, &refs);
-            success_envelope(&v)
+            ok(&v)
         }
         "get_by_uuid" => {
             let uuid = arg_str(params, 1);
@@ -753,9 +814,9 @@ fn serve_read(shared: &Shared, data: &PoolData, method: &str, params: &[Value]) 
                 Some((r, _)) => {
                     let mut v = String::new();
                     write_value(&mut v, &Value::String(r.clone()));
-                    success_envelope(&v)
+                    ok(&v)
                 }
-                None => failure_envelope(&["UUID_INVALID", class, uuid]),
+                None => fail(&["UUID_INVALID", class, uuid]),
             }
         }
         _ => {
@@ -766,13 +827,13 @@ fn serve_read(shared: &Shared, data: &PoolData, method: &str, params: &[Value]) 
                 .map(|i| &data.records[*i].1)
                 .filter(|rec| rec.class.eq_ignore_ascii_case(class))
             else {
-                return failure_envelope(&["HANDLE_INVALID", class, r]);
+                return fail(&["HANDLE_INVALID", class, r]);
             };
             if call == "get_record" {
-                return success_envelope(&rec.xml);
+                return ok(&rec.xml);
             }
             let Some(field) = call.strip_prefix("get_") else {
-                return failure_envelope(&["MESSAGE_METHOD_UNKNOWN", method]);
+                return fail(&["MESSAGE_METHOD_UNKNOWN", method]);
             };
             let text = rec
                 .fields
@@ -782,7 +843,24 @@ fn serve_read(shared: &Shared, data: &PoolData, method: &str, params: &[Value]) 
                 .unwrap_or_default();
             let mut v = String::new();
             write_value(&mut v, &typed(field, text));
-            success_envelope(&v)
+            ok(&v)
         }
     }
+}
+
+/// The body the simulator answers to `event.from` over the audited classes for one dump (for
+/// benchmarks and tests of the client's decoder without a network in between).
+pub fn event_from_body(dump: &std::path::Path) -> io::Result<String> {
+    let (data, ..) = load_pool(dump)?;
+    let mut out = String::from("<value><struct><member><name>events</name><value><array><data>");
+    for class in AUDIT_CLASSES {
+        out.push_str(
+            data.events
+                .get(&class.to_ascii_lowercase())
+                .map(String::as_str)
+                .unwrap_or_default(),
+        );
+    }
+    out.push_str("</data></array></value></member><member><name>token</name><value>1</value></member></struct></value>");
+    Ok(success_envelope(&out))
 }

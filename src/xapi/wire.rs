@@ -8,6 +8,7 @@
 
 use quick_xml::events::Event;
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use xmlrpc::Value;
 
 /// The deepest nesting accepted (XAPI's records nest three or four levels).
@@ -19,6 +20,8 @@ const MAX_DEPTH: usize = 64;
 pub struct WireError {
     pub offset: u64,
     pub message: String,
+    /// Set when reading the body failed (a timeout, a cut connection, a size cap) rather than parsing.
+    pub io: Option<std::io::ErrorKind>,
 }
 
 /// Build the body of a call with the `xmlrpc` crate.
@@ -33,257 +36,466 @@ pub fn encode_call(method: &str, params: &[Value]) -> Vec<u8> {
     out
 }
 
-struct Decoder<'a> {
-    reader: quick_xml::Reader<&'a [u8]>,
+/// Which struct members to keep while decoding: members of the structs at nesting `depth` (1 is the
+/// outermost struct of the response) whose names `keep` rejects are skipped without being decoded.
+/// That is how a large `event.from` answer is read without building what the audit never looks at.
+/// Receives each record struct as it completes: the member name it stood under (None inside an
+/// array) and its kept members.
+pub type RecordSink<'f> =
+    dyn FnMut(Option<String>, BTreeMap<String, Value>) -> Result<(), String> + 'f;
+
+pub struct FieldFilter<'f> {
+    pub depth: usize,
+    pub keep: &'f dyn Fn(&[u8]) -> bool,
+    /// Structs completed at this nesting depth are handed to `sink` as soon as they are decoded,
+    /// with the member name they stood under (None inside an array), instead of being kept: the
+    /// answer is consumed record by record and never held whole.
+    pub emit_depth: usize,
+    pub sink: Option<&'f mut RecordSink<'f>>,
 }
 
-impl<'a> Decoder<'a> {
-    fn new(body: &'a [u8]) -> Self {
-        let mut reader = quick_xml::Reader::from_reader(body);
+impl<'f> FieldFilter<'f> {
+    /// Keep only the members `keep` accepts at `depth`; keep everything that is returned.
+    pub fn keep(depth: usize, keep: &'f dyn Fn(&[u8]) -> bool) -> Self {
+        FieldFilter {
+            depth,
+            keep,
+            emit_depth: 0,
+            sink: None,
+        }
+    }
+}
+
+/// The XML-RPC elements, as small tokens (no allocation per tag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag {
+    MethodResponse,
+    MethodCall,
+    MethodName,
+    Params,
+    Param,
+    Fault,
+    Value,
+    Struct,
+    Member,
+    Name,
+    Array,
+    Data,
+    Str,
+    I4,
+    I8,
+    Boolean,
+    Double,
+    DateTime,
+    Base64,
+    Nil,
+    Other,
+}
+
+fn tag_of(name: &[u8]) -> Tag {
+    match name {
+        b"value" => Tag::Value,
+        b"member" => Tag::Member,
+        b"name" => Tag::Name,
+        b"struct" => Tag::Struct,
+        b"array" => Tag::Array,
+        b"data" => Tag::Data,
+        b"string" => Tag::Str,
+        b"i4" | b"int" => Tag::I4,
+        b"i8" => Tag::I8,
+        b"boolean" => Tag::Boolean,
+        b"double" => Tag::Double,
+        b"dateTime.iso8601" => Tag::DateTime,
+        b"base64" => Tag::Base64,
+        b"nil" => Tag::Nil,
+        b"methodResponse" => Tag::MethodResponse,
+        b"methodCall" => Tag::MethodCall,
+        b"methodName" => Tag::MethodName,
+        b"params" => Tag::Params,
+        b"param" => Tag::Param,
+        b"fault" => Tag::Fault,
+        _ => Tag::Other,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Start(Tag),
+    Empty(Tag),
+    End(Tag),
+    /// Text (or CDATA) now held in `Decoder::text`.
+    Text,
+    Eof,
+}
+
+struct Decoder<'f, R: BufRead> {
+    reader: quick_xml::Reader<R>,
+    buf: Vec<u8>,
+    text: Vec<u8>,
+    text_is_cdata: bool,
+    name_buf: Vec<u8>,
+    filter: Option<FieldFilter<'f>>,
+}
+
+impl<'f, R: BufRead> Decoder<'f, R> {
+    fn new(input: R, filter: Option<FieldFilter<'f>>) -> Self {
+        let mut reader = quick_xml::Reader::from_reader(input);
         reader.config_mut().trim_text(false);
-        Decoder { reader }
+        Decoder {
+            reader,
+            buf: Vec::with_capacity(4096),
+            text: Vec::with_capacity(256),
+            text_is_cdata: false,
+            name_buf: Vec::with_capacity(64),
+            filter,
+        }
     }
 
     fn err(&self, message: impl Into<String>) -> WireError {
         WireError {
             offset: self.reader.buffer_position(),
             message: message.into(),
+            io: None,
         }
     }
 
-    fn next(&mut self) -> Result<Event<'a>, WireError> {
+    fn next(&mut self) -> Result<Tok, WireError> {
         loop {
-            match self.reader.read_event() {
-                Ok(Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_)) => {
-                    continue
+            self.buf.clear();
+            let event = match self.reader.read_event_into(&mut self.buf) {
+                Ok(e) => e,
+                Err(e) => {
+                    let io = match &e {
+                        quick_xml::Error::Io(io) => Some(io.kind()),
+                        _ => None,
+                    };
+                    return Err(WireError {
+                        offset: self.reader.buffer_position(),
+                        message: e.to_string(),
+                        io,
+                    });
                 }
-                Ok(e) => return Ok(e),
-                Err(e) => return Err(self.err(e.to_string())),
-            }
+            };
+            return Ok(match event {
+                Event::Start(e) => Tok::Start(tag_of(e.name().as_ref())),
+                Event::Empty(e) => Tok::Empty(tag_of(e.name().as_ref())),
+                Event::End(e) => Tok::End(tag_of(e.name().as_ref())),
+                Event::Text(t) => {
+                    self.text.clear();
+                    self.text.extend_from_slice(&t);
+                    self.text_is_cdata = false;
+                    Tok::Text
+                }
+                Event::CData(c) => {
+                    self.text.clear();
+                    self.text.extend_from_slice(&c);
+                    self.text_is_cdata = true;
+                    Tok::Text
+                }
+                Event::Eof => Tok::Eof,
+                Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => continue,
+            });
+        }
+    }
+
+    fn blank(&self) -> bool {
+        !self.text_is_cdata && self.text.iter().all(u8::is_ascii_whitespace)
+    }
+
+    /// The current text, entities decoded; `lenient` keeps a bare `&` as written (XAPI writes struct
+    /// member names without escaping).
+    fn push_text(&self, out: &mut String, lenient: bool) -> Result<(), WireError> {
+        let raw = std::str::from_utf8(&self.text).map_err(|_| self.err("text is not UTF-8"))?;
+        if self.text_is_cdata || !raw.contains('&') {
+            out.push_str(raw);
+            return Ok(());
+        }
+        match quick_xml::escape::unescape(raw) {
+            Ok(s) => out.push_str(&s),
+            Err(_) if lenient => out.push_str(raw),
+            Err(e) => return Err(self.err(e.to_string())),
+        }
+        Ok(())
+    }
+
+    fn unexpected(&self, tok: Tok, context: &str) -> WireError {
+        match tok {
+            Tok::Eof => self.err("unexpected end of body"),
+            Tok::Text => self.err(format!("unexpected text in {context}")),
+            other => self.err(format!("unexpected {other:?} in {context}")),
         }
     }
 
     /// The next start (or empty) tag, skipping whitespace text.
-    fn open(&mut self) -> Result<(Vec<u8>, bool), WireError> {
+    fn open(&mut self) -> Result<(Tag, bool), WireError> {
         loop {
             match self.next()? {
-                Event::Start(e) => return Ok((e.name().as_ref().to_vec(), false)),
-                Event::Empty(e) => return Ok((e.name().as_ref().to_vec(), true)),
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => continue,
-                Event::Eof => return Err(self.err("unexpected end of body")),
-                other => return Err(self.err(format!("expected a tag, found {other:?}"))),
+                Tok::Start(t) => return Ok((t, false)),
+                Tok::Empty(t) => return Ok((t, true)),
+                Tok::Text if self.blank() => continue,
+                other => return Err(self.unexpected(other, "a tag position")),
             }
         }
     }
 
-    /// Consume up to and including the end tag `name`, skipping whitespace.
-    fn close(&mut self, name: &[u8]) -> Result<(), WireError> {
+    /// Consume up to and including the end tag, skipping whitespace.
+    fn close(&mut self, tag: Tag) -> Result<(), WireError> {
         loop {
             match self.next()? {
-                Event::End(e) if e.name().as_ref() == name => return Ok(()),
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => continue,
-                Event::Eof => return Err(self.err("unexpected end of body")),
-                other => {
-                    return Err(self.err(format!(
-                        "expected </{}>, found {other:?}",
-                        String::from_utf8_lossy(name)
-                    )))
-                }
+                Tok::End(t) if t == tag => return Ok(()),
+                Tok::Text if self.blank() => continue,
+                other => return Err(self.unexpected(other, &format!("{tag:?} (expected its end)"))),
             }
         }
     }
 
-    /// Text up to the end tag `name` (entities decoded; a bare `&` is kept as written, as XAPI
-    /// writes struct member names without escaping).
-    fn text_until(&mut self, name: &[u8]) -> Result<String, WireError> {
+    fn text_until(&mut self, tag: Tag, lenient: bool) -> Result<String, WireError> {
         let mut out = String::new();
         loop {
             match self.next()? {
-                Event::Text(t) => {
-                    let raw = std::str::from_utf8(&t).map_err(|_| self.err("text is not UTF-8"))?;
-                    match quick_xml::escape::unescape(raw) {
-                        Ok(s) => out.push_str(&s),
-                        Err(_) => out.push_str(raw),
-                    }
-                }
-                Event::CData(c) => out
-                    .push_str(std::str::from_utf8(&c).map_err(|_| self.err("CDATA is not UTF-8"))?),
-                Event::End(e) if e.name().as_ref() == name => return Ok(out),
-                Event::Eof => return Err(self.err("unexpected end of body")),
-                other => return Err(self.err(format!("unexpected {other:?} in text"))),
+                Tok::Text => self.push_text(&mut out, lenient)?,
+                Tok::End(t) if t == tag => return Ok(out),
+                other => return Err(self.unexpected(other, "text")),
             }
         }
     }
 
+    fn expect_open(&mut self, tag: Tag) -> Result<bool, WireError> {
+        let (t, empty) = self.open()?;
+        if t != tag {
+            return Err(self.err(format!("expected {tag:?}, found {t:?}")));
+        }
+        Ok(empty)
+    }
+
     /// Parse the inside of a `<value>` whose start tag was just read.
-    fn value_body(&mut self, depth: usize) -> Result<Value, WireError> {
+    fn value_body(&mut self, depth: usize, structs: usize) -> Result<Value, WireError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
-        // Either text (a bare string) or one typed element, then </value>.
         let mut text = String::new();
         loop {
             match self.next()? {
-                Event::Text(t) => {
-                    let raw = std::str::from_utf8(&t).map_err(|_| self.err("text is not UTF-8"))?;
-                    text.push_str(
-                        &quick_xml::escape::unescape(raw).map_err(|e| self.err(e.to_string()))?,
-                    );
-                }
-                Event::End(e) if e.name().as_ref() == b"value" => return Ok(Value::String(text)),
-                Event::Empty(e) => {
-                    let v = match e.name().as_ref() {
-                        b"string" | b"dateTime.iso8601" => Value::String(String::new()),
-                        b"nil" => Value::Nil,
-                        b"struct" => Value::Struct(BTreeMap::new()),
-                        b"array" => Value::Array(Vec::new()),
-                        other => {
-                            return Err(
-                                self.err(format!("empty <{}>", String::from_utf8_lossy(other)))
-                            )
-                        }
+                Tok::Text => self.push_text(&mut text, false)?,
+                Tok::End(Tag::Value) => return Ok(Value::String(text)),
+                Tok::Empty(t) => {
+                    let v = match t {
+                        Tag::Str | Tag::DateTime | Tag::Base64 => Value::String(String::new()),
+                        Tag::Nil => Value::Nil,
+                        Tag::Struct => Value::Struct(BTreeMap::new()),
+                        Tag::Array => Value::Array(Vec::new()),
+                        other => return Err(self.err(format!("empty {other:?}"))),
                     };
-                    self.close(b"value")?;
+                    self.close(Tag::Value)?;
                     return Ok(v);
                 }
-                Event::Start(e) => {
+                Tok::Start(t) => {
                     if !text.trim().is_empty() {
                         return Err(self.err("text before a typed value"));
                     }
-                    let tag = e.name().as_ref().to_vec();
-                    let v = match tag.as_slice() {
-                        b"string" | b"dateTime.iso8601" => Value::String(self.text_until(&tag)?),
-                        b"i4" | b"int" => {
-                            let s = self.text_until(&tag)?;
+                    let v = match t {
+                        Tag::Str | Tag::DateTime | Tag::Base64 => {
+                            Value::String(self.text_until(t, false)?)
+                        }
+                        Tag::I4 => {
+                            let s = self.text_until(t, false)?;
                             Value::Int(
                                 s.trim()
                                     .parse()
                                     .map_err(|_| self.err(format!("bad int {s:?}")))?,
                             )
                         }
-                        b"i8" => {
-                            let s = self.text_until(&tag)?;
+                        Tag::I8 => {
+                            let s = self.text_until(t, false)?;
                             Value::Int64(
                                 s.trim()
                                     .parse()
                                     .map_err(|_| self.err(format!("bad i8 {s:?}")))?,
                             )
                         }
-                        b"boolean" => {
-                            let s = self.text_until(&tag)?;
+                        Tag::Boolean => {
+                            let s = self.text_until(t, false)?;
                             match s.trim() {
                                 "1" | "true" => Value::Bool(true),
                                 "0" | "false" => Value::Bool(false),
                                 _ => return Err(self.err(format!("bad boolean {s:?}"))),
                             }
                         }
-                        b"double" => {
-                            let s = self.text_until(&tag)?;
+                        Tag::Double => {
+                            let s = self.text_until(t, false)?;
                             Value::Double(
                                 s.trim()
                                     .parse()
                                     .map_err(|_| self.err(format!("bad double {s:?}")))?,
                             )
                         }
-                        b"base64" => Value::String(self.text_until(&tag)?),
-                        b"struct" => self.struct_body(depth)?,
-                        b"array" => self.array_body(depth)?,
-                        other => {
-                            return Err(self
-                                .err(format!("unknown type <{}>", String::from_utf8_lossy(other))))
-                        }
+                        Tag::Struct => self.struct_body(depth, structs + 1)?,
+                        Tag::Array => self.array_body(depth, structs)?,
+                        other => return Err(self.err(format!("unknown type {other:?}"))),
                     };
-                    self.close(b"value")?;
+                    self.close(Tag::Value)?;
                     return Ok(v);
                 }
-                Event::Eof => return Err(self.err("unexpected end of body")),
-                other => return Err(self.err(format!("unexpected {other:?} in <value>"))),
+                other => return Err(self.unexpected(other, "a value")),
             }
         }
     }
 
-    fn struct_body(&mut self, depth: usize) -> Result<Value, WireError> {
+    /// Hand a struct completed at nesting `level` to the sink, if one wants that level; otherwise give
+    /// it back to be stored.
+    #[allow(clippy::type_complexity)]
+    fn emit(
+        &mut self,
+        level: usize,
+        name: Option<String>,
+        value: Value,
+    ) -> Result<Option<(Option<String>, Value)>, WireError> {
+        let Some(filter) = self.filter.as_mut() else {
+            return Ok(Some((name, value)));
+        };
+        let Some(sink) = filter.sink.as_mut().filter(|_| filter.emit_depth == level) else {
+            return Ok(Some((name, value)));
+        };
+        // Only structs are records; a scalar beside them (event.from's token) is kept as usual.
+        let Value::Struct(map) = value else {
+            return Ok(Some((name, value)));
+        };
+        let result = sink(name, map);
+        result.map_err(|m| self.err(m))?;
+        Ok(None)
+    }
+
+    /// Collect a member name's raw bytes into `name_buf` up to `</name>`.
+    fn read_name(&mut self) -> Result<(), WireError> {
+        loop {
+            match self.next()? {
+                Tok::Text => self.name_buf.extend_from_slice(&self.text),
+                Tok::End(Tag::Name) => return Ok(()),
+                other => return Err(self.unexpected(other, "a member name")),
+            }
+        }
+    }
+
+    /// The member name, entities decoded where they parse (XAPI writes names without escaping).
+    fn name_string(&self) -> Result<String, WireError> {
+        let raw = std::str::from_utf8(&self.name_buf)
+            .map_err(|_| self.err("member name is not UTF-8"))?;
+        if !raw.contains('&') {
+            return Ok(raw.to_string());
+        }
+        Ok(quick_xml::escape::unescape(raw)
+            .map(|s| s.into_owned())
+            .unwrap_or_else(|_| raw.to_string()))
+    }
+
+    /// Skip a `<value>` subtree whose start tag was just read, decoding nothing.
+    fn skip_value(&mut self) -> Result<(), WireError> {
+        self.buf.clear();
+        self.reader
+            .read_to_end_into(quick_xml::name::QName(b"value"), &mut self.buf)
+            .map_err(|e| {
+                let io = match &e {
+                    quick_xml::Error::Io(io) => Some(io.kind()),
+                    _ => None,
+                };
+                WireError {
+                    offset: self.reader.buffer_position(),
+                    message: e.to_string(),
+                    io,
+                }
+            })?;
+        Ok(())
+    }
+
+    fn struct_body(&mut self, depth: usize, structs: usize) -> Result<Value, WireError> {
+        let filtering = self.filter.as_ref().is_some_and(|f| f.depth == structs);
         let mut map = BTreeMap::new();
         loop {
             match self.next()? {
-                Event::Start(e) if e.name().as_ref() == b"member" => {
-                    let (tag, empty) = self.open()?;
-                    if tag != b"name" {
-                        return Err(self.err("<member> without <name>"));
+                Tok::Start(Tag::Member) => {
+                    let (t, empty) = self.open()?;
+                    if t != Tag::Name {
+                        return Err(self.err("member without a name"));
                     }
-                    let name = if empty {
-                        String::new()
+                    // The raw name decides; only a kept name becomes a String.
+                    self.name_buf.clear();
+                    if !empty {
+                        self.read_name()?;
+                    }
+                    let keep = !filtering
+                        || self
+                            .filter
+                            .as_ref()
+                            .is_some_and(|f| (f.keep)(&self.name_buf));
+                    let name = if keep {
+                        self.name_string()?
                     } else {
-                        self.text_until(b"name")?
+                        String::new()
                     };
-                    let (tag, empty) = self.open()?;
-                    let value = match (tag.as_slice(), empty) {
-                        (b"value", false) => self.value_body(depth + 1)?,
-                        (b"value", true) => Value::String(String::new()),
-                        _ => return Err(self.err("<member> without <value>")),
-                    };
-                    self.close(b"member")?;
-                    map.insert(name, value);
+                    let (t, empty) = self.open()?;
+                    if t != Tag::Value {
+                        return Err(self.err("member without a value"));
+                    }
+                    if keep {
+                        let value = if empty {
+                            Value::String(String::new())
+                        } else {
+                            self.value_body(depth + 1, structs)?
+                        };
+                        if let Some((name, value)) = self.emit(structs + 1, Some(name), value)? {
+                            map.insert(name.unwrap_or_default(), value);
+                        }
+                    } else if !empty {
+                        self.skip_value()?;
+                    }
+                    self.close(Tag::Member)?;
                 }
-                Event::End(e) if e.name().as_ref() == b"struct" => return Ok(Value::Struct(map)),
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
-                Event::Eof => return Err(self.err("unexpected end of body")),
-                other => return Err(self.err(format!("unexpected {other:?} in <struct>"))),
+                Tok::End(Tag::Struct) => return Ok(Value::Struct(map)),
+                Tok::Text if self.blank() => {}
+                other => return Err(self.unexpected(other, "a struct")),
             }
         }
     }
 
-    fn array_body(&mut self, depth: usize) -> Result<Value, WireError> {
-        let (tag, empty) = self.open()?;
-        if tag != b"data" {
-            return Err(self.err("<array> without <data>"));
+    fn array_body(&mut self, depth: usize, structs: usize) -> Result<Value, WireError> {
+        let (t, empty) = self.open()?;
+        if t != Tag::Data {
+            return Err(self.err("array without data"));
         }
         let mut items = Vec::new();
         if !empty {
             loop {
                 match self.next()? {
-                    Event::Start(e) if e.name().as_ref() == b"value" => {
-                        items.push(self.value_body(depth + 1)?)
+                    Tok::Start(Tag::Value) => {
+                        let v = self.value_body(depth + 1, structs)?;
+                        if let Some((_, v)) = self.emit(structs + 1, None, v)? {
+                            items.push(v);
+                        }
                     }
-                    Event::Empty(e) if e.name().as_ref() == b"value" => {
-                        items.push(Value::String(String::new()))
-                    }
-                    Event::End(e) if e.name().as_ref() == b"data" => break,
-                    Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
-                    Event::Eof => return Err(self.err("unexpected end of body")),
-                    other => return Err(self.err(format!("unexpected {other:?} in <data>"))),
+                    Tok::Empty(Tag::Value) => items.push(Value::String(String::new())),
+                    Tok::End(Tag::Data) => break,
+                    Tok::Text if self.blank() => {}
+                    other => return Err(self.unexpected(other, "an array")),
                 }
             }
         }
-        self.close(b"array")?;
+        self.close(Tag::Array)?;
         Ok(Value::Array(items))
     }
 
-    fn expect_open(&mut self, name: &[u8]) -> Result<bool, WireError> {
-        let (tag, empty) = self.open()?;
-        if tag != name {
-            return Err(self.err(format!(
-                "expected <{}>, found <{}>",
-                String::from_utf8_lossy(name),
-                String::from_utf8_lossy(&tag)
-            )));
-        }
-        Ok(empty)
-    }
-
     fn value(&mut self) -> Result<Value, WireError> {
-        if self.expect_open(b"value")? {
+        if self.expect_open(Tag::Value)? {
             return Ok(Value::String(String::new()));
         }
-        self.value_body(0)
+        self.value_body(0, 0)
     }
 
     fn finish(&mut self) -> Result<(), WireError> {
         loop {
             match self.next()? {
-                Event::Eof => return Ok(()),
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
-                other => return Err(self.err(format!("trailing {other:?}"))),
+                Tok::Eof => return Ok(()),
+                Tok::Text if self.blank() => {}
+                other => return Err(self.unexpected(other, "the end of the body")),
             }
         }
     }
@@ -297,61 +509,64 @@ pub enum Response {
     Fault(Value),
 }
 
-/// Decode a `<methodResponse>` body.
+/// Decode a `<methodResponse>` body held in memory.
 pub fn decode_response(body: &[u8]) -> Result<Response, WireError> {
-    let mut d = Decoder::new(body);
-    d.expect_open(b"methodResponse")?;
+    decode_response_from(body, None)
+}
+
+/// Decode a `<methodResponse>` as it streams in, keeping only what `filter` lets through.
+pub fn decode_response_from<R: BufRead>(
+    input: R,
+    filter: Option<FieldFilter>,
+) -> Result<Response, WireError> {
+    let mut d = Decoder::new(input, filter);
+    d.expect_open(Tag::MethodResponse)?;
     let (tag, _) = d.open()?;
-    let r = match tag.as_slice() {
-        b"params" => {
-            d.expect_open(b"param")?;
+    let r = match tag {
+        Tag::Params => {
+            d.expect_open(Tag::Param)?;
             let v = d.value()?;
-            d.close(b"param")?;
-            d.close(b"params")?;
+            d.close(Tag::Param)?;
+            d.close(Tag::Params)?;
             Response::Value(v)
         }
-        b"fault" => {
+        Tag::Fault => {
             let v = d.value()?;
-            d.close(b"fault")?;
+            d.close(Tag::Fault)?;
             Response::Fault(v)
         }
-        other => {
-            return Err(d.err(format!(
-                "unexpected <{}> in <methodResponse>",
-                String::from_utf8_lossy(other)
-            )))
-        }
+        other => return Err(d.err(format!("unexpected {other:?} in methodResponse"))),
     };
-    d.close(b"methodResponse")?;
+    d.close(Tag::MethodResponse)?;
     d.finish()?;
     Ok(r)
 }
 
 /// Decode a `<methodCall>` body (the simulator's side).
 pub fn decode_call(body: &[u8]) -> Result<(String, Vec<Value>), WireError> {
-    let mut d = Decoder::new(body);
-    d.expect_open(b"methodCall")?;
-    d.expect_open(b"methodName")?;
-    let method = d.text_until(b"methodName")?.trim().to_string();
+    let mut d = Decoder::new(body, None);
+    d.expect_open(Tag::MethodCall)?;
+    d.expect_open(Tag::MethodName)?;
+    let method = d.text_until(Tag::MethodName, false)?.trim().to_string();
     let mut params = Vec::new();
     let (tag, empty) = d.open()?;
-    if tag != b"params" {
-        return Err(d.err("expected <params>"));
+    if tag != Tag::Params {
+        return Err(d.err("expected params"));
     }
     if !empty {
         loop {
             match d.next()? {
-                Event::Start(e) if e.name().as_ref() == b"param" => {
+                Tok::Start(Tag::Param) => {
                     params.push(d.value()?);
-                    d.close(b"param")?;
+                    d.close(Tag::Param)?;
                 }
-                Event::End(e) if e.name().as_ref() == b"params" => break,
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
-                other => return Err(d.err(format!("unexpected {other:?} in <params>"))),
+                Tok::End(Tag::Params) => break,
+                Tok::Text if d.blank() => {}
+                other => return Err(d.unexpected(other, "params")),
             }
         }
     }
-    d.close(b"methodCall")?;
+    d.close(Tag::MethodCall)?;
     d.finish()?;
     Ok((method, params))
 }
@@ -408,11 +623,16 @@ pub fn write_value(out: &mut String, v: &Value) {
 /// A whole XAPI success response around an already serialized `<value>`.
 pub fn success_envelope(value_xml: &str) -> String {
     let mut out = String::with_capacity(value_xml.len() + 200);
-    out.push_str("<?xml version=\"1.0\"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>");
+    out.push_str(SUCCESS_PREFIX);
     out.push_str(value_xml);
-    out.push_str("</member></struct></value></param></params></methodResponse>");
+    out.push_str(SUCCESS_SUFFIX);
     out
 }
+
+/// What XAPI writes before the `<value>` of a successful answer.
+pub const SUCCESS_PREFIX: &str = "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>";
+/// What XAPI writes after it.
+pub const SUCCESS_SUFFIX: &str = "</member></struct></value></param></params></methodResponse>";
 
 /// A whole XAPI failure response.
 pub fn failure_envelope(description: &[&str]) -> String {
@@ -538,5 +758,49 @@ mod tests {
             .unwrap_err()
             .message
             .contains("too deep"));
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn filtered_decoding_skips_unkept_members_at_the_record_depth_only() {
+        let body = "<methodResponse><params><param><value><struct>\
+            <member><name>Status</name><value>Success</value></member>\
+            <member><name>Value</name><value><struct>\
+              <member><name>OpaqueRef:1</name><value><struct>\
+                <member><name>uuid</name><value>u1</value></member>\
+                <member><name>huge</name><value><struct><member><name>x</name><value><array><data><value>1</value></data></array></value></member></struct></value></member>\
+                <member><name>other_config</name><value><struct><member><name>huge</name><value>kept: not the record depth</value></member></struct></value></member>\
+                <member><name>empty</name><value/></member>\
+              </struct></value></member>\
+            </struct></value></member>\
+            </struct></value></param></params></methodResponse>";
+        let keep = |n: &[u8]| n == b"uuid" || n == b"other_config";
+        let r = decode_response_from(body.as_bytes(), Some(FieldFilter::keep(3, &keep))).unwrap();
+        let Response::Value(v) = r else { panic!() };
+        let rec = v
+            .get("Value")
+            .and_then(|v| v.get("OpaqueRef:1"))
+            .and_then(Value::as_struct)
+            .unwrap();
+        assert_eq!(rec.keys().collect::<Vec<_>>(), vec!["other_config", "uuid"]);
+        assert_eq!(
+            rec["other_config"].get("huge").and_then(Value::as_str),
+            Some("kept: not the record depth")
+        );
+        // Unfiltered, everything is there, and both decode the same kept values.
+        let Response::Value(all) = decode_response(body.as_bytes()).unwrap() else {
+            panic!()
+        };
+        let full = all
+            .get("Value")
+            .and_then(|v| v.get("OpaqueRef:1"))
+            .and_then(Value::as_struct)
+            .unwrap();
+        assert_eq!(full.len(), 4);
+        assert_eq!(full["uuid"], rec["uuid"]);
     }
 }

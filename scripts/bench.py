@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Reproduces every figure in BENCHMARKS.md (stdlib only; needs the XenAPI package for the SDK rows).
+
+    python3 scripts/bench.py            # the full set, medians of 3 runs (about 10 minutes)
+    python3 scripts/bench.py --quick    # smaller fleets, one run: a smoke test of the harness
+
+It builds the release binaries, generates fleets with gen-fleet, serves them with xapi-sim (a separate
+process, with injected latency), runs xen-sr-audit and the Python SDK script (benches/sdk_audit.py)
+against the same simulator in the same run, and prints each figure with its floor and ratio. Peak RSS
+comes from wait4() of each child. Timings are reported as ratios measured in the same run.
+"""
+import argparse
+import csv
+import math
+import os
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release")
+PW = "bench-password"
+PARSE_FLOOR_MBPS = 350.0  # a streaming quick-xml pass on these machines (issue #5)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def measure(cmd, env=None, cwd=None):
+    """Run a command; return (wall seconds, peak RSS in MiB, exit code, stderr text)."""
+    with tempfile.TemporaryFile() as err, open(os.devnull, "wb") as null:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=null, stderr=err, env=env, cwd=cwd)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return wall, ru.ru_maxrss / 1024.0, p.returncode, err.read().decode(errors="replace")
+
+
+def gen(out, *args):
+    if os.path.exists(os.path.join(out, "inventory.csv")):
+        return os.path.join(out, "inventory.csv")
+    sh([os.path.join(BIN, "gen-fleet"), "--out", out, *args], stderr=subprocess.DEVNULL)
+    return os.path.join(out, "inventory.csv")
+
+
+class Sim:
+    def __init__(self, inventory, workdir, latency_ms, base_octet):
+        self.live = os.path.join(workdir, "live-%d.csv" % base_octet)
+        env = dict(os.environ, XAPI_SIM_PASSWORD=PW)
+        self.p = subprocess.Popen(
+            [os.path.join(BIN, "xapi-sim"), "--inventory", inventory, "--latency-ms", str(latency_ms),
+             "--base-octet", str(base_octet), "--write-inventory", self.live, "--password-env", "BENCH_PW"],
+            stdout=subprocess.PIPE, env=env, text=True)
+        first = None
+        for line in self.p.stdout:
+            if first is None:
+                first = line.split()[1]
+            if line.strip() == "ready":
+                break
+        self.stats_url = first.rstrip("/") + "/sim/stats"
+
+    def stats(self):
+        text = urllib.request.urlopen(self.stats_url, timeout=10).read().decode()
+        return {k: int(v) for k, v in (kv.split("=") for kv in text.split())}
+
+    def cpu_seconds(self):
+        with open("/proc/%d/stat" % self.p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.p.send_signal(signal.SIGINT)
+        self.p.wait(timeout=30)
+
+
+def scan(inventory, out, concurrency, extra=()):
+    env = dict(os.environ, BENCH_PW=PW)
+    cmd = [os.path.join(BIN, "xen-sr-audit"), "scan", "--inventory", inventory, "--out", out, "-q",
+           "--concurrency", str(concurrency), "--format", "csv,json", *extra]
+    wall, rss, rc, err = measure(cmd, env=env)
+    if rc not in (0, 1, 2):
+        raise SystemExit("scan failed (%d): %s" % (rc, err))
+    return wall, rss
+
+
+def sdk(inventory, out, concurrency):
+    env = dict(os.environ, BENCH_PW=PW)
+    wall, rss, rc, err = measure([sys.executable, os.path.join(ROOT, "benches", "sdk_audit.py"), "--inventory", inventory,
+                                  "--concurrency", str(concurrency), "--out", out], env=env)
+    if rc != 0:
+        raise SystemExit("sdk script failed (%d): %s" % (rc, err))
+    return wall, rss
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return sum(1 for _ in csv.reader(f)) - 1
+
+
+def median_runs(n, fn):
+    results = [fn() for _ in range(n)]
+    return tuple(statistics.median(r[i] for r in results) for i in range(len(results[0])))
+
+
+def head(inventory, n, out):
+    with open(inventory) as f:
+        lines = f.readlines()
+    with open(out, "w") as f:
+        f.writelines(lines[: n + 1])
+    return out
+
+
+def table(title, header, body):
+    print("\n### %s\n" % title)
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for r in body:
+        print("| " + " | ".join(r) + " |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "xsa-bench"))
+    ap.add_argument("--only", default="wide,deep,offline")
+    a = ap.parse_args()
+    runs = a.runs or (1 if a.quick else 3)
+    only = set(a.only.split(","))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the simulator listens on one socket per host
+    sh(["cargo", "build", "--release", "--quiet", "--bins"], cwd=ROOT)
+    os.makedirs(a.workdir, exist_ok=True)
+    cores = os.cpu_count()
+    print("# xen-sr-audit benchmarks (%s, %d cores, medians of %d run(s))" % ("quick" if a.quick else "full", cores, runs))
+
+    if "wide" in only:
+        hosts, conc, lat = (400, 64, 20) if a.quick else (2000, 64, 20)
+        inv = gen(os.path.join(a.workdir, "wide-%d" % hosts), "--pools", str(hosts), "--hosts", "1", "--instances", "30", "--seed", "1")
+        sim = Sim(inv, a.workdir, lat, 60)
+        try:
+            half = head(sim.live, hosts // 2, os.path.join(a.workdir, "wide-half.csv"))
+            out = os.path.join(a.workdir, "wide-out")
+            s0, c0 = sim.stats(), sim.cpu_seconds()
+            t_tool, rss_tool = median_runs(runs, lambda: scan(sim.live, out, conc))
+            s1, c1 = sim.stats(), sim.cpu_seconds()
+            t_half, _ = median_runs(runs, lambda: scan(half, out + "-half", conc))
+            t_sdk, rss_sdk = median_runs(runs, lambda: sdk(sim.live, out + "-sdk.csv", conc))
+            found, found_sdk = rows(os.path.join(out, "findings.csv")), rows(out + "-sdk.csv")
+        finally:
+            sim.stop()
+        calls = (s1["calls"] - s0["calls"]) / (runs * hosts)
+        floor = math.ceil(hosts / conc) * 3 * lat / 1000.0
+        floor_half = math.ceil(hosts / 2 / conc) * 3 * lat / 1000.0
+        sim_util = (c1 - c0) / (runs * t_tool)
+        table("Wide: %d single-host pools, 30 instances each, %d ms per call, --concurrency %d" % (hosts, lat, conc),
+              ["figure", "value", "floor", "ratio", "target"],
+              [["xen-sr-audit wall", "%.2f s" % t_tool, "%.2f s" % floor, "%.2fx floor" % (t_tool / floor), "<= 1.25x"],
+               ["Python SDK wall (same concurrency)", "%.2f s" % t_sdk, "", "%.1fx slower" % (t_sdk / t_tool), ">= 2x"],
+               ["round trips per host (tool)", "%.2f" % calls, "3", "", ""],
+               ["half the hosts (%d)" % (hosts // 2), "%.2f s" % t_half, "%.2f s" % floor_half, "full/half = %.2f" % (t_tool / t_half), "2.0 +/- 10%"],
+               ["peak RSS tool / SDK", "%.0f / %.0f MiB" % (rss_tool, rss_sdk), "", "", ""],
+               ["simulator CPU during the tool's runs", "%.2f cores" % sim_util, "", "", "< 1 of %d" % cores],
+               ["findings tool / SDK", "%d / %d" % (found, found_sdk), "", "", "equal"]])
+
+    if "deep" in only:
+        inst, lat = (1000, 20) if a.quick else (5000, 20)
+        inv = gen(os.path.join(a.workdir, "deep-%d" % inst), "--pools", "1", "--hosts", "4", "--instances", str(inst), "--volumes", "3", "--seed", "2")
+        sim = Sim(inv, a.workdir, lat, 61)
+        try:
+            out = os.path.join(a.workdir, "deep-out")
+            s0 = sim.stats()
+            t_tool, rss_tool = median_runs(runs, lambda: scan(sim.live, out, 1))
+            s1 = sim.stats()
+            t_sdk, rss_sdk = median_runs(runs, lambda: sdk(sim.live, out + "-sdk.csv", 1))
+            found, found_sdk = rows(os.path.join(out, "findings.csv")), rows(out + "-sdk.csv")
+            t_rec, _ = median_runs(runs, lambda: scan(sim.live, out + "-rec", 1, ["--fetch", "records"]))
+        finally:
+            sim.stop()
+        body = (s1["bytes_out"] - s0["bytes_out"]) / runs
+        mb = body / 1e6
+        net = 3 * lat / 1000.0
+        floor = net + mb / PARSE_FLOOR_MBPS
+        client = mb / max(t_tool - net, 1e-6)
+        table("Deep: one pool, %d instances, %d volume attachments, %d ms per call" % (inst, found, lat),
+              ["figure", "value", "floor", "ratio", "target"],
+              [["xen-sr-audit wall (event.from, %.1f MB)" % mb, "%.2f s" % t_tool, "%.2f s" % floor, "%.2fx floor" % (t_tool / floor), ""],
+               ["client parse + classify", "%.0f MB/s" % client, "%.0f MB/s" % PARSE_FLOOR_MBPS, "", ">= 150 MB/s"],
+               ["xen-sr-audit with --fetch records", "%.2f s" % t_rec, "", "%.2fx event.from" % (t_rec / t_tool), ""],
+               ["Python SDK wall", "%.2f s" % t_sdk, "", "%.1fx slower" % (t_sdk / t_tool), ">= 5x"],
+               ["peak RSS tool", "%.0f MiB" % rss_tool, "", "%.2fx the response" % (rss_tool / (body / 2**20)), "<= 2x"],
+               ["peak RSS SDK", "%.0f MiB" % rss_sdk, "", "", ""],
+               ["findings tool / SDK", "%d / %d" % (found, found_sdk), "", "", "equal"]])
+
+    if "offline" in only:
+        inst = 2000 if a.quick else 10000
+        pad = 3000
+        big = gen(os.path.join(a.workdir, "offline-big-%d" % inst), "--pools", "1", "--hosts", "4", "--instances", str(inst), "--vm-padding", str(pad), "--seed", "3")
+        lean = gen(os.path.join(a.workdir, "offline-lean-%d" % inst), "--pools", "1", "--hosts", "4", "--instances", str(inst), "--seed", "3")
+        size_big = sum(os.path.getsize(os.path.join(os.path.dirname(big), "dumps", f)) for f in os.listdir(os.path.join(os.path.dirname(big), "dumps")))
+        size_lean = sum(os.path.getsize(os.path.join(os.path.dirname(lean), "dumps", f)) for f in os.listdir(os.path.join(os.path.dirname(lean), "dumps")))
+        t_big, rss_big = median_runs(runs, lambda: scan(big, os.path.join(a.workdir, "off-big"), 1))
+        t_lean, rss_lean = median_runs(runs, lambda: scan(lean, os.path.join(a.workdir, "off-lean"), 1))
+        pools = 60 if a.quick else 300
+        fleet = gen(os.path.join(a.workdir, "offline-fleet-%d" % pools), "--pools", str(pools), "--hosts", "3", "--instances", "15", "--scenarios", "--seed", "4")
+        dd = os.path.join(os.path.dirname(fleet), "dumps")
+        size_fleet = sum(os.path.getsize(os.path.join(dd, f)) for f in os.listdir(dd))
+        t_f1, _ = median_runs(runs, lambda: scan(fleet, os.path.join(a.workdir, "off-f1"), 1))
+        t_f2, rss_f2 = median_runs(runs, lambda: scan(fleet, os.path.join(a.workdir, "off-f2"), cores))
+        table("Offline dumps", ["figure", "value", "floor", "ratio", "target"],
+              [["one %.0f MB dump (%d instances, padded), whole scan" % (size_big / 1e6, inst), "%.0f MB/s" % (size_big / 1e6 / t_big), "%.0f MB/s" % PARSE_FLOOR_MBPS, "%.2f s" % t_big, ">= 200 MB/s per core"],
+               ["same records, %.0f MB dump without padding" % (size_lean / 1e6), "%.0f MB/s" % (size_lean / 1e6 / t_lean), "", "%.2f s" % t_lean, ""],
+               ["peak RSS padded / lean", "%.0f / %.0f MiB" % (rss_big, rss_lean), "", "%.2fx" % (rss_big / rss_lean), "independent of dump size"],
+               ["%d demo-sized pools (%.0f MB), 1 worker" % (pools, size_fleet / 1e6), "%.0f MB/s" % (size_fleet / 1e6 / t_f1), "", "%.2f s" % t_f1, ""],
+               ["same, %d workers" % cores, "%.0f MB/s" % (size_fleet / 1e6 / t_f2), "", "%.2fx speed-up" % (t_f1 / t_f2), ""],
+               ["peak RSS, fleet with %d workers" % cores, "%.0f MiB" % rss_f2, "", "", ""]])
+
+
+if __name__ == "__main__":
+    main()
