@@ -100,3 +100,27 @@ fn audit_pool_classification(b: divan::Bencher) {
     let snap = Snapshot::from_database(&db).expect("model");
     b.bench(|| audit_pool(divan::black_box(&snap)).findings.len());
 }
+
+/// The floor the decoder is measured against: a bare quick-xml pass over the same answer, counting
+/// events and doing nothing else.
+#[divan::bench(sample_count = 20)]
+fn xmlrpc_bare_quick_xml_pass(b: divan::Bencher) {
+    let body = event_body();
+    b.counter(divan::counter::BytesCount::new(body.len()))
+        .bench(|| {
+            let mut r = quick_xml::Reader::from_reader(std::io::BufReader::with_capacity(
+                256 * 1024,
+                body.as_bytes(),
+            ));
+            let mut buf = Vec::new();
+            let mut n = 0usize;
+            loop {
+                buf.clear();
+                match r.read_event_into(&mut buf) {
+                    Ok(quick_xml::events::Event::Eof) | Err(_) => break,
+                    Ok(_) => n += 1,
+                }
+            }
+            n
+        });
+}

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant, SystemTime};
 #[derive(Debug)]
 pub struct EntryResult {
     pub index: usize,
-    pub outcome: Result<(Snapshot, PoolAudit), String>,
+    /// The audit, with the snapshot it came from when the caller asked to keep it (`capture`).
+    pub outcome: Result<(Option<Snapshot>, PoolAudit), String>,
     pub duration: Duration,
 }
 
@@ -42,18 +43,24 @@ pub fn fetch_entry(
 }
 
 fn process(
+    keep_snapshot: bool,
     entry: &Entry,
     cfg: &ScanConfig,
     clients: &HttpClients,
     cancel: &AtomicBool,
-) -> Result<(Snapshot, PoolAudit), String> {
+) -> Result<(Option<Snapshot>, PoolAudit), String> {
     let snap = fetch_entry(entry, cfg, clients, cancel)?;
     let audit = audit_pool(&snap);
-    Ok((snap, audit))
+    // A scan needs only the audit: dropping the snapshot here keeps memory flat on large fleets.
+    Ok((keep_snapshot.then_some(snap), audit))
 }
 
 /// Run every entry; returns the results in inventory order and whether the scan ran to the end.
-pub fn scan_entries(cfg: &ScanConfig, cancel: Arc<AtomicBool>) -> (Vec<EntryResult>, bool) {
+pub fn scan_entries(
+    cfg: &ScanConfig,
+    keep_snapshots: bool,
+    cancel: Arc<AtomicBool>,
+) -> (Vec<EntryResult>, bool) {
     let entries = &cfg.inventory.entries;
     // One set of HTTP clients (TLS contexts, connection pools) for every call of the scan.
     let clients = Arc::new(HttpClients::new(&cfg.live, cfg.concurrency));
@@ -77,7 +84,7 @@ pub fn scan_entries(cfg: &ScanConfig, cancel: Arc<AtomicBool>) -> (Vec<EntryResu
             let entry = &cfg.inventory.entries[index];
             // A panic in one entry's code must not take the scan down: record it as that entry's failure.
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                process(entry, &cfg, &clients, &cancel)
+                process(keep_snapshots, entry, &cfg, &clients, &cancel)
             }))
             .unwrap_or_else(|_| {
                 Err("internal error while auditing this entry (please report it)".to_string())

@@ -493,3 +493,33 @@ fn help_shows_examples_and_exit_codes() {
     xsa(dir.path(), &["frobnicate"]).expect_code(64);
     xsa(dir.path(), &["--version"]).expect_code(0);
 }
+
+#[test]
+fn inspect_dump_reports_tables_and_fails_on_unreadable_dumps() {
+    let dir = TestDir::new();
+    let real = util::shared().join("xapi-dumps/boston-db.xml");
+    let demo = util::root().join("fixtures/demo/dumps/pool-east.xml");
+    let run = xsa(
+        dir.path(),
+        &[
+            "inspect-dump",
+            real.to_str().unwrap(),
+            demo.to_str().unwrap(),
+        ],
+    );
+    run.expect_code(0);
+    assert!(run.stdout.contains("VM=60"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("pool \"pool-east\"") && run.stdout.contains("15 Nova instances"),
+        "{}",
+        run.stdout
+    );
+    let bad = dir.write("bad.xml", "<database><table name=\"VM\">");
+    let run = xsa(dir.path(), &["inspect-dump", bad.to_str().unwrap()]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("bad.xml") && run.stderr.contains("truncated"),
+        "{}",
+        run.stderr
+    );
+}

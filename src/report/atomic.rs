@@ -31,31 +31,46 @@ impl StagedOutputs {
         name: &str,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), ReportError> {
-        let target = self.dir.join(name);
-        let io_err = |source| ReportError::Io {
-            path: target.clone(),
-            source,
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&self.dir)
-            .map_err(io_err)?;
-        {
-            let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
-            write(&mut buffered).map_err(io_err)?;
-            buffered.flush().map_err(io_err)?;
+        let staged = stage_file(&self.dir, name, write)?;
+        self.staged.push(staged);
+        Ok(())
+    }
+
+    /// Stage several files at once, each written on its own thread (the large CSV and JSON files
+    /// of a big fleet are written side by side).
+    #[allow(clippy::type_complexity)]
+    pub fn stage_parallel(
+        &mut self,
+        jobs: Vec<(
+            &'static str,
+            Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<()> + Send + '_>,
+        )>,
+    ) -> Result<(), ReportError> {
+        let dir = self.dir.clone();
+        let results: Vec<Result<(tempfile::TempPath, PathBuf), ReportError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = jobs
+                    .into_iter()
+                    .map(|(name, job)| {
+                        let dir = &dir;
+                        (name, scope.spawn(move || stage_file(dir, name, job)))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|(name, h)| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(ReportError::Render {
+                                path: dir.join(name),
+                                message: "internal error while writing".into(),
+                            })
+                        })
+                    })
+                    .collect()
+            });
+        for r in results {
+            self.staged.push(r?);
         }
-        // Reports are ordinary files for their reader (tempfile creates them 0600).
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(io_err)?;
-        }
-        tmp.as_file().sync_all().map_err(io_err)?;
-        self.staged.push((tmp.into_temp_path(), target));
         Ok(())
     }
 
@@ -71,4 +86,37 @@ impl StagedOutputs {
         }
         Ok(done)
     }
+}
+
+/// Write one file to a temporary file in `dir`, ready to be renamed to `name`.
+fn stage_file(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(tempfile::TempPath, PathBuf), ReportError> {
+    let target = dir.join(name);
+    let io_err = |source| ReportError::Io {
+        path: target.clone(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io_err)?;
+    {
+        let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut buffered).map_err(io_err)?;
+        buffered.flush().map_err(io_err)?;
+    }
+    // Reports are ordinary files for their reader (tempfile creates them 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io_err)?;
+    }
+    tmp.as_file().sync_all().map_err(io_err)?;
+    Ok((tmp.into_temp_path(), target))
 }

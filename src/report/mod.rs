@@ -436,23 +436,44 @@ pub fn write_reports(
 ) -> Result<Vec<std::path::PathBuf>, crate::error::ReportError> {
     use crate::config::Format;
     let mut out = atomic::StagedOutputs::new(dir)?;
+    type Job<'a> = (
+        &'static str,
+        Box<dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send + 'a>,
+    );
+    let mut jobs: Vec<Job> = Vec::new();
     for format in formats {
         match format {
             Format::Csv => {
-                out.stage("findings.csv", |w| csv_out::write_csv(w, &report.findings))?;
-                out.stage("instances.csv", |w| {
-                    csv_out::write_csv(w, &report.instances)
-                })?;
-                out.stage("hosts.csv", |w| csv_out::write_csv(w, &report.hosts))?;
-                out.stage("orphans.csv", |w| csv_out::write_csv(w, &report.orphans))?;
-                out.stage("conflicts.csv", |w| {
-                    csv_out::write_csv(w, &report.conflicts)
-                })?;
+                jobs.push((
+                    "findings.csv",
+                    Box::new(|w| csv_out::write_csv(w, &report.findings)),
+                ));
+                jobs.push((
+                    "instances.csv",
+                    Box::new(|w| csv_out::write_csv(w, &report.instances)),
+                ));
+                jobs.push((
+                    "hosts.csv",
+                    Box::new(|w| csv_out::write_csv(w, &report.hosts)),
+                ));
+                jobs.push((
+                    "orphans.csv",
+                    Box::new(|w| csv_out::write_csv(w, &report.orphans)),
+                ));
+                jobs.push((
+                    "conflicts.csv",
+                    Box::new(|w| csv_out::write_csv(w, &report.conflicts)),
+                ));
             }
-            Format::Json => out.stage("report.json", |w| json_out::write_json(w, report))?,
-            Format::Html => out.stage("report.html", |w| html::write_html(w, report))?,
-            Format::Markdown => out.stage("summary.md", |w| summary_md::write_md(w, report))?,
+            Format::Json => {
+                jobs.push(("report.json", Box::new(|w| json_out::write_json(w, report))))
+            }
+            Format::Html => jobs.push(("report.html", Box::new(|w| html::write_html(w, report)))),
+            Format::Markdown => {
+                jobs.push(("summary.md", Box::new(|w| summary_md::write_md(w, report))))
+            }
         }
     }
+    out.stage_parallel(jobs)?;
     out.commit()
 }
