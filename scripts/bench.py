@@ -206,7 +206,7 @@ def main():
     if "offline" in only:
         inst = 2000 if a.quick else 10000
         pad = 6000
-        big = gen(os.path.join(a.workdir, "offline-big-%d" % inst), "--pools", "1", "--hosts", "4", "--instances", str(inst), "--vm-padding", str(pad), "--seed", "3")
+        big = gen(os.path.join(a.workdir, "offline-big-%d-pad%d" % (inst, pad)), "--pools", "1", "--hosts", "4", "--instances", str(inst), "--vm-padding", str(pad), "--seed", "3")
         lean = gen(os.path.join(a.workdir, "offline-lean-%d" % inst), "--pools", "1", "--hosts", "4", "--instances", str(inst), "--seed", "3")
         size_big = sum(os.path.getsize(os.path.join(os.path.dirname(big), "dumps", f)) for f in os.listdir(os.path.join(os.path.dirname(big), "dumps")))
         size_lean = sum(os.path.getsize(os.path.join(os.path.dirname(lean), "dumps", f)) for f in os.listdir(os.path.join(os.path.dirname(lean), "dumps")))

@@ -370,7 +370,7 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
         let cancel = Arc::clone(&cancel);
         let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
     }
-    let (results, complete) = crate::scan::scan_entries(cfg, false, Arc::clone(&cancel));
+    let (results, complete) = crate::scan::scan_entries(cfg, true, Arc::clone(&cancel));
     let mut staged = crate::report::atomic::StagedOutputs::new(&cfg.out_dir.join("dumps"))?;
     let mut inventory = String::from("name,dump,site,tags\n");
     let mut seen = std::collections::HashSet::new();
@@ -382,7 +382,10 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
                 failed += 1;
                 eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
             }
-            Ok((None, _)) => unreachable!("capture keeps snapshots"),
+            Ok((None, _)) => {
+                failed += 1;
+                eprintln!("xen-sr-audit: capture: {}: internal error: no snapshot kept", entry.name);
+            }
             Ok((Some(snap), _)) => {
                 if !snap.pool.uuid.is_empty() && !seen.insert(snap.pool.uuid.clone()) {
                     continue;
@@ -437,7 +440,7 @@ pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     }
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let (results, complete) = crate::scan::scan_entries(cfg, true, Arc::clone(&cancel));
+    let (results, complete) = crate::scan::scan_entries(cfg, false, Arc::clone(&cancel));
     let run = RunMeta {
         tool: env!("CARGO_PKG_NAME").to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
