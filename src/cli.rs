@@ -363,13 +363,18 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
+/// A flag that Ctrl-C (or SIGTERM) sets: the scan stops and writes what finished.
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&cancel);
+    // Only one handler per process; a second scan in the same process (tests) keeps the first.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    cancel
+}
+
 /// `capture`: fetch every entry and write one dump per pool plus an inventory of them.
 pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = Arc::clone(&cancel);
-        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
-    }
+    let cancel = cancel_on_ctrl_c();
     let (results, complete) = crate::scan::scan_entries(cfg, true, Arc::clone(&cancel));
     let mut staged = crate::report::atomic::StagedOutputs::new(&cfg.out_dir.join("dumps"))?;
     let mut inventory = String::from("name,dump,site,tags\n");
@@ -384,7 +389,10 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
             }
             Ok((None, _)) => {
                 failed += 1;
-                eprintln!("xen-sr-audit: capture: {}: internal error: no snapshot kept", entry.name);
+                eprintln!(
+                    "xen-sr-audit: capture: {}: internal error: no snapshot kept",
+                    entry.name
+                );
             }
             Ok((Some(snap), _)) => {
                 if !snap.pool.uuid.is_empty() && !seen.insert(snap.pool.uuid.clone()) {
@@ -432,12 +440,7 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
 
 /// `scan`: audit, write reports, return the exit code.
 pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let cancel = Arc::clone(&cancel);
-        // Only one handler per process; a second scan in the same process (tests) keeps the first.
-        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
-    }
+    let cancel = cancel_on_ctrl_c();
     let started_at = SystemTime::now();
     let started = Instant::now();
     let (results, complete) = crate::scan::scan_entries(cfg, false, Arc::clone(&cancel));

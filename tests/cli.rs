@@ -289,7 +289,7 @@ fn a_corrupt_dump_fails_only_its_entry() {
 
 #[test]
 fn exit_codes_0_and_1_on_clean_and_warning_fleets() {
-    use xen_sr_audit::dump::{write_dump, FieldValue as V};
+    use xen_sr_audit::dump::write_dump;
     let dir = TestDir::new();
     let clean = dir.gen_fleet(
         "clean",
@@ -305,20 +305,7 @@ fn exit_codes_0_and_1_on_clean_and_warning_fleets() {
         .all(|f| f["verdict"] == "ok"));
 
     // A pool whose only issues are an "other" SR (review) and an orphaned legacy SR: warnings, exit 1.
-    let f = |pairs: &[(&str, V)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect::<Vec<_>>()
-    };
-    let t = |s: &str| V::Text(s.into());
-    let m = |p: &[(&str, &str)]| {
-        V::Map(
-            p.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    };
+    use util::{fields as f, map as m, text as t};
     let dc = m(&[
         ("target", "10.0.0.1"),
         ("port", "3260"),

@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use util::{read_csv, read_json, xsa, TestDir};
-use xen_sr_audit::dump::{write_dump, FieldValue as V};
+use xen_sr_audit::dump::write_dump;
 
 fn chromium() -> PathBuf {
     for c in [
@@ -162,20 +162,7 @@ fn demo_html_in_chromium_shows_verdict_pools_chart_and_blocked_without_network()
 }
 
 fn hostile_dump(dir: &TestDir) -> PathBuf {
-    let f = |pairs: &[(&str, V)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect::<Vec<_>>()
-    };
-    let t = |s: &str| V::Text(s.into());
-    let m = |p: &[(&str, &str)]| {
-        V::Map(
-            p.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    };
+    use util::{fields as f, map as m, text as t};
     let long = "L".repeat(5000);
     let tables = vec![
         (

@@ -514,27 +514,8 @@ pub fn fetch_records(
         );
         // Envelope (1) > Value (2) > event (3) > snapshot (4): fields are filtered at depth 4 and
         // each event (depth 3) goes to the builder as soon as it is decoded.
-        let mut sink = |_: Option<String>,
-                        mut event: BTreeMap<String, Value>|
-         -> Result<(), String> {
-            if event
-                .get("operation")
-                .and_then(Value::as_str)
-                .is_some_and(|op| op == "del")
-            {
-                return Ok(());
-            }
-            let (Some(Value::String(class)), Some(Value::String(r)), Some(Value::Struct(snap))) = (
-                event.remove("class"),
-                event.remove("ref"),
-                event.remove("snapshot"),
-            ) else {
-                return Ok(());
-            };
-            builder
-                .add(&class, &r, &TakeRecord(std::cell::RefCell::new(snap)))
-                .map_err(|e| e.to_string())
-        };
+        let mut sink =
+            |_: Option<String>, event: BTreeMap<String, Value>| add_event(builder, event);
         let filter = wire::FieldFilter {
             depth: 4,
             keep: &keep,
@@ -576,6 +557,31 @@ pub fn fetch_records(
         conn.call_filtered(&method, &[Value::from(session)], filter)?;
     }
     Ok(Fetched::AllRecords)
+}
+
+/// Give one `event.from` event to the model: its class, ref and snapshot (deletions and events
+/// without a snapshot are skipped).
+fn add_event(
+    builder: &mut crate::model::SnapshotBuilder,
+    mut event: BTreeMap<String, Value>,
+) -> Result<(), String> {
+    if event
+        .get("operation")
+        .and_then(Value::as_str)
+        .is_some_and(|op| op == "del")
+    {
+        return Ok(());
+    }
+    let (Some(Value::String(class)), Some(Value::String(r)), Some(Value::Struct(snap))) = (
+        event.remove("class"),
+        event.remove("ref"),
+        event.remove("snapshot"),
+    ) else {
+        return Ok(());
+    };
+    builder
+        .add(&class, &r, &TakeRecord(std::cell::RefCell::new(snap)))
+        .map_err(|e| e.to_string())
 }
 
 /// A record whose fields are moved out as the model reads them (each is read once), so building the
@@ -624,18 +630,8 @@ impl crate::model::FieldSource for TakeRecord {
 pub fn snapshot_from_event_body(body: &[u8]) -> Result<crate::model::Snapshot, String> {
     let mut builder = crate::model::SnapshotBuilder::default();
     let keep = |name: &[u8]| is_audit_field(name);
-    let mut sink = |_: Option<String>, mut event: BTreeMap<String, Value>| -> Result<(), String> {
-        let (Some(Value::String(class)), Some(Value::String(r)), Some(Value::Struct(snap))) = (
-            event.remove("class"),
-            event.remove("ref"),
-            event.remove("snapshot"),
-        ) else {
-            return Ok(());
-        };
-        builder
-            .add(&class, &r, &TakeRecord(std::cell::RefCell::new(snap)))
-            .map_err(|e| e.to_string())
-    };
+    let mut sink =
+        |_: Option<String>, event: BTreeMap<String, Value>| add_event(&mut builder, event);
     let filter = wire::FieldFilter {
         depth: 4,
         keep: &keep,

@@ -168,3 +168,26 @@ pub fn assert_same_text(what: &str, want: &str, got: &str) {
     }
     panic!("{what} differs:\n{diff}");
 }
+
+/// Helpers to write small dumps by hand in tests: a row's fields, a text value, a map value.
+pub fn fields(
+    pairs: &[(&str, xen_sr_audit::dump::FieldValue)],
+) -> Vec<(String, xen_sr_audit::dump::FieldValue)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+pub fn text(s: &str) -> xen_sr_audit::dump::FieldValue {
+    xen_sr_audit::dump::FieldValue::Text(s.into())
+}
+
+pub fn map(pairs: &[(&str, &str)]) -> xen_sr_audit::dump::FieldValue {
+    xen_sr_audit::dump::FieldValue::Map(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
