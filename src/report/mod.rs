@@ -154,9 +154,9 @@ pub struct Report {
 /// questions stay linear on large fleets.
 pub fn findings_by_instance(
     findings: &[Finding],
-) -> std::collections::HashMap<(&str, &str), Vec<&Finding>> {
-    let mut m: std::collections::HashMap<(&str, &str), Vec<&Finding>> =
-        std::collections::HashMap::new();
+) -> crate::model::FastMap<(&str, &str), Vec<&Finding>> {
+    let mut m: crate::model::FastMap<(&str, &str), Vec<&Finding>> =
+        crate::model::FastMap::default();
     for f in findings {
         m.entry((f.pool_uuid.as_str(), f.vm_uuid.as_str()))
             .or_default()
