@@ -375,7 +375,8 @@ fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
 /// `capture`: fetch every entry and write one dump per pool plus an inventory of them.
 pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     let cancel = cancel_on_ctrl_c();
-    let (results, complete) = crate::scan::scan_entries(cfg, true, Arc::clone(&cancel));
+    let (results, complete) =
+        crate::scan::scan_entries(cfg, true, Arc::clone(&cancel)).map_err(anyhow::Error::msg)?;
     let mut staged = crate::report::atomic::StagedOutputs::new(&cfg.out_dir.join("dumps"))?;
     let mut inventory = String::from("name,dump,site,tags\n");
     let mut seen = std::collections::HashSet::new();
@@ -443,7 +444,8 @@ pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     let cancel = cancel_on_ctrl_c();
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let (results, complete) = crate::scan::scan_entries(cfg, false, Arc::clone(&cancel));
+    let (results, complete) =
+        crate::scan::scan_entries(cfg, false, Arc::clone(&cancel)).map_err(anyhow::Error::msg)?;
     let run = RunMeta {
         tool: env!("CARGO_PKG_NAME").to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),

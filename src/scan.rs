@@ -60,7 +60,7 @@ pub fn scan_entries(
     cfg: &ScanConfig,
     keep_snapshots: bool,
     cancel: Arc<AtomicBool>,
-) -> (Vec<EntryResult>, bool) {
+) -> Result<(Vec<EntryResult>, bool), String> {
     let entries = &cfg.inventory.entries;
     // One set of HTTP clients (TLS contexts, connection pools) for every call of the scan.
     let clients = Arc::new(HttpClients::new(&cfg.live, cfg.concurrency));
@@ -68,7 +68,12 @@ pub fn scan_entries(
         .num_threads(cfg.concurrency.max(1))
         .thread_name(|i| format!("xsa-scan-{i}"))
         .build()
-        .expect("a thread pool of a few threads can be built");
+        .map_err(|e| {
+            format!(
+                "cannot start {} scan threads: {e} (lower --concurrency)",
+                cfg.concurrency
+            )
+        })?;
     let (tx, rx) = mpsc::channel::<EntryResult>();
     let shared_cfg = Arc::new(cfg.clone());
     for index in 0..entries.len() {
@@ -117,9 +122,10 @@ pub fn scan_entries(
     }
     progress.finish();
     results.sort_by_key(|r| r.index);
-    // Workers still running after a cancel are abandoned with the pool; they hold no shared state.
-    std::mem::forget(pool);
-    (results, complete)
+    // Dropping the pool does not wait: workers still blocked on a host after a cancel end on their
+    // own timeouts and hold no shared state.
+    drop(pool);
+    Ok((results, complete))
 }
 
 /// Progress on stderr: a bar on a terminal, log lines otherwise, nothing when quiet.
