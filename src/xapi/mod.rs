@@ -5,6 +5,7 @@
 pub mod client;
 pub mod sim;
 pub mod wire;
+pub mod xmlscan;
 
 pub use client::{HttpClients, ORIGINATOR};
 

@@ -6,9 +6,9 @@
 //! without `Z` (kept as text: the audit reads no dates), struct member names written unescaped.
 //! The server side (the simulator) uses [`write_value`] and [`decode_call`].
 
-use quick_xml::events::Event;
+use super::xmlscan::{RawTok, ScanError, Scanner};
 use std::collections::BTreeMap;
-use std::io::BufRead;
+use std::io::Read;
 use xmlrpc::Value;
 
 /// The deepest nesting accepted (XAPI's records nest three or four levels).
@@ -128,22 +128,18 @@ enum Tok {
     Eof,
 }
 
-struct Decoder<'f, R: BufRead> {
-    reader: quick_xml::Reader<R>,
-    buf: Vec<u8>,
+struct Decoder<'f, R: Read> {
+    scan: Scanner<R>,
     text: Vec<u8>,
     text_is_cdata: bool,
     name_buf: Vec<u8>,
     filter: Option<FieldFilter<'f>>,
 }
 
-impl<'f, R: BufRead> Decoder<'f, R> {
+impl<'f, R: Read> Decoder<'f, R> {
     fn new(input: R, filter: Option<FieldFilter<'f>>) -> Self {
-        let mut reader = quick_xml::Reader::from_reader(input);
-        reader.config_mut().trim_text(false);
         Decoder {
-            reader,
-            buf: Vec::with_capacity(4096),
+            scan: Scanner::new(input),
             text: Vec::with_capacity(256),
             text_is_cdata: false,
             name_buf: Vec::with_capacity(64),
@@ -153,49 +149,26 @@ impl<'f, R: BufRead> Decoder<'f, R> {
 
     fn err(&self, message: impl Into<String>) -> WireError {
         WireError {
-            offset: self.reader.buffer_position(),
+            offset: self.scan.offset(),
             message: message.into(),
             io: None,
         }
     }
 
     fn next(&mut self) -> Result<Tok, WireError> {
-        loop {
-            self.buf.clear();
-            let event = match self.reader.read_event_into(&mut self.buf) {
-                Ok(e) => e,
-                Err(e) => {
-                    let io = match &e {
-                        quick_xml::Error::Io(io) => Some(io.kind()),
-                        _ => None,
-                    };
-                    return Err(WireError {
-                        offset: self.reader.buffer_position(),
-                        message: e.to_string(),
-                        io,
-                    });
-                }
-            };
-            return Ok(match event {
-                Event::Start(e) => Tok::Start(tag_of(e.name().as_ref())),
-                Event::Empty(e) => Tok::Empty(tag_of(e.name().as_ref())),
-                Event::End(e) => Tok::End(tag_of(e.name().as_ref())),
-                Event::Text(t) => {
-                    self.text.clear();
-                    self.text.extend_from_slice(&t);
-                    self.text_is_cdata = false;
-                    Tok::Text
-                }
-                Event::CData(c) => {
-                    self.text.clear();
-                    self.text.extend_from_slice(&c);
-                    self.text_is_cdata = true;
-                    Tok::Text
-                }
-                Event::Eof => Tok::Eof,
-                Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => continue,
-            });
-        }
+        let tok = self.scan.next_token().map_err(scan_error)?;
+        Ok(match tok {
+            RawTok::Start(name) => Tok::Start(tag_of(name)),
+            RawTok::Empty(name) => Tok::Empty(tag_of(name)),
+            RawTok::End(name) => Tok::End(tag_of(name)),
+            RawTok::Text { bytes, cdata } => {
+                self.text.clear();
+                self.text.extend_from_slice(bytes);
+                self.text_is_cdata = cdata;
+                Tok::Text
+            }
+            RawTok::Eof => Tok::Eof,
+        })
     }
 
     fn blank(&self) -> bool {
@@ -390,21 +363,20 @@ impl<'f, R: BufRead> Decoder<'f, R> {
 
     /// Skip a `<value>` subtree whose start tag was just read, decoding nothing.
     fn skip_value(&mut self) -> Result<(), WireError> {
-        self.buf.clear();
-        self.reader
-            .read_to_end_into(quick_xml::name::QName(b"value"), &mut self.buf)
-            .map_err(|e| {
-                let io = match &e {
-                    quick_xml::Error::Io(io) => Some(io.kind()),
-                    _ => None,
-                };
-                WireError {
-                    offset: self.reader.buffer_position(),
-                    message: e.to_string(),
-                    io,
+        let mut depth = 1usize;
+        loop {
+            match self.scan.next_token().map_err(scan_error)? {
+                RawTok::Start(b"value") => depth += 1,
+                RawTok::End(b"value") => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
                 }
-            })?;
-        Ok(())
+                RawTok::Eof => return Err(self.err("unexpected end of body")),
+                _ => {}
+            }
+        }
     }
 
     fn struct_body(&mut self, depth: usize, structs: usize) -> Result<Value, WireError> {
@@ -501,6 +473,14 @@ impl<'f, R: BufRead> Decoder<'f, R> {
     }
 }
 
+fn scan_error(e: ScanError) -> WireError {
+    WireError {
+        offset: e.offset,
+        message: e.message,
+        io: e.io,
+    }
+}
+
 /// A decoded response: the value of `<params>`, or a `<fault>` (XAPI itself never sends faults; it
 /// answers with a Status/ErrorDescription struct inside a normal response).
 #[derive(Debug, Clone, PartialEq)]
@@ -515,7 +495,7 @@ pub fn decode_response(body: &[u8]) -> Result<Response, WireError> {
 }
 
 /// Decode a `<methodResponse>` as it streams in, keeping only what `filter` lets through.
-pub fn decode_response_from<R: BufRead>(
+pub fn decode_response_from<R: Read>(
     input: R,
     filter: Option<FieldFilter>,
 ) -> Result<Response, WireError> {
