@@ -181,7 +181,14 @@ def main():
         try:
             out = os.path.join(a.workdir, "deep-out")
             s0 = sim.stats()
-            t_tool, rss_tool = median_runs(runs, lambda: scan(sim.live, out, 1))
+
+            def deep_run():
+                wall, rss = scan(sim.live, out, 1)
+                with open(os.path.join(out, "hosts.csv"), newline="") as f:
+                    entry_ms = float(next(csv.DictReader(f))["duration_ms"])
+                return wall, rss, entry_ms / 1000.0
+
+            t_tool, rss_tool, t_entry = median_runs(runs, deep_run)
             s1 = sim.stats()
             t_sdk, rss_sdk = median_runs(runs, lambda: sdk(sim.live, out + "-sdk.csv", 1))
             found, found_sdk = rows(os.path.join(out, "findings.csv")), rows(out + "-sdk.csv")
@@ -192,11 +199,13 @@ def main():
         mb = body / 1e6
         net = 3 * lat / 1000.0
         floor = net + mb / PARSE_FLOOR_MBPS
-        client = mb / max(t_tool - net, 1e-6)
+        client = mb / max(t_entry - net, 1e-6)
+        whole = mb / max(t_tool - net, 1e-6)
         table("Deep: one pool, %d instances, %d volume attachments, %d ms per call" % (inst, found, lat),
               ["figure", "value", "floor", "ratio", "target"],
               [["xen-sr-audit wall (event.from, %.1f MB)" % mb, "%.2f s" % t_tool, "%.2f s" % floor, "%.2fx floor" % (t_tool / floor), ""],
-               ["client parse + classify", "%.0f MB/s" % client, "%.0f MB/s" % PARSE_FLOOR_MBPS, "", ">= 150 MB/s"],
+               ["client fetch + parse + classify (the entry's time in hosts.csv, less 3 r)", "%.0f MB/s" % client, "%.0f MB/s" % PARSE_FLOOR_MBPS, "%.2f s" % t_entry, ">= 150 MB/s"],
+               ["whole run, with process start and all reports (wall less 3 r)", "%.0f MB/s" % whole, "", "", ""],
                ["xen-sr-audit with --fetch records", "%.2f s" % t_rec, "", "%.2fx event.from" % (t_rec / t_tool), ""],
                ["Python SDK wall", "%.2f s" % t_sdk, "", "%.1fx slower" % (t_sdk / t_tool), ">= 5x"],
                ["peak RSS tool", "%.0f MiB" % rss_tool, "", "%.2fx the response" % (rss_tool / (body / 2**20)), "<= 2x"],
