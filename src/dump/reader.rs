@@ -296,4 +296,15 @@ mod tests {
             assert!(err.starts_with("t.xml"), "error names the file: {err}");
         }
     }
+
+    proptest::proptest! {
+        /// Arbitrary bytes, or a real-looking dump cut anywhere, never panic the reader.
+        #[test]
+        fn arbitrary_input_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), cut in 0usize..400) {
+            let _ = read_dump_from(bytes.as_slice(), Path::new("fuzz"), Keep::Audit);
+            let doc = "<database><manifest><pair key=\"k\" value=\"v\"/></manifest><table name=\"VM\"><row ref=\"r\" uuid=\"u%.1\" other_config=\"(('nova_uuid' 'x'))\"/></table></database>";
+            let end = cut.min(doc.len());
+            let _ = read_dump_from(&doc.as_bytes()[..end], Path::new("cut"), Keep::AuditTablesAllColumns);
+        }
+    }
 }

@@ -784,3 +784,65 @@ mod filter_tests {
         assert_eq!(full["uuid"], rec["uuid"]);
     }
 }
+
+#[cfg(test)]
+mod prop_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value_strategy() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            "\\PC{0,12}".prop_map(Value::String),
+            any::<i32>().prop_map(Value::Int),
+            any::<bool>().prop_map(Value::Bool),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::btree_map("[a-zA-Z_:<>&' ]{0,10}", inner, 0..5)
+                    .prop_map(Value::Struct),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever XAPI's serializer writes, the streaming decoder reads back, in any read sizes.
+        #[test]
+        fn xapi_written_values_decode_back(v in value_strategy(), chunk in 1usize..64) {
+            let body = success_envelope(&{ let mut s = String::new(); write_value(&mut s, &v); s });
+            let reader = ChunkedReader { data: body.as_bytes(), chunk };
+            let Response::Value(Value::Struct(mut env)) = decode_response_from(reader, None).unwrap() else { panic!("not a struct") };
+            prop_assert_eq!(env.remove("Value").unwrap(), v);
+        }
+
+        /// Arbitrary bytes never panic the decoder: they decode or give an error.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = decode_response(&bytes);
+            let _ = decode_call(&bytes);
+        }
+
+        /// Truncating a valid answer anywhere gives an error, never a wrong value.
+        #[test]
+        fn truncated_answers_are_errors(v in value_strategy(), cut in 0.0f64..1.0) {
+            let body = success_envelope(&{ let mut s = String::new(); write_value(&mut s, &v); s });
+            let at = ((body.len() as f64) * cut) as usize;
+            prop_assume!(at < body.len());
+            prop_assert!(decode_response(&body.as_bytes()[..at]).is_err());
+        }
+    }
+
+    struct ChunkedReader<'a> {
+        data: &'a [u8],
+        chunk: usize,
+    }
+
+    impl std::io::Read for ChunkedReader<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.chunk.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+}
