@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub struct EntryResult {
     pub index: usize,
     /// The audit, with the snapshot it came from when the caller asked to keep it (`capture`).
-    pub outcome: Result<(Option<Snapshot>, PoolAudit), String>,
+    pub outcome: Result<(Option<Arc<Snapshot>>, PoolAudit), String>,
     pub duration: Duration,
 }
 
@@ -31,11 +31,13 @@ pub fn fetch_entry(
     cfg: &ScanConfig,
     clients: &HttpClients,
     cancel: &AtomicBool,
-) -> Result<Snapshot, String> {
+) -> Result<Arc<Snapshot>, String> {
     match &entry.source {
         Source::Dump(path) => {
             let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
-            Snapshot::from_database(&db).map_err(|e| format!("{}: {e}", path.display()))
+            Snapshot::from_database(&db)
+                .map(Arc::new)
+                .map_err(|e| format!("{}: {e}", path.display()))
         }
         Source::Url(_) => crate::xapi::fetch_snapshot(entry, clients, &cfg.live, cancel)
             .map_err(|e| e.to_string()),
@@ -48,7 +50,7 @@ fn process(
     cfg: &ScanConfig,
     clients: &HttpClients,
     cancel: &AtomicBool,
-) -> Result<(Option<Snapshot>, PoolAudit), String> {
+) -> Result<(Option<Arc<Snapshot>>, PoolAudit), String> {
     let snap = fetch_entry(entry, cfg, clients, cancel)?;
     let audit = audit_pool(&snap);
     // A scan needs only the audit: dropping the snapshot here keeps memory flat on large fleets.

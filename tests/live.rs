@@ -120,6 +120,12 @@ fn every_host_listed_each_pool_audited_once_members_redirected_no_session_left()
     );
     assert_eq!(st.open_sessions(), 0, "every session was logged out");
     assert_eq!(st.logins.load(Relaxed), st.logouts.load(Relaxed));
+    // One fetch per pool: the rows of a pool share the master's session and answer.
+    assert_eq!(
+        st.logins.load(Relaxed),
+        3,
+        "one session per pool, not one per inventory row"
+    );
 }
 
 #[test]

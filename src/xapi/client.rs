@@ -38,7 +38,7 @@ pub fn is_read_method(method: &str) -> bool {
 
 /// The HTTP clients of a scan: one verifying TLS, one not (for `insecure` entries), both reused for
 /// every call so connections and TLS contexts are set up once per host, not once per call.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct HttpClients {
     call_timeout: Duration,
     ca_file: Option<std::path::PathBuf>,
@@ -46,6 +46,8 @@ pub struct HttpClients {
     // Built on first use: each costs a load of the system's CA store, and most scans need one.
     verified: std::sync::OnceLock<Result<ureq::Agent, String>>,
     insecure: std::sync::OnceLock<Result<ureq::Agent, String>>,
+    /// Fetches shared by the inventory rows of one pool, for this scan.
+    pub(crate) shared_fetches: super::SharedFetches,
 }
 
 impl HttpClients {
@@ -56,6 +58,7 @@ impl HttpClients {
             concurrency,
             verified: std::sync::OnceLock::new(),
             insecure: std::sync::OnceLock::new(),
+            shared_fetches: super::SharedFetches::default(),
         }
     }
 

@@ -12,7 +12,9 @@ pub use client::{HttpClients, ORIGINATOR};
 use crate::config::LiveOptions;
 use crate::inventory::Entry;
 use crate::model::{Snapshot, SnapshotBuilder};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use xmlrpc::Value;
 
@@ -69,6 +71,9 @@ pub enum XapiError {
     Setup { host: String, message: String },
     #[error("{host}: interrupted")]
     Cancelled { host: String },
+    /// The error of a fetch another row of the same pool made (its message names that row).
+    #[error("{0}")]
+    Shared(String),
 }
 
 impl XapiError {
@@ -123,22 +128,21 @@ pub fn master_url(url: &str, master_address: &str) -> Option<String> {
     })
 }
 
-/// Statistics of one live fetch.
-#[derive(Debug, Clone, Default)]
-pub struct FetchStats {
-    pub calls: u32,
-    pub bytes: u64,
-    pub redirected_to: Option<String>,
+/// How one attempt at an address ended.
+enum Attempt {
+    Fetched(Snapshot),
+    /// The host is a pool member; the master's address as XAPI gave it.
+    Redirect(String),
 }
 
-/// Log in (following HOST_IS_SLAVE once), fetch, always log out.
-pub fn fetch_live(
+/// Log in at `url`, fetch, log out on every path. HOST_IS_SLAVE comes back as a redirect.
+fn fetch_at(
     entry: &Entry,
     url: &str,
     clients: &HttpClients,
     live: &LiveOptions,
     cancel: &AtomicBool,
-) -> Result<(Snapshot, FetchStats), XapiError> {
+) -> Result<Attempt, XapiError> {
     let insecure = entry.insecure || live.insecure;
     let password = resolve_password(entry)?;
     let user = if entry.username.is_empty() {
@@ -147,7 +151,6 @@ pub fn fetch_live(
         entry.username.clone()
     };
     let mut conn = client::Connection::new(clients, url, &entry.name, insecure, live)?;
-    let mut stats = FetchStats::default();
     let login = |conn: &mut client::Connection| -> Result<String, XapiError> {
         let v = conn.call(
             "session.login_with_password",
@@ -174,27 +177,16 @@ pub fn fetch_live(
             Err(e) => Err(e),
         }
     };
-    let session = match login(&mut conn) {
+    let mut session = match login(&mut conn) {
         Err(XapiError::Failure { description, .. })
             if description.first().is_some_and(|c| c == "HOST_IS_SLAVE") =>
         {
-            let master = description.get(1).cloned().unwrap_or_default();
-            let to = master_url(url, &master).ok_or_else(|| XapiError::Setup {
-                host: entry.name.clone(),
-                message: format!("HOST_IS_SLAVE with an unusable master address {master:?}"),
-            })?;
-            conn.url = to.clone();
-            stats.redirected_to = Some(to);
-            match login(&mut conn) {
-                Err(XapiError::Failure { description, .. }) if description.first().is_some_and(|c| c == "HOST_IS_SLAVE") => {
-                    return Err(XapiError::Setup { host: entry.name.clone(), message: "the master named by HOST_IS_SLAVE is itself a member; not following twice".into() })
-                }
-                other => other?,
-            }
+            return Ok(Attempt::Redirect(
+                description.get(1).cloned().unwrap_or_default(),
+            ));
         }
         other => other?,
     };
-    let mut session = session;
     let result = (|| {
         if cancel.load(Ordering::Relaxed) {
             return Err(XapiError::Cancelled {
@@ -216,25 +208,91 @@ pub fn fetch_live(
         Ok(builder.finish())
     })();
     conn.logout(&session);
-    stats.calls = conn.calls;
-    stats.bytes = conn.bytes;
-    result.map(|snap| (snap, stats))
+    result.map(Attempt::Fetched)
 }
 
-/// The scanner's entry point for a `url` entry.
+/// What one fetch at an address gave, shareable between the inventory rows that lead there.
+#[derive(Debug, Clone)]
+enum Shared {
+    Fetched(Arc<Snapshot>),
+    Redirect(String),
+    Failed(String),
+}
+
+/// One fetch per address and credentials in a scan. An inventory that lists every host of a pool
+/// would otherwise pull the whole pool from the master once per row: rows whose login is redirected
+/// (HOST_IS_SLAVE) to the same master, and the master's own row, wait for and share one fetch.
+#[derive(Debug, Default)]
+pub struct SharedFetches {
+    cells: Mutex<HashMap<String, Arc<OnceLock<Shared>>>>,
+}
+
+impl SharedFetches {
+    fn once(&self, key: String, fetch: impl FnOnce() -> Shared) -> Shared {
+        let cell = {
+            let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(cells.entry(key).or_default())
+        };
+        cell.get_or_init(fetch).clone()
+    }
+}
+
+/// The key of a fetch: the address (case-folded, one trailing slash) and where the credentials come
+/// from (never the password itself).
+fn fetch_key(url: &str, entry: &Entry) -> String {
+    let url = url.trim_end_matches('/').to_ascii_lowercase();
+    let secret_source = match (&entry.password_env, &entry.password_file) {
+        (Some(v), _) => format!("env:{v}"),
+        (_, Some(f)) => format!("file:{}", f.display()),
+        _ => "env:XSA_PASSWORD".to_string(),
+    };
+    format!(
+        "{url}/\u{0}{}\u{0}{secret_source}\u{0}{}",
+        entry.username, entry.insecure
+    )
+}
+
+/// The scanner's entry point for a `url` entry: fetch (or share the fetch of) its pool.
 pub fn fetch_snapshot(
     entry: &Entry,
     clients: &HttpClients,
     live: &LiveOptions,
     cancel: &AtomicBool,
-) -> Result<Snapshot, XapiError> {
+) -> Result<Arc<Snapshot>, XapiError> {
     let crate::inventory::Source::Url(url) = &entry.source else {
         return Err(XapiError::Setup {
             host: entry.name.clone(),
             message: "not a url entry".into(),
         });
     };
-    fetch_live(entry, url, clients, live, cancel).map(|(s, _)| s)
+    let attempt = |at: &str| match fetch_at(entry, at, clients, live, cancel) {
+        Ok(Attempt::Fetched(s)) => Shared::Fetched(Arc::new(s)),
+        Ok(Attempt::Redirect(master)) => Shared::Redirect(master),
+        Err(e) => Shared::Failed(e.to_string()),
+    };
+    let shared = &clients.shared_fetches;
+    let outcome = match shared.once(fetch_key(url, entry), || attempt(url)) {
+        Shared::Redirect(master) => {
+            let to = master_url(url, &master).ok_or_else(|| XapiError::Setup {
+                host: entry.name.clone(),
+                message: format!("HOST_IS_SLAVE with an unusable master address {master:?}"),
+            })?;
+            match shared.once(fetch_key(&to, entry), || attempt(&to)) {
+                Shared::Redirect(_) => return Err(XapiError::Setup {
+                    host: entry.name.clone(),
+                    message:
+                        "the master named by HOST_IS_SLAVE is itself a member; not following twice"
+                            .into(),
+                }),
+                other => other,
+            }
+        }
+        other => other,
+    };
+    match outcome {
+        Shared::Fetched(s) => Ok(s),
+        Shared::Failed(message) | Shared::Redirect(message) => Err(XapiError::Shared(message)),
+    }
 }
 
 #[cfg(test)]
