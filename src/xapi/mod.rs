@@ -130,7 +130,7 @@ pub fn master_url(url: &str, master_address: &str) -> Option<String> {
 
 /// How one attempt at an address ended.
 enum Attempt {
-    Fetched(Snapshot),
+    Fetched(Box<Snapshot>),
     /// The host is a pool member; the master's address as XAPI gave it.
     Redirect(String),
 }
@@ -208,7 +208,7 @@ fn fetch_at(
         Ok(builder.finish())
     })();
     conn.logout(&session);
-    result.map(Attempt::Fetched)
+    result.map(|s| Attempt::Fetched(Box::new(s)))
 }
 
 /// What one fetch at an address gave, shareable between the inventory rows that lead there.
@@ -266,7 +266,7 @@ pub fn fetch_snapshot(
         });
     };
     let attempt = |at: &str| match fetch_at(entry, at, clients, live, cancel) {
-        Ok(Attempt::Fetched(s)) => Shared::Fetched(Arc::new(s)),
+        Ok(Attempt::Fetched(s)) => Shared::Fetched(Arc::from(s)),
         Ok(Attempt::Redirect(master)) => Shared::Redirect(master),
         Err(e) => Shared::Failed(e.to_string()),
     };
