@@ -112,10 +112,6 @@ pub struct Connection<'a> {
     pub name: String,
     opts: &'a LiveOptions,
     deadline: Instant,
-    /// Calls made (for the round-trip count in benchmarks and tests).
-    pub calls: u32,
-    /// Response bytes read.
-    pub bytes: u64,
 }
 
 impl<'a> Connection<'a> {
@@ -138,8 +134,6 @@ impl<'a> Connection<'a> {
             name: name.to_string(),
             opts,
             deadline: Instant::now() + opts.host_deadline,
-            calls: 0,
-            bytes: 0,
         })
     }
 
@@ -189,7 +183,6 @@ impl<'a> Connection<'a> {
                 })?,
             };
             let timeout = budget.min(self.opts.call_timeout);
-            self.calls += 1;
             let result = self
                 .agent
                 .post(&self.url)
@@ -271,7 +264,6 @@ impl<'a> Connection<'a> {
         };
         let decoded =
             wire::decode_response_from(std::io::BufReader::with_capacity(256 * 1024, body), filter);
-        self.bytes += counted.get();
         let protocol = |message: String| XapiError::Protocol {
             host: self.name.clone(),
             method: method.to_string(),
@@ -492,20 +484,13 @@ fn audit_field_check_matches_the_model() {
     }
 }
 
-/// Which way the records were fetched (reported in notes and benchmarks).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fetched {
-    EventFrom,
-    AllRecords,
-}
-
 /// Fetch the audited classes into a snapshot builder.
 pub fn fetch_records(
     conn: &mut Connection,
     session: &str,
     mode: FetchMode,
     builder: &mut crate::model::SnapshotBuilder,
-) -> Result<Fetched, XapiError> {
+) -> Result<(), XapiError> {
     use crate::model::AUDIT_CLASSES;
     let keep = |name: &[u8]| is_audit_field(name);
     if mode == FetchMode::Auto {
@@ -532,7 +517,7 @@ pub fn fetch_records(
             Value::Double(0.0),
         ];
         match conn.call_filtered("event.from", &params, filter) {
-            Ok(_) => return Ok(Fetched::EventFrom),
+            Ok(_) => return Ok(()),
             // Old XAPI without event.from, or a refusal: fall back. Session and transport errors are real.
             Err(XapiError::Failure { description, .. })
                 if description.first().is_none_or(|c| c != "SESSION_INVALID") => {}
@@ -559,7 +544,7 @@ pub fn fetch_records(
         };
         conn.call_filtered(&method, &[Value::from(session)], filter)?;
     }
-    Ok(Fetched::AllRecords)
+    Ok(())
 }
 
 /// Give one `event.from` event to the model: its class, ref and snapshot (deletions and events
