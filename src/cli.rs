@@ -378,7 +378,7 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     let (results, complete) =
         crate::scan::scan_entries(cfg, true, Arc::clone(&cancel)).map_err(anyhow::Error::msg)?;
     let mut staged = crate::report::atomic::StagedOutputs::new(&cfg.out_dir.join("dumps"))?;
-    let mut inventory = String::from("name,dump,site,tags\n");
+    let mut inventory = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut failed = 0;
     for r in results {
@@ -403,25 +403,20 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
                 staged.stage(&file, |w| {
                     crate::dump::write_dump(w, &snap.to_dump_tables()).map(|_| ())
                 })?;
-                let cell = |s: &str| {
-                    if s.contains([',', '"', '\n', '\r']) {
-                        format!("\"{}\"", s.replace('"', "\"\""))
-                    } else {
-                        s.to_string()
-                    }
-                };
-                inventory.push_str(&format!(
-                    "{},dumps/{file},{},{}\n",
-                    cell(&entry.name),
-                    cell(&entry.site),
-                    cell(&entry.tags)
-                ));
+                inventory.push(crate::inventory::DumpRow {
+                    name: entry.name.clone(),
+                    dump: format!("dumps/{file}"),
+                    site: entry.site.clone(),
+                    tags: entry.tags.clone(),
+                });
             }
         }
     }
     staged.commit()?;
     let mut inv = crate::report::atomic::StagedOutputs::new(&cfg.out_dir)?;
-    inv.stage("inventory.csv", |w| w.write_all(inventory.as_bytes()))?;
+    inv.stage("inventory.csv", |w| {
+        crate::inventory::write_dump_inventory(w, &inventory)
+    })?;
     inv.commit()?;
     if cfg.progress != ProgressMode::Quiet {
         eprintln!(

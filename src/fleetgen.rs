@@ -169,6 +169,8 @@ struct PoolGen<'a> {
     rows: PoolRows,
     stats: PoolStats,
     hosts: Vec<String>,
+    /// Each host's local SR, in host order.
+    local_srs: Vec<String>,
     shared_sr: Option<(String, String, String, String)>, // (sr ref, target, port, iqn) of the shared-IQN backend
     pool_index: usize,
 }
@@ -591,7 +593,7 @@ impl PoolGen<'_> {
             let k = kind(self, true);
             self.volume(&vm, &name, &pbd_host, 0, k);
         } else {
-            let local = self.local_srs_for(host_i);
+            let local = self.local_srs[host_i].clone();
             let (vdi, _) = self.vdi(
                 &local,
                 &format!("{name} root"),
@@ -607,20 +609,6 @@ impl PoolGen<'_> {
             let k = kind(self, false);
             self.volume(&vm, &name, &pbd_host, d + 1, k);
         }
-    }
-
-    fn local_srs_for(&mut self, host_i: usize) -> String {
-        // Local SRs are created with the hosts, in host order, one per host.
-        self.rows
-            .sr
-            .iter()
-            .filter(|(_, f)| {
-                f.iter()
-                    .any(|(k, v)| *k == "name_label" && *v == t("Local storage"))
-            })
-            .nth(host_i)
-            .map(|(r, _)| r.clone())
-            .unwrap_or_default()
     }
 
     fn scenarios(&mut self) {
@@ -770,6 +758,7 @@ pub fn write_pool<W: Write>(
         rows: PoolRows::default(),
         stats: PoolStats::default(),
         hosts: Vec::new(),
+        local_srs: Vec::new(),
         shared_sr: None,
         pool_index,
     };
@@ -779,7 +768,8 @@ pub fn write_pool<W: Write>(
     }
     let hosts = g.hosts.clone();
     for h in &hosts {
-        g.local_sr(h);
+        let sr = g.local_sr(h);
+        g.local_srs.push(sr);
     }
     let pool_ref = g.opaque("pool");
     let pool_uuid = g.uuid("pool-uuid");
@@ -807,7 +797,7 @@ pub fn write_pool<W: Write>(
 pub fn write_fleet(dir: &Path, spec: &FleetSpec) -> io::Result<(PathBuf, Vec<PoolStats>)> {
     let dumps = dir.join("dumps");
     std::fs::create_dir_all(&dumps)?;
-    let mut inventory = String::from("name,dump,site,tags\n");
+    let mut inventory = Vec::new();
     let mut all = Vec::new();
     for (i, pool) in spec.pools.iter().enumerate() {
         let gz = spec.gzip_last && i + 1 == spec.pools.len();
@@ -830,19 +820,21 @@ pub fn write_fleet(dir: &Path, spec: &FleetSpec) -> io::Result<(PathBuf, Vec<Poo
             stats
         };
         let tags = if pool.hosts > 1 { "prod" } else { "edge" };
-        inventory.push_str(&format!(
-            "{},{},{},{}\n",
-            stats.host_names[0], rel, spec.site, tags
-        ));
-        if spec.member_rows && stats.host_names.len() > 1 {
-            inventory.push_str(&format!(
-                "{},{},{},{}\n",
-                stats.host_names[1], rel, spec.site, tags
-            ));
+        let rows = if spec.member_rows { 2 } else { 1 };
+        for name in stats.host_names.iter().take(rows) {
+            inventory.push(crate::inventory::DumpRow {
+                name: name.clone(),
+                dump: rel.clone(),
+                site: spec.site.clone(),
+                tags: tags.into(),
+            });
         }
         all.push(stats);
     }
     let inv = dir.join("inventory.csv");
-    std::fs::write(&inv, inventory)?;
+    crate::inventory::write_dump_inventory(
+        io::BufWriter::new(std::fs::File::create(&inv)?),
+        &inventory,
+    )?;
     Ok((inv, all))
 }

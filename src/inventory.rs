@@ -302,6 +302,27 @@ fn csv_message(e: &csv::Error) -> String {
     }
 }
 
+/// One row of an inventory of dumps, as `gen-fleet` and `capture` write them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpRow {
+    pub name: String,
+    /// The dump's path, relative to the inventory.
+    pub dump: String,
+    pub site: String,
+    pub tags: String,
+}
+
+/// Write an inventory of dumps (`name,dump,site,tags`), quoting as RFC 4180 needs. It is an input
+/// of this tool, not a report, so cells are not neutralised: names must read back as they are.
+pub fn write_dump_inventory(out: impl std::io::Write, rows: &[DumpRow]) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["name", "dump", "site", "tags"])?;
+    for r in rows {
+        w.write_record([&r.name, &r.dump, &r.site, &r.tags])?;
+    }
+    w.flush()
+}
+
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -385,6 +406,36 @@ mod tests {
             assert!(err.contains(want), "{text:?}: {err}");
             assert!(!err.contains("pw@"), "no secret in errors: {err}");
         }
+    }
+
+    #[test]
+    fn written_dump_inventories_read_back() {
+        let rows = vec![
+            DumpRow {
+                name: "a, \"quoted\" name".into(),
+                dump: "dumps/a.xml".into(),
+                site: "dc1".into(),
+                tags: "x\ny".into(),
+            },
+            DumpRow {
+                name: "b".into(),
+                dump: "dumps/b.state.db".into(),
+                site: String::new(),
+                tags: String::new(),
+            },
+        ];
+        let mut bytes = Vec::new();
+        write_dump_inventory(&mut bytes, &rows).unwrap();
+        let inv = parse(Path::new("/inv/i.csv"), &bytes).unwrap();
+        assert_eq!(inv.entries[0].name, "a, \"quoted\" name");
+        assert_eq!(inv.entries[0].tags, "x\ny");
+        assert_eq!(
+            inv.entries[1].source,
+            Source::Dump(PathBuf::from("/inv/dumps/b.state.db"))
+        );
+        assert!(String::from_utf8(bytes)
+            .unwrap()
+            .starts_with("name,dump,site,tags\n"));
     }
 
     #[test]

@@ -197,6 +197,7 @@ impl PoolRow {
 
 impl Report {
     /// Assemble a report from entry rows and the audits of the pools they stand for (one per pool).
+    /// The summary and exit code are left for [`Report::finalize`], once baseline and waivers apply.
     pub fn assemble(run: RunMeta, hosts: Vec<HostRow>, audits: Vec<(String, PoolAudit)>) -> Report {
         let mut r = Report {
             schema_version: SCHEMA_VERSION,
@@ -212,7 +213,6 @@ impl Report {
             r.conflicts.extend(a.conflicts);
         }
         r.sort();
-        r.summary = r.summarise();
         r
     }
 

@@ -525,15 +525,23 @@ fn write_response<W: Write>(
     body: &[u8],
     declared_len: usize,
 ) -> io::Result<()> {
-    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {declared_len}\r\nServer: xapi-sim\r\n\r\n");
-    stream.write_all(head.as_bytes())?;
+    write_head(stream, status, content_type, declared_len)?;
     stream.write_all(body)?;
     stream.flush()
 }
 
+fn write_head<W: Write>(
+    stream: &mut W,
+    status: &str,
+    content_type: &str,
+    len: usize,
+) -> io::Result<()> {
+    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len}\r\nServer: xapi-sim\r\n\r\n");
+    stream.write_all(head.as_bytes())
+}
+
 fn write_body<W: Write>(stream: &mut W, body: &Body) -> io::Result<()> {
-    let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nServer: xapi-sim\r\n\r\n", body.len());
-    stream.write_all(head.as_bytes())?;
+    write_head(stream, "200 OK", "text/xml", body.len())?;
     body.write_to(stream)?;
     stream.flush()
 }

@@ -233,6 +233,14 @@ impl<'f, R: Read> Decoder<'f, R> {
         }
     }
 
+    /// The text up to `</tag>`, parsed as a number.
+    fn parse_until<T: std::str::FromStr>(&mut self, tag: Tag, what: &str) -> Result<T, WireError> {
+        let s = self.text_until(tag, false)?;
+        s.trim()
+            .parse()
+            .map_err(|_| self.err(format!("bad {what} {s:?}")))
+    }
+
     fn expect_open(&mut self, tag: Tag) -> Result<bool, WireError> {
         let (t, empty) = self.open()?;
         if t != tag {
@@ -270,22 +278,8 @@ impl<'f, R: Read> Decoder<'f, R> {
                         Tag::Str | Tag::DateTime | Tag::Base64 => {
                             Value::String(self.text_until(t, false)?)
                         }
-                        Tag::I4 => {
-                            let s = self.text_until(t, false)?;
-                            Value::Int(
-                                s.trim()
-                                    .parse()
-                                    .map_err(|_| self.err(format!("bad int {s:?}")))?,
-                            )
-                        }
-                        Tag::I8 => {
-                            let s = self.text_until(t, false)?;
-                            Value::Int64(
-                                s.trim()
-                                    .parse()
-                                    .map_err(|_| self.err(format!("bad i8 {s:?}")))?,
-                            )
-                        }
+                        Tag::I4 => Value::Int(self.parse_until(t, "int")?),
+                        Tag::I8 => Value::Int64(self.parse_until(t, "i8")?),
                         Tag::Boolean => {
                             let s = self.text_until(t, false)?;
                             match s.trim() {
@@ -294,14 +288,7 @@ impl<'f, R: Read> Decoder<'f, R> {
                                 _ => return Err(self.err(format!("bad boolean {s:?}"))),
                             }
                         }
-                        Tag::Double => {
-                            let s = self.text_until(t, false)?;
-                            Value::Double(
-                                s.trim()
-                                    .parse()
-                                    .map_err(|_| self.err(format!("bad double {s:?}")))?,
-                            )
-                        }
+                        Tag::Double => Value::Double(self.parse_until(t, "double")?),
                         Tag::Struct => self.struct_body(depth, structs + 1)?,
                         Tag::Array => self.array_body(depth, structs)?,
                         other => return Err(self.err(format!("unknown type {other:?}"))),
