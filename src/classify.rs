@@ -1,6 +1,6 @@
 //! The classifier: Nova's SR naming rules as pure functions, and the audit of one pool snapshot into
 //! findings (one per volume attachment of a Nova instance), instance verdicts, orphaned legacy SRs and
-//! legacy/new-style conflicts. The rules follow `shared/reference/nova-sr-naming.md` exactly,
+//! legacy/new-style conflicts. The rules follow docs/nova-sr-naming.md exactly,
 //! including Nova's quirks (the port is the text after the first `:` of the portal; IPv6 portals split
 //! wrongly), because the point is to predict what Nova will compute, not what it should.
 

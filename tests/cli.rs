@@ -484,7 +484,7 @@ fn help_shows_examples_and_exit_codes() {
 #[test]
 fn inspect_dump_reports_tables_and_fails_on_unreadable_dumps() {
     let dir = TestDir::new();
-    let real = util::shared().join("xapi-dumps/boston-db.xml");
+    let real = util::real_dumps().join("boston-db.xml");
     let demo = util::root().join("fixtures/demo/dumps/pool-east.xml");
     let run = xsa(
         dir.path(),

@@ -1,4 +1,4 @@
-//! The dump reader against the real dumps in ../shared/xapi-dumps: every one reads, with the same
+//! The dump reader against the real XenCenter dumps in fixtures/xapi-dumps: every one reads, with the same
 //! per-table row counts as a plain XML parser (roxmltree) finds; gzip is detected; a truncated or
 //! corrupt dump is an error that names the file.
 
@@ -10,7 +10,7 @@ use xen_sr_audit::dump::{read_dump, Keep};
 use xen_sr_audit::model::Snapshot;
 
 fn dumps() -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(util::shared().join("xapi-dumps"))
+    let mut v: Vec<_> = std::fs::read_dir(util::real_dumps())
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "xml" || e == "db"))
@@ -58,7 +58,7 @@ fn every_real_dump_reads_with_plain_parser_row_counts() {
 
 #[test]
 fn real_iscsi_pbd_device_config_and_legacy_spaces_decode() {
-    let path = util::shared().join("xapi-dumps/TampaTwoHostPoolSelectioniSCSI.xml");
+    let path = util::real_dumps().join("TampaTwoHostPoolSelectioniSCSI.xml");
     let db = read_dump(&path, Keep::Audit).unwrap();
     let snap = Snapshot::from_database(&db).unwrap();
     let iscsi: Vec<_> = snap
@@ -74,7 +74,7 @@ fn real_iscsi_pbd_device_config_and_legacy_spaces_decode() {
 fn legacy_double_space_protection_decodes() {
     // boston-db.xml writes a CD drive's description with the pre-2017 %_ (two spaces) form.
     let db = read_dump(
-        &util::shared().join("xapi-dumps/boston-db.xml"),
+        &util::real_dumps().join("boston-db.xml"),
         Keep::AuditTablesAllColumns,
     )
     .unwrap();
@@ -93,7 +93,7 @@ fn legacy_double_space_protection_decodes() {
 #[test]
 fn old_double_quoted_sexpressions_decode() {
     // XenServer 6.0 era dumps quote with "; state.db is one of them.
-    let path = util::shared().join("xapi-dumps/state.db");
+    let path = util::real_dumps().join("state.db");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
         text.contains("((&quot;") || text.contains("((\""),
@@ -124,7 +124,7 @@ fn old_double_quoted_sexpressions_decode() {
 #[test]
 fn gzip_state_db_is_detected_by_magic_bytes() {
     let dir = util::TestDir::new();
-    let src = util::shared().join("xapi-dumps/state.db");
+    let src = util::real_dumps().join("state.db");
     let gz = dir.join("state.db");
     let mut enc = flate2::write::GzEncoder::new(
         std::fs::File::create(&gz).unwrap(),
@@ -144,7 +144,7 @@ fn gzip_state_db_is_detected_by_magic_bytes() {
 #[test]
 fn truncated_and_corrupt_real_dumps_are_errors_naming_the_file() {
     let dir = util::TestDir::new();
-    let text = std::fs::read(util::shared().join("xapi-dumps/boston-db.xml")).unwrap();
+    let text = std::fs::read(util::real_dumps().join("boston-db.xml")).unwrap();
     let mut cases = vec![
         ("half.xml", text[..text.len() / 2].to_vec()),
         ("cut-end.xml", text[..text.len() - 5].to_vec()),

@@ -11,15 +11,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared folder of real dumps and references, beside the repository.
-pub fn shared() -> PathBuf {
-    let p = root().join("..").join("shared");
-    assert!(
-        p.join("xapi-dumps").is_dir(),
-        "expected the shared corpus at {} (CI lays shared/ beside the clone)",
-        p.display()
-    );
-    p
+/// The real XenCenter dumps kept in the repository (see fixtures/xapi-dumps/README.md).
+pub fn real_dumps() -> PathBuf {
+    root().join("fixtures").join("xapi-dumps")
+}
+
+/// The Python that has the XenAPI SDK: `XSA_PYTHON` (scripts/test sets it to its venv), else python3.
+pub fn python() -> String {
+    std::env::var("XSA_PYTHON").unwrap_or_else(|_| "python3".to_string())
 }
 
 /// A temporary working directory, removed when dropped.
