@@ -4,11 +4,11 @@
 //! Inputs are generated in-process with the fixture generator; nothing touches the network.
 
 use std::sync::OnceLock;
-use xen_sr_audit::classify::{audit_pool, classify_sr, nova_sr_uuid};
+use xen_sr_audit::audit::audit_pool;
+use xen_sr_audit::classify::{classify_sr, nova_sr_uuid};
 use xen_sr_audit::dump::codec::{parse_map, unprotect};
 use xen_sr_audit::dump::{read_dump, Keep};
-use xen_sr_audit::fleetgen::{write_fleet, FleetSpec};
-use xen_sr_audit::model::Snapshot;
+use xen_sr_audit::sim::fleet::{write_fleet, FleetSpec};
 
 fn main() {
     divan::main();
@@ -28,7 +28,7 @@ fn pool_dump() -> &'static std::path::PathBuf {
 fn event_body() -> &'static String {
     static BODY: OnceLock<String> = OnceLock::new();
     BODY.get_or_init(|| {
-        xen_sr_audit::xapi::sim::event_from_body(pool_dump()).expect("event.from body")
+        xen_sr_audit::sim::xapi::event_from_body(pool_dump()).expect("event.from body")
     })
 }
 
@@ -97,7 +97,7 @@ fn dump_read(b: divan::Bencher) {
 #[divan::bench(sample_count = 20)]
 fn audit_pool_classification(b: divan::Bencher) {
     let db = read_dump(pool_dump(), Keep::Audit).expect("read");
-    let snap = Snapshot::from_database(&db).expect("model");
+    let snap = xen_sr_audit::dump::snapshot_from_database(&db).expect("model");
     b.bench(|| audit_pool(divan::black_box(&snap)).findings.len());
 }
 

@@ -2,9 +2,12 @@
 //! [`ScanConfig`], and `run`, which the thin `main` calls. Errors are typed in the engine and gain
 //! context here with anyhow; [`exit_code_of`] maps them to the documented exit codes.
 
-use crate::config::{FailOn, FetchMode, Format, LiveOptions, ProgressMode, ScanConfig};
+use crate::config::{FetchMode, LiveOptions, ProgressMode};
 use crate::error::{InputError, ReportError};
-use crate::report::{exit, RunMeta};
+use crate::policy::baseline::Baseline;
+use crate::policy::{exit, FailOn};
+use crate::report::{Format, Report, RunMeta};
+use crate::scan::ScanConfig;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
@@ -129,7 +132,7 @@ pub fn exit_code_of(err: &anyhow::Error) -> u8 {
             return exit::IO;
         }
     }
-    70
+    exit::INTERNAL
 }
 
 fn seconds(name: &str, v: f64) -> Result<Duration, UsageError> {
@@ -196,14 +199,14 @@ impl ScanArgs {
         }
         let inventory = crate::inventory::load(&self.inventory)?;
         let baseline = match &self.baseline {
-            Some(p) => Some((
+            Some(p) => Some(baseline_of(
                 p.display().to_string(),
-                Box::new(crate::report::json_out::read_json(p)?),
+                crate::report::json_out::read_json(p)?,
             )),
             None => None,
         };
         let waivers = match &self.waivers {
-            Some(p) => crate::waivers::load(p)?,
+            Some(p) => crate::policy::waivers::load(p)?,
             None => Vec::new(),
         };
         Ok(ScanConfig {
@@ -221,8 +224,19 @@ impl ScanArgs {
             fail_on: FailOn::parse(&self.fail_on).unwrap_or_default(),
             baseline,
             waivers,
-            today: crate::waivers::today(),
+            today: crate::policy::waivers::today(),
         })
+    }
+}
+
+/// What the comparison needs of an earlier report.
+fn baseline_of(path: String, old: Report) -> Baseline {
+    Baseline {
+        path,
+        started_at: old.run.started_at,
+        version: old.run.version,
+        complete: old.run.complete,
+        findings: old.findings,
     }
 }
 
@@ -282,7 +296,7 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
         let read = crate::dump::read_dump(path, crate::dump::Keep::Audit)
             .map_err(|e| e.to_string())
             .and_then(|db| {
-                crate::model::Snapshot::from_database(&db)
+                crate::dump::snapshot_from_database(&db)
                     .map(|s| (db, s))
                     .map_err(|e| e.to_string())
             });
@@ -302,7 +316,7 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
                 println!(
                     "{}: pool {:?} ({}), {} hosts, {} VMs, {} Nova instances; {:.1} MB read in {:.3} s ({:.0} MB/s)",
                     path.display(),
-                    crate::baseline::printable(&snap.pool.name_label),
+                    crate::policy::baseline::printable(&snap.pool.name_label),
                     snap.pool.uuid,
                     snap.hosts.len(),
                     snap.vms.len(),
@@ -332,9 +346,11 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
 pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
     let old = crate::report::json_out::read_json(&a.old)?;
     let new = crate::report::json_out::read_json(&a.new)?;
-    let d = crate::baseline::diff(&old, &new);
+    let audited: std::collections::HashSet<&str> =
+        new.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
+    let d = crate::policy::baseline::diff(&old.findings, &new.findings, &audited);
     if a.json {
-        let ids = |v: &[&crate::classify::Finding]| {
+        let ids = |v: &[&crate::audit::Finding]| {
             v.iter().map(|f| f.finding_id.clone()).collect::<Vec<_>>()
         };
         let out = serde_json::json!({
@@ -349,7 +365,7 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
     } else {
         print!(
             "{}",
-            crate::baseline::render(
+            crate::policy::baseline::render(
                 &d,
                 &a.old.display().to_string(),
                 &a.new.display().to_string()
@@ -401,7 +417,7 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
                 }
                 let file = format!("{}.xml", crate::report::safe_file_name(&entry.name));
                 staged.stage(&file, |w| {
-                    crate::dump::write_dump(w, &snap.to_dump_tables()).map(|_| ())
+                    crate::dump::write_dump(w, &crate::dump::snapshot_tables(&snap)).map(|_| ())
                 })?;
                 inventory.push(crate::inventory::DumpRow {
                     name: entry.name.clone(),

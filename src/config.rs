@@ -1,32 +1,9 @@
-//! The run configuration: everything the engine needs, built from the command line in one fallible
-//! step (see `cli`). The engine takes only this struct, never raw arguments.
+//! Plain run options shared by the engine's parts: how progress is shown and how the live (XML-RPC)
+//! path behaves. They hold values only and import no engine type; the whole run's configuration,
+//! [`crate::scan::ScanConfig`], is built from the command line in one fallible step (see `cli`).
 
-use crate::inventory::Inventory;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Report formats `--format` can pick.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Format {
-    Csv,
-    Json,
-    Html,
-    Markdown,
-}
-
-impl Format {
-    pub const ALL: [Format; 4] = [Format::Csv, Format::Json, Format::Html, Format::Markdown];
-
-    pub fn parse(s: &str) -> Option<Format> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "csv" => Some(Format::Csv),
-            "json" => Some(Format::Json),
-            "html" => Some(Format::Html),
-            "md" | "markdown" => Some(Format::Markdown),
-            _ => None,
-        }
-    }
-}
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,54 +54,4 @@ impl Default for LiveOptions {
             fetch: FetchMode::Auto,
         }
     }
-}
-
-/// Which findings raise the exit code (`--fail-on`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FailOn {
-    /// Blocked instances give 2; review items, orphans and conflicts give 1.
-    #[default]
-    Blocked,
-    /// Blocked and review instances give 2; orphans and conflicts give 1.
-    Review,
-    /// Findings never raise the exit code (failed entries still give 3).
-    Never,
-}
-
-impl FailOn {
-    pub fn parse(s: &str) -> Option<FailOn> {
-        match s {
-            "blocked" => Some(FailOn::Blocked),
-            "review" => Some(FailOn::Review),
-            "never" => Some(FailOn::Never),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailOn::Blocked => "blocked",
-            FailOn::Review => "review",
-            FailOn::Never => "never",
-        }
-    }
-}
-
-/// Everything a `scan` run needs.
-#[derive(Debug, Clone)]
-pub struct ScanConfig {
-    pub inventory: Inventory,
-    pub out_dir: PathBuf,
-    pub formats: Vec<Format>,
-    pub progress: ProgressMode,
-    pub concurrency: usize,
-    pub live: LiveOptions,
-    /// The command line as typed (it never holds a secret: passwords are not accepted in argv).
-    pub command_line: String,
-    pub fail_on: FailOn,
-    /// A previous report.json to compare with, already read.
-    pub baseline: Option<(String, Box<crate::report::Report>)>,
-    /// Acknowledged findings, already read and validated.
-    pub waivers: Vec<crate::waivers::Waiver>,
-    /// Today, in days since 1970-01-01 (UTC), for waiver expiry.
-    pub today: i64,
 }

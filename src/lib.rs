@@ -3,17 +3,18 @@
 //! pre-Mitaka `FA15E-D15C-<volume id>` convention (live migration of those instances fails after the
 //! upgrade), from offline XAPI database dumps or live XAPI endpoints, and writes reports for people
 //! (HTML, Markdown) and programs (CSV, JSON). The binary in `main.rs` is a thin shell over `cli::run`.
+//! ARCHITECTURE.md draws how data flows through the modules.
 
-pub mod baseline;
+pub mod audit;
 pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod dump;
 pub mod error;
-pub mod fleetgen;
 pub mod inventory;
 pub mod model;
+pub mod policy;
 pub mod report;
 pub mod scan;
-pub mod waivers;
+pub mod sim;
 pub mod xapi;

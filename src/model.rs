@@ -4,60 +4,15 @@
 //! and offline audits give identical findings. Secrets (CHAP passwords, any `*password*`/`*secret*`
 //! key) are dropped here, at ingestion, so no later stage can leak them.
 
-use crate::dump::codec::{parse_map, parse_set};
-use crate::dump::{Database, Row};
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 
 pub type Ref = String;
 
-/// A small, fast, non-cryptographic hasher (the Fx hash of rustc) for maps keyed by XAPI refs and
-/// uuids: SipHash's DoS resistance buys nothing in an offline auditor and costs a third of a lookup.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct FxHasher {
-    hash: u64,
-}
-
-const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
-        }
-        for b in chunks.remainder() {
-            self.add(u64::from(*b));
-        }
-    }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash
-    }
-}
-
-/// A HashMap with [`FxHasher`].
-pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-/// A HashSet with [`FxHasher`].
-pub type FastSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
+/// A HashMap with rustc's Fx hash, for maps keyed by XAPI refs and uuids: SipHash's DoS resistance
+/// buys nothing in an offline auditor and costs a third of a lookup.
+pub type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
+/// A HashSet with rustc's Fx hash.
+pub type FastSet<K> = rustc_hash::FxHashSet<K>;
 pub const NULL_REF: &str = "OpaqueRef:NULL";
 
 /// The fields the audit reads, per table, under their wire names.
@@ -141,24 +96,6 @@ pub trait FieldSource {
     fn map(&self, field: &str) -> Result<Vec<(String, String)>, String>;
     /// The field as a set of strings.
     fn set(&self, field: &str) -> Result<Vec<String>, String>;
-}
-
-impl FieldSource for Row {
-    fn text(&self, field: &str) -> Result<String, String> {
-        Ok(self.get(field).unwrap_or_default().to_string())
-    }
-    fn map(&self, field: &str) -> Result<Vec<(String, String)>, String> {
-        match self.get(field) {
-            None | Some("") => Ok(Vec::new()),
-            Some(v) => parse_map(v).map_err(|e| e.to_string()),
-        }
-    }
-    fn set(&self, field: &str) -> Result<Vec<String>, String> {
-        match self.get(field) {
-            None | Some("") => Ok(Vec::new()),
-            Some(v) => parse_set(v).map_err(|e| e.to_string()),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -373,25 +310,7 @@ impl SnapshotBuilder {
     }
 }
 
-/// A map's entries in ref order, so that what is written from it is the same on every run.
-fn sorted<T>(m: &FastMap<Ref, T>) -> Vec<(&Ref, &T)> {
-    let mut v: Vec<_> = m.iter().collect();
-    v.sort_by(|a, b| a.0.cmp(b.0));
-    v
-}
-
 impl Snapshot {
-    /// Build from a dump read with [`crate::dump::Keep::Audit`].
-    pub fn from_database(db: &Database) -> Result<Snapshot, ModelError> {
-        let mut b = SnapshotBuilder::default();
-        for class in AUDIT_CLASSES {
-            for row in db.table(class) {
-                b.add(class, &row.reference, row)?;
-            }
-        }
-        Ok(b.finish())
-    }
-
     /// VBD refs per VM ref, rebuilt from the many side (VBD.VM): dumps may hold stale VM.VBDs.
     pub fn vbds_by_vm(&self) -> FastMap<&str, Vec<&str>> {
         let mut m: FastMap<&str, Vec<&str>> = FastMap::default();
@@ -418,151 +337,38 @@ impl Snapshot {
         }
         m
     }
-
-    /// The tables of this snapshot in the dump writer's form (used by `capture`): only the audited
-    /// fields, secrets already gone.
-    pub fn to_dump_tables(&self) -> Vec<crate::dump::DumpTable<'static>> {
-        use crate::dump::FieldValue as V;
-        let t = |s: &str| V::Text(s.to_string());
-        let b = |x: bool| V::from(x);
-        let m = |m: &BTreeMap<String, String>| {
-            V::Map(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        };
-        let f = |pairs: Vec<(&str, V)>| {
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect::<Vec<_>>()
-        };
-        let p = &self.pool;
-        vec![
-            (
-                "pool",
-                vec![(
-                    p.reference.clone(),
-                    f(vec![
-                        ("uuid", t(&p.uuid)),
-                        ("name_label", t(&p.name_label)),
-                        ("master", t(&p.master)),
-                    ]),
-                )],
-            ),
-            (
-                "host",
-                sorted(&self.hosts)
-                    .into_iter()
-                    .map(|(r, h)| {
-                        (
-                            r.clone(),
-                            f(vec![
-                                ("uuid", t(&h.uuid)),
-                                ("name_label", t(&h.name_label)),
-                                ("address", t(&h.address)),
-                            ]),
-                        )
-                    })
-                    .collect(),
-            ),
-            (
-                "VM",
-                sorted(&self.vms)
-                    .into_iter()
-                    .map(|(r, v)| {
-                        (
-                            r.clone(),
-                            f(vec![
-                                ("uuid", t(&v.uuid)),
-                                ("name_label", t(&v.name_label)),
-                                ("is_a_template", b(v.is_a_template)),
-                                ("is_control_domain", b(v.is_control_domain)),
-                                ("power_state", t(&v.power_state)),
-                                ("resident_on", t(&v.resident_on)),
-                                ("other_config", m(&v.other_config)),
-                            ]),
-                        )
-                    })
-                    .collect(),
-            ),
-            (
-                "VBD",
-                sorted(&self.vbds)
-                    .into_iter()
-                    .map(|(r, v)| {
-                        (
-                            r.clone(),
-                            f(vec![
-                                ("VM", t(&v.vm)),
-                                ("VDI", t(&v.vdi)),
-                                ("userdevice", t(&v.userdevice)),
-                                ("bootable", b(v.bootable)),
-                                ("type", t(&v.kind)),
-                                ("currently_attached", b(v.currently_attached)),
-                                ("other_config", m(&v.other_config)),
-                            ]),
-                        )
-                    })
-                    .collect(),
-            ),
-            (
-                "VDI",
-                sorted(&self.vdis)
-                    .into_iter()
-                    .map(|(r, v)| {
-                        (
-                            r.clone(),
-                            f(vec![
-                                ("uuid", t(&v.uuid)),
-                                ("SR", t(&v.sr)),
-                                ("name_label", t(&v.name_label)),
-                                ("other_config", m(&v.other_config)),
-                            ]),
-                        )
-                    })
-                    .collect(),
-            ),
-            (
-                "SR",
-                sorted(&self.srs)
-                    .into_iter()
-                    .map(|(r, s)| {
-                        (
-                            r.clone(),
-                            f(vec![
-                                ("uuid", t(&s.uuid)),
-                                ("name_label", t(&s.name_label)),
-                                ("name_description", t(&s.name_description)),
-                                ("type", t(&s.kind)),
-                                ("content_type", t(&s.content_type)),
-                                ("shared", b(s.shared)),
-                            ]),
-                        )
-                    })
-                    .collect(),
-            ),
-            (
-                "PBD",
-                sorted(&self.pbds)
-                    .into_iter()
-                    .map(|(r, p)| {
-                        (
-                            r.clone(),
-                            f(vec![
-                                ("host", t(&p.host)),
-                                ("SR", t(&p.sr)),
-                                ("device_config", m(&p.device_config)),
-                                ("currently_attached", b(p.currently_attached)),
-                            ]),
-                        )
-                    })
-                    .collect(),
-            ),
-        ]
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record as field/value text pairs, in the dump's encoding.
+    struct Row {
+        reference: String,
+        fields: Vec<(String, String)>,
+    }
+
+    impl FieldSource for Row {
+        fn text(&self, field: &str) -> Result<String, String> {
+            Ok(self
+                .fields
+                .iter()
+                .find(|(k, _)| k == field)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default())
+        }
+        fn map(&self, field: &str) -> Result<Vec<(String, String)>, String> {
+            match self.text(field)?.as_str() {
+                "" => Ok(Vec::new()),
+                "(('target' '10.0.0.1') ('chapuser' 'u') ('chappassword' 's3cr3t') ('incoming_chappassword' 'x'))" => Ok([("target", "10.0.0.1"), ("chapuser", "u"), ("chappassword", "s3cr3t"), ("incoming_chappassword", "x")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+                other => Err(format!("unterminated map {other:?}")),
+            }
+        }
+        fn set(&self, _field: &str) -> Result<Vec<String>, String> {
+            Ok(Vec::new())
+        }
+    }
 
     #[test]
     fn secrets_are_dropped_at_ingestion() {

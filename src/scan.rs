@@ -4,17 +4,42 @@
 //! display and all results; nothing is shared and mutated across workers. One entry failing is
 //! recorded and the scan carries on. Pools listed several times are audited once.
 
-use crate::classify::{audit_pool, PoolAudit, Verdict};
-use crate::config::{ProgressMode, ScanConfig};
-use crate::dump::{read_dump, Keep};
-use crate::inventory::{Entry, Source};
+use crate::audit::{audit_pool, PoolAudit, Verdict};
+use crate::config::{LiveOptions, ProgressMode};
+use crate::dump::{read_dump, snapshot_from_database, Keep};
+use crate::inventory::{Entry, Inventory, Source};
 use crate::model::Snapshot;
-use crate::report::{HostRow, Report, RunMeta};
+use crate::policy::baseline::Baseline;
+use crate::policy::waivers::Waiver;
+use crate::policy::FailOn;
+use crate::report::{Format, HostRow, Report, RunMeta};
 use crate::xapi::HttpClients;
+use std::collections::HashSet;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime};
+
+/// Everything a `scan` run needs.
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub inventory: Inventory,
+    pub out_dir: PathBuf,
+    pub formats: Vec<Format>,
+    pub progress: ProgressMode,
+    pub concurrency: usize,
+    pub live: LiveOptions,
+    /// The command line as typed (it never holds a secret: passwords are not accepted in argv).
+    pub command_line: String,
+    pub fail_on: FailOn,
+    /// A previous report.json to compare with, already read.
+    pub baseline: Option<Baseline>,
+    /// Acknowledged findings, already read and validated.
+    pub waivers: Vec<Waiver>,
+    /// Today, in days since 1970-01-01 (UTC), for waiver expiry.
+    pub today: i64,
+}
 
 /// What one entry gave.
 #[derive(Debug)]
@@ -35,7 +60,7 @@ pub fn fetch_entry(
     match &entry.source {
         Source::Dump(path) => {
             let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
-            Snapshot::from_database(&db)
+            snapshot_from_database(&db)
                 .map(Arc::new)
                 .map_err(|e| format!("{}: {e}", path.display()))
         }
@@ -283,10 +308,18 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
         rows.push(row);
     }
     let mut report = Report::assemble(run, rows, audits);
-    if let Some((path, old)) = &cfg.baseline {
-        crate::baseline::apply(&mut report, old, path);
+    if let Some(old) = &cfg.baseline {
+        let audited: HashSet<&str> = report.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
+        let (resolved, info) = crate::policy::baseline::apply(&mut report.findings, old, &audited);
+        report.resolved = resolved;
+        report.baseline = Some(info);
     }
-    crate::waivers::apply(&mut report, &cfg.waivers, cfg.today);
+    report.waivers = crate::policy::waivers::apply(
+        &mut report.findings,
+        &mut report.instances,
+        &cfg.waivers,
+        cfg.today,
+    );
     report.finalize(cfg.fail_on);
     report
 }

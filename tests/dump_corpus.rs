@@ -7,7 +7,6 @@ mod util;
 use std::collections::BTreeMap;
 use std::io::Write;
 use xen_sr_audit::dump::{read_dump, Keep};
-use xen_sr_audit::model::Snapshot;
 
 fn dumps() -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(util::real_dumps())
@@ -46,13 +45,11 @@ fn every_real_dump_reads_with_plain_parser_row_counts() {
         for t in ["VM", "VBD", "VDI", "SR", "PBD", "host", "pool"] {
             assert_eq!(db.table(t).len(), want[t], "{} {t}", path.display());
         }
-        let snap =
-            Snapshot::from_database(&db).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let snap = xen_sr_audit::dump::snapshot_from_database(&db)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(!snap.pool.uuid.is_empty(), "{}: pool uuid", path.display());
         // Real dumps hold no Nova instances.
-        assert!(xen_sr_audit::classify::audit_pool(&snap)
-            .instances
-            .is_empty());
+        assert!(xen_sr_audit::audit::audit_pool(&snap).instances.is_empty());
     }
 }
 
@@ -60,7 +57,7 @@ fn every_real_dump_reads_with_plain_parser_row_counts() {
 fn real_iscsi_pbd_device_config_and_legacy_spaces_decode() {
     let path = util::real_dumps().join("TampaTwoHostPoolSelectioniSCSI.xml");
     let db = read_dump(&path, Keep::Audit).unwrap();
-    let snap = Snapshot::from_database(&db).unwrap();
+    let snap = xen_sr_audit::dump::snapshot_from_database(&db).unwrap();
     let iscsi: Vec<_> = snap
         .pbds
         .values()
@@ -100,7 +97,7 @@ fn old_double_quoted_sexpressions_decode() {
         "fixture uses double quotes"
     );
     let db = read_dump(&path, Keep::Audit).unwrap();
-    let snap = Snapshot::from_database(&db).unwrap();
+    let snap = xen_sr_audit::dump::snapshot_from_database(&db).unwrap();
     let vbd_oc: Vec<_> = snap
         .vbds
         .values()
@@ -136,8 +133,8 @@ fn gzip_state_db_is_detected_by_magic_bytes() {
     let packed = read_dump(&gz, Keep::Audit).unwrap();
     assert_eq!(plain.row_counts, packed.row_counts);
     assert_eq!(
-        Snapshot::from_database(&plain).unwrap(),
-        Snapshot::from_database(&packed).unwrap()
+        xen_sr_audit::dump::snapshot_from_database(&plain).unwrap(),
+        xen_sr_audit::dump::snapshot_from_database(&packed).unwrap()
     );
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use util::{read_csv, xsa_env, TestDir};
-use xen_sr_audit::xapi::sim::{Fault, SimOptions, Simulator};
+use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator};
 
 const PW: &str = "s3cret-sim-pw";
 const PW_ENV: &str = "XSA_TEST_SIM_PASSWORD";

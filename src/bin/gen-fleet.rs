@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use std::path::PathBuf;
-use xen_sr_audit::fleetgen::{write_fleet, FleetSpec};
+use xen_sr_audit::sim::fleet::{write_fleet, FleetSpec};
 
 #[derive(Parser)]
 #[command(about = "Generate a fleet of XAPI dumps with Nova instances, and its inventory")]

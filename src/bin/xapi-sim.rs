@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
-use xen_sr_audit::xapi::sim::{Fault, SimOptions, Simulator};
+use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator};
 
 #[derive(Parser)]
 #[command(

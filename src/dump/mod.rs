@@ -1,13 +1,15 @@
 //! Offline XAPI database dumps: the streaming reader (`xe pool-dump-database` output and `state.db`,
 //! plain or gzip-compressed), the value codec, and the writer used by `capture` and the fixture
-//! generator. The reader never builds a DOM: it walks the XML once and keeps only the tables and
+//! generator, and the bridge between dump rows and model records (`records`). The reader never builds a DOM: it walks the XML once and keeps only the tables and
 //! columns asked for, so memory depends on what the audit keeps, not on the size of the dump.
 
 pub mod codec;
 mod reader;
+mod records;
 mod writer;
 
 pub use reader::{read_dump, read_dump_from, Database, Keep, Row, Table};
+pub use records::{snapshot_from_database, snapshot_tables};
 pub use writer::{write_dump, DumpRow, DumpTable, DumpWriter, FieldValue};
 
 /// The database column name of a wire field: dotted IDL fields join with `__` (`name__label`), except in

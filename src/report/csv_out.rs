@@ -3,7 +3,7 @@
 //! starts with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`), because every name in
 //! these files comes from XAPI and a spreadsheet would otherwise run it as a formula.
 
-use crate::classify::{Conflict, Finding, Instance, Orphan};
+use crate::audit::{Conflict, Finding, Instance, Orphan};
 use crate::report::HostRow;
 use std::borrow::Cow;
 use std::io::Write;

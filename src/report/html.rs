@@ -4,7 +4,7 @@
 //! construction; the one block of data embedded for scripts is escaped for `<script>` context here.
 //! Without JavaScript the page reads the same; with it, the findings table sorts and filters.
 
-use crate::classify::{Finding, Instance, Verdict};
+use crate::audit::{Finding, Instance, Verdict};
 use crate::report::Report;
 use serde::Serialize;
 use std::collections::BTreeSet;

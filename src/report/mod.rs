@@ -9,22 +9,15 @@ pub mod html;
 pub mod json_out;
 pub mod summary_md;
 
-use crate::classify::{Conflict, Finding, Instance, Naming, Orphan, PoolAudit, Verdict};
+use crate::audit::{findings_by_instance, Conflict, Finding, Instance, Orphan, PoolAudit, Verdict};
+use crate::classify::Naming;
+use crate::policy::baseline::BaselineInfo;
+use crate::policy::gate::{self, FailOn, GateCounts};
+use crate::policy::waivers::WaiverStatus;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a field of report.json or a column of a CSV changes meaning or order.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// Exit codes, documented in README.md.
-pub mod exit {
-    pub const CLEAN: u8 = 0;
-    pub const WARNINGS: u8 = 1;
-    pub const BLOCKED: u8 = 2;
-    pub const ENTRY_FAILED: u8 = 3;
-    pub const USAGE: u8 = 64;
-    pub const IO: u8 = 74;
-    pub const INTERRUPTED: u8 = 130;
-}
 
 /// The outcome of one inventory entry, a row of hosts.csv.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,28 +134,13 @@ pub struct Report {
     pub fail_on: String,
     /// The run this one was compared with, if any.
     #[serde(default)]
-    pub baseline: Option<crate::baseline::BaselineInfo>,
+    pub baseline: Option<BaselineInfo>,
     /// Findings of the baseline that are gone (their pool was audited and they were not found).
     #[serde(default)]
     pub resolved: Vec<Finding>,
     /// Every waiver given, with whether it matched and whether it has expired.
     #[serde(default)]
-    pub waivers: Vec<crate::waivers::WaiverStatus>,
-}
-
-/// Findings grouped by instance (pool uuid, VM uuid), in report order: one pass, so that per-instance
-/// questions stay linear on large fleets.
-pub fn findings_by_instance(
-    findings: &[Finding],
-) -> crate::model::FastMap<(&str, &str), Vec<&Finding>> {
-    let mut m: crate::model::FastMap<(&str, &str), Vec<&Finding>> =
-        crate::model::FastMap::default();
-    for f in findings {
-        m.entry((f.pool_uuid.as_str(), f.vm_uuid.as_str()))
-            .or_default()
-            .push(f);
-    }
-    m
+    pub waivers: Vec<WaiverStatus>,
 }
 
 impl PoolRow {
@@ -334,35 +312,21 @@ impl Report {
     }
 
     /// Recompute the summary and the exit code after baseline and waivers were applied.
-    pub fn finalize(&mut self, fail_on: crate::config::FailOn) {
+    pub fn finalize(&mut self, fail_on: FailOn) {
         self.fail_on = fail_on.as_str().to_string();
         self.summary = self.summarise();
-        self.exit_code = self.compute_exit_code(fail_on);
+        self.exit_code = gate::exit_code(&self.gate_counts(), fail_on);
     }
 
-    /// The documented exit code for `--fail-on`: 2 for failing findings, else 3 for a failed entry,
-    /// else 1 for warnings, else 0. Waived findings do not count.
-    pub fn compute_exit_code(&self, fail_on: crate::config::FailOn) -> u8 {
-        use crate::config::FailOn;
+    /// What the exit-code gate decides on.
+    pub fn gate_counts(&self) -> GateCounts {
         let s = &self.summary;
-        let failing = match fail_on {
-            FailOn::Blocked => s.instances_blocked_unwaived > 0,
-            FailOn::Review => s.instances_blocked_unwaived + s.instances_review_unwaived > 0,
-            FailOn::Never => false,
-        };
-        let warnings = match fail_on {
-            FailOn::Blocked => s.instances_review_unwaived > 0 || s.orphans > 0 || s.conflicts > 0,
-            FailOn::Review => s.orphans > 0 || s.conflicts > 0,
-            FailOn::Never => false,
-        };
-        if failing {
-            exit::BLOCKED
-        } else if s.entries_failed > 0 {
-            exit::ENTRY_FAILED
-        } else if warnings {
-            exit::WARNINGS
-        } else {
-            exit::CLEAN
+        GateCounts {
+            instances_blocked_unwaived: s.instances_blocked_unwaived,
+            instances_review_unwaived: s.instances_review_unwaived,
+            orphans: s.orphans,
+            conflicts: s.conflicts,
+            entries_failed: s.entries_failed,
         }
     }
 
@@ -428,13 +392,35 @@ pub fn safe_file_name(name: &str) -> String {
     }
 }
 
+/// Report formats `--format` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Csv,
+    Json,
+    Html,
+    Markdown,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Csv, Format::Json, Format::Html, Format::Markdown];
+
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            "html" => Some(Format::Html),
+            "md" | "markdown" => Some(Format::Markdown),
+            _ => None,
+        }
+    }
+}
+
 /// Write the chosen formats into `dir`, all or nothing.
 pub fn write_reports(
     report: &Report,
     dir: &std::path::Path,
-    formats: &[crate::config::Format],
+    formats: &[Format],
 ) -> Result<Vec<std::path::PathBuf>, crate::error::ReportError> {
-    use crate::config::Format;
     let mut out = atomic::StagedOutputs::new(dir)?;
     type Job<'a> = (
         &'static str,

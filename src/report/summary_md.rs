@@ -2,7 +2,7 @@
 //! counts, the blocked instances (capped, with "and N more"), the entries that failed, and the command
 //! that produced it. Names from XAPI are escaped so they cannot break the Markdown.
 
-use crate::classify::Verdict;
+use crate::audit::Verdict;
 use crate::report::Report;
 use std::fmt::Write as _;
 use std::io::Write;

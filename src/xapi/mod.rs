@@ -3,7 +3,6 @@
 //! is what the scanner calls for an inventory entry with a `url`.
 
 pub mod client;
-pub mod sim;
 pub mod wire;
 pub mod xmlscan;
 

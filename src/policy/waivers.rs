@@ -6,6 +6,7 @@
 //! TOML: `[[waiver]]` tables with `finding_id` (or `instance_uuid`, to cover every finding of an
 //! instance), `reason`, `owner`, `expires = "YYYY-MM-DD"`. CSV: the same names as columns.
 
+use crate::audit::{findings_by_instance, Finding, Instance, Verdict};
 use crate::error::InputError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -46,48 +47,18 @@ impl Waiver {
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date, or `None` if it is not a real date.
 pub fn parse_day(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    // jiff accepts more forms (a time, an offset); a waiver's date is exactly YYYY-MM-DD.
+    if s.len() != 10 {
         return None;
     }
-    let y: i64 = s[0..4].parse().ok()?;
-    let m: i64 = s[5..7].parse().ok()?;
-    let d: i64 = s[8..10].parse().ok()?;
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in_month = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&m) || d < 1 || d > days_in_month[(m - 1) as usize] {
-        return None;
-    }
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    let date: jiff::civil::Date = s.parse().ok()?;
+    let span = date.since(jiff::civil::date(1970, 1, 1)).ok()?;
+    Some(i64::from(span.get_days()))
 }
 
 /// Today (UTC) in days since 1970-01-01.
 pub fn today() -> i64 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    (secs / 86_400) as i64
+    jiff::Timestamp::now().as_second().div_euclid(86_400)
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,11 +197,16 @@ pub struct WaiversInfo {
     pub count: usize,
 }
 
-/// Mark the report's findings and instances with the waivers that cover them, as of `today`.
-pub fn apply(report: &mut crate::report::Report, waivers: &[Waiver], today: i64) {
-    use crate::classify::Verdict;
+/// Mark findings and instances with the waivers that cover them, as of `today`; returns every
+/// waiver with whether it matched and whether it has expired.
+pub fn apply(
+    findings: &mut [Finding],
+    instances: &mut [Instance],
+    waivers: &[Waiver],
+    today: i64,
+) -> Vec<WaiverStatus> {
     let mut matched = vec![0usize; waivers.len()];
-    for f in &mut report.findings {
+    for f in findings.iter_mut() {
         if f.verdict == Verdict::Ok {
             continue;
         }
@@ -251,8 +227,8 @@ pub fn apply(report: &mut crate::report::Report, waivers: &[Waiver], today: i64)
             f.waiver_reason = w.reason.clone();
         }
     }
-    let by_instance = crate::report::findings_by_instance(&report.findings);
-    for inst in &mut report.instances {
+    let by_instance = findings_by_instance(findings);
+    for inst in instances.iter_mut() {
         let mut relevant = by_instance
             .get(&(inst.pool_uuid.as_str(), inst.vm_uuid.as_str()))
             .into_iter()
@@ -261,7 +237,7 @@ pub fn apply(report: &mut crate::report::Report, waivers: &[Waiver], today: i64)
             .peekable();
         inst.waived = relevant.peek().is_some() && relevant.all(|f| !f.counts());
     }
-    report.waivers = waivers
+    waivers
         .iter()
         .zip(matched)
         .map(|(w, n)| WaiverStatus {
@@ -276,7 +252,7 @@ pub fn apply(report: &mut crate::report::Report, waivers: &[Waiver], today: i64)
             .to_string(),
             findings: n,
         })
-        .collect();
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,143 +1,19 @@
-//! The fleet generator: writes realistic, deterministic XAPI dumps of pools that run Nova instances
-//! (boot-from-volume and image-backed; legacy, new-style and other SRs; CHAP; orphans; a
-//! legacy/new-style conflict; the IPv6 portal quirk; non-Nova VMs on iSCSI SRs; templates and control
-//! domains) plus an inventory listing them. The demo fleet in `fixtures/demo` and the benchmark fleets
-//! come from here, so they can be regenerated and scaled (`gen-fleet --help`). Everything is derived
-//! from a seed: the same spec gives byte-identical files.
+//! One generated pool: hosts, their local SRs, Nova instances with their volumes on legacy,
+//! new-style and other SRs, and the edge cases of `--scenarios`, accumulated table by table and
+//! written as one XAPI dump.
 
+use super::{PoolSpec, PoolStats, Rng, GEN_NAMESPACE};
 use crate::classify::nova_sr_uuid;
 use crate::dump::{DumpWriter, FieldValue};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 use uuid::Uuid;
-
-/// A fixed namespace for the generator's deterministic uuids.
-const GEN_NAMESPACE: Uuid = uuid::uuid!("6f1d2b36-2d0e-4c1f-9a57-0b9bd5c0a1e1");
-
-/// What one pool should hold.
-#[derive(Debug, Clone)]
-pub struct PoolSpec {
-    pub name: String,
-    pub hosts: usize,
-    pub instances: usize,
-    /// Share of volumes created before the upgrade (legacy-named), in percent.
-    pub legacy_percent: u32,
-    /// Attachments per instance: `None` for a realistic mix (0 to 4), `Some(n)` for exactly n volumes
-    /// (a boot volume plus n-1 data volumes).
-    pub volumes_per_instance: Option<usize>,
-    /// Add the special cases: orphans, a conflict, the IPv6 quirk, an "other" SR, non-Nova VMs, CHAP.
-    pub scenarios: bool,
-    /// Extra padding fields per VM record, in bytes (to reach a given dump size in benchmarks).
-    pub vm_padding: usize,
-}
-
-/// A whole fleet: pools written one dump each, plus `inventory.csv`.
-#[derive(Debug, Clone)]
-pub struct FleetSpec {
-    pub seed: u64,
-    pub site: String,
-    pub pools: Vec<PoolSpec>,
-    /// Write the last pool as a gzip-compressed `state.db` (as found on a host).
-    pub gzip_last: bool,
-    /// Also list the second host of every multi-host pool in the inventory (a pool member).
-    pub member_rows: bool,
-}
-
-impl FleetSpec {
-    /// The demo fleet checked in under `fixtures/demo`.
-    pub fn demo() -> FleetSpec {
-        let pool = |name: &str, hosts, instances, legacy_percent| PoolSpec {
-            name: name.to_string(),
-            hosts,
-            instances,
-            legacy_percent,
-            volumes_per_instance: None,
-            scenarios: true,
-            vm_padding: 0,
-        };
-        FleetSpec {
-            seed: 1,
-            site: "dc1".into(),
-            pools: vec![
-                pool("pool-east", 3, 14, 45),
-                pool("pool-west", 2, 9, 30),
-                pool("edge-01", 1, 5, 0),
-            ],
-            gzip_last: true,
-            member_rows: true,
-        }
-    }
-
-    /// `pools` identical single-purpose pools, for benchmarks and scale tests.
-    pub fn uniform(
-        seed: u64,
-        pools: usize,
-        hosts: usize,
-        instances: usize,
-        volumes: Option<usize>,
-        legacy_percent: u32,
-    ) -> FleetSpec {
-        FleetSpec {
-            seed,
-            site: "bench".into(),
-            pools: (0..pools)
-                .map(|i| PoolSpec {
-                    name: format!("pool-{i:05}"),
-                    hosts,
-                    instances,
-                    legacy_percent,
-                    volumes_per_instance: volumes,
-                    scenarios: false,
-                    vm_padding: 0,
-                })
-                .collect(),
-            gzip_last: false,
-            member_rows: false,
-        }
-    }
-}
-
-/// Counts of what a generated pool holds (what an audit must find).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PoolStats {
-    pub pool_uuid: String,
-    pub host_names: Vec<String>,
-    pub instances: usize,
-    pub attachments: usize,
-    pub legacy: usize,
-    pub new: usize,
-    pub other: usize,
-}
-
-/// xorshift64*: small, fast, deterministic; good enough to vary fixtures.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn percent(&mut self, p: u32) -> bool {
-        self.below(100) < u64::from(p)
-    }
-}
 
 type Fields = Vec<(&'static str, FieldValue)>;
 
-fn t(s: impl Into<String>) -> FieldValue {
+pub(super) fn t(s: impl Into<String>) -> FieldValue {
     FieldValue::Text(s.into())
 }
-fn map(pairs: &[(&str, &str)]) -> FieldValue {
+pub(super) fn map(pairs: &[(&str, &str)]) -> FieldValue {
     FieldValue::Map(
         pairs
             .iter()
@@ -151,8 +27,8 @@ fn set(items: Vec<String>) -> FieldValue {
 
 /// Accumulates the rows of one pool, table by table.
 #[derive(Default)]
-struct PoolRows {
-    pool: Vec<(String, Fields)>,
+pub(super) struct PoolRows {
+    pub(super) pool: Vec<(String, Fields)>,
     host: Vec<(String, Fields)>,
     vm: Vec<(String, Fields)>,
     vbd: Vec<(String, Fields)>,
@@ -161,22 +37,22 @@ struct PoolRows {
     pbd: Vec<(String, Fields)>,
 }
 
-struct PoolGen<'a> {
-    spec: &'a PoolSpec,
-    key: String,
-    rng: Rng,
-    counter: u64,
-    rows: PoolRows,
-    stats: PoolStats,
-    hosts: Vec<String>,
+pub(super) struct PoolGen<'a> {
+    pub(super) spec: &'a PoolSpec,
+    pub(super) key: String,
+    pub(super) rng: Rng,
+    pub(super) counter: u64,
+    pub(super) rows: PoolRows,
+    pub(super) stats: PoolStats,
+    pub(super) hosts: Vec<String>,
     /// Each host's local SR, in host order.
-    local_srs: Vec<String>,
-    shared_sr: Option<(String, String, String, String)>, // (sr ref, target, port, iqn) of the shared-IQN backend
-    pool_index: usize,
+    pub(super) local_srs: Vec<String>,
+    pub(super) shared_sr: Option<(String, String, String, String)>, // (sr ref, target, port, iqn) of the shared-IQN backend
+    pub(super) pool_index: usize,
 }
 
 impl PoolGen<'_> {
-    fn uuid(&mut self, kind: &str) -> String {
+    pub(super) fn uuid(&mut self, kind: &str) -> String {
         self.counter += 1;
         Uuid::new_v5(
             &GEN_NAMESPACE,
@@ -184,11 +60,11 @@ impl PoolGen<'_> {
         )
         .to_string()
     }
-    fn opaque(&mut self, kind: &str) -> String {
+    pub(super) fn opaque(&mut self, kind: &str) -> String {
         format!("OpaqueRef:{}", self.uuid(kind))
     }
 
-    fn add_host(&mut self, i: usize) -> String {
+    pub(super) fn add_host(&mut self, i: usize) -> String {
         let r = self.opaque("host");
         let name = format!("{}-xs{:02}", self.spec.name, i + 1);
         let uuid = self.uuid("host-uuid");
@@ -238,7 +114,7 @@ impl PoolGen<'_> {
         r
     }
 
-    fn local_sr(&mut self, host: &str) -> String {
+    pub(super) fn local_sr(&mut self, host: &str) -> String {
         let sr = self.opaque("sr");
         let uuid = self.uuid("sr-uuid");
         self.rows.sr.push((
@@ -518,7 +394,7 @@ impl PoolGen<'_> {
         )
     }
 
-    fn instance(&mut self, n: usize) {
+    pub(super) fn instance(&mut self, n: usize) {
         let vm = self.opaque("vm");
         let vm_uuid = self.uuid("vm-uuid");
         let nova_uuid = self.uuid("instance");
@@ -611,7 +487,7 @@ impl PoolGen<'_> {
         }
     }
 
-    fn scenarios(&mut self) {
+    pub(super) fn scenarios(&mut self) {
         let host = self.hosts[0].clone();
         let n = self.stats.instances;
         // 1. Orphaned legacy SR: a VDI, no VBD.
@@ -711,7 +587,7 @@ impl PoolGen<'_> {
         ));
     }
 
-    fn write<W: Write>(self, out: W) -> io::Result<(W, PoolStats)> {
+    pub(super) fn write<W: Write>(self, out: W) -> io::Result<(W, PoolStats)> {
         let mut w = DumpWriter::new(out, 1000 + self.counter)?;
         // Tables in XAPI's alphabetical-ish order, with a few the audit does not read.
         for (name, rows) in [
@@ -740,101 +616,4 @@ enum VolumeKind {
     New,
     Other,
     Ipv6,
-}
-
-/// Write one pool's dump.
-pub fn write_pool<W: Write>(
-    out: W,
-    spec: &PoolSpec,
-    seed: u64,
-    pool_index: usize,
-) -> io::Result<(W, PoolStats)> {
-    let key = format!("{seed}/{pool_index}/{}", spec.name);
-    let mut g = PoolGen {
-        spec,
-        rng: Rng::new(seed ^ (pool_index as u64).wrapping_mul(0x1000_0001)),
-        key,
-        counter: 0,
-        rows: PoolRows::default(),
-        stats: PoolStats::default(),
-        hosts: Vec::new(),
-        local_srs: Vec::new(),
-        shared_sr: None,
-        pool_index,
-    };
-    for i in 0..spec.hosts.max(1) {
-        let h = g.add_host(i);
-        g.hosts.push(h);
-    }
-    let hosts = g.hosts.clone();
-    for h in &hosts {
-        let sr = g.local_sr(h);
-        g.local_srs.push(sr);
-    }
-    let pool_ref = g.opaque("pool");
-    let pool_uuid = g.uuid("pool-uuid");
-    g.stats.pool_uuid = pool_uuid.clone();
-    g.rows.pool.push((
-        pool_ref,
-        vec![
-            ("uuid", t(pool_uuid)),
-            ("name_label", t(spec.name.clone())),
-            ("name_description", t("")),
-            ("master", t(hosts[0].clone())),
-            ("other_config", map(&[])),
-        ],
-    ));
-    for n in 0..spec.instances {
-        g.instance(n);
-    }
-    if spec.scenarios {
-        g.scenarios();
-    }
-    g.write(out)
-}
-
-/// Write a fleet into `dir`: one dump per pool under `dir/dumps/` and `dir/inventory.csv`.
-pub fn write_fleet(dir: &Path, spec: &FleetSpec) -> io::Result<(PathBuf, Vec<PoolStats>)> {
-    let dumps = dir.join("dumps");
-    std::fs::create_dir_all(&dumps)?;
-    let mut inventory = Vec::new();
-    let mut all = Vec::new();
-    for (i, pool) in spec.pools.iter().enumerate() {
-        let gz = spec.gzip_last && i + 1 == spec.pools.len();
-        let rel = if gz {
-            format!("dumps/{}.state.db", pool.name)
-        } else {
-            format!("dumps/{}.xml", pool.name)
-        };
-        let file = io::BufWriter::new(std::fs::File::create(dir.join(&rel))?);
-        let stats = if gz {
-            let enc = flate2::GzBuilder::new()
-                .mtime(0)
-                .write(file, flate2::Compression::default());
-            let (enc, stats) = write_pool(enc, pool, spec.seed, i)?;
-            enc.finish()?.flush()?;
-            stats
-        } else {
-            let (mut f, stats) = write_pool(file, pool, spec.seed, i)?;
-            f.flush()?;
-            stats
-        };
-        let tags = if pool.hosts > 1 { "prod" } else { "edge" };
-        let rows = if spec.member_rows { 2 } else { 1 };
-        for name in stats.host_names.iter().take(rows) {
-            inventory.push(crate::inventory::DumpRow {
-                name: name.clone(),
-                dump: rel.clone(),
-                site: spec.site.clone(),
-                tags: tags.into(),
-            });
-        }
-        all.push(stats);
-    }
-    let inv = dir.join("inventory.csv");
-    crate::inventory::write_dump_inventory(
-        io::BufWriter::new(std::fs::File::create(&inv)?),
-        &inventory,
-    )?;
-    Ok((inv, all))
 }

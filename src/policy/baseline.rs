@@ -4,10 +4,21 @@
 //! by their stable `finding_id`. A finding of a pool that this run could not audit is not "resolved":
 //! it is counted as not rechecked, so a failed host never looks like progress.
 
-use crate::classify::Finding;
-use crate::report::Report;
+use crate::audit::Finding;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
+
+/// An earlier run, as the comparison needs it (read from its report.json by the caller).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Baseline {
+    /// Where it was read from, as the user gave it.
+    pub path: String,
+    pub started_at: String,
+    pub version: String,
+    /// False when that run was interrupted.
+    pub complete: bool,
+    pub findings: Vec<Finding>,
+}
 
 /// The previous run a report was compared with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,20 +39,19 @@ pub struct Diff<'a> {
     pub not_rechecked: Vec<&'a Finding>,
 }
 
-/// Compare `old` with `new` (a report's findings and the pools it audited).
-pub fn diff<'a>(old: &'a Report, new: &'a Report) -> Diff<'a> {
-    let old_ids: HashSet<&str> = old.findings.iter().map(|f| f.finding_id.as_str()).collect();
-    let new_ids: HashSet<&str> = new.findings.iter().map(|f| f.finding_id.as_str()).collect();
-    let audited: HashSet<&str> = new.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
+/// Compare the findings of an earlier run with this run's, given the pools this run audited.
+pub fn diff<'a>(old: &'a [Finding], new: &'a [Finding], audited: &HashSet<&str>) -> Diff<'a> {
+    let old_ids: HashSet<&str> = old.iter().map(|f| f.finding_id.as_str()).collect();
+    let new_ids: HashSet<&str> = new.iter().map(|f| f.finding_id.as_str()).collect();
     let mut d = Diff::default();
-    for f in &new.findings {
+    for f in new {
         if old_ids.contains(f.finding_id.as_str()) {
             d.unchanged.push(f);
         } else {
             d.new.push(f);
         }
     }
-    for f in &old.findings {
+    for f in old {
         if new_ids.contains(f.finding_id.as_str()) {
             continue;
         }
@@ -54,10 +64,15 @@ pub fn diff<'a>(old: &'a Report, new: &'a Report) -> Diff<'a> {
     d
 }
 
-/// Mark this run's findings against a baseline report and list what was resolved.
-pub fn apply(report: &mut Report, old: &Report, path: &str) {
+/// Mark this run's findings against a baseline; returns the resolved findings and what to report
+/// about the baseline.
+pub fn apply(
+    findings: &mut [Finding],
+    old: &Baseline,
+    audited: &HashSet<&str>,
+) -> (Vec<Finding>, BaselineInfo) {
     let (new_ids, resolved, not_rechecked) = {
-        let d = diff(old, report);
+        let d = diff(&old.findings, findings, audited);
         let new_ids: HashSet<String> = d.new.iter().map(|f| f.finding_id.clone()).collect();
         let resolved: Vec<Finding> = d
             .resolved
@@ -69,7 +84,7 @@ pub fn apply(report: &mut Report, old: &Report, path: &str) {
             .collect();
         (new_ids, resolved, d.not_rechecked.len())
     };
-    for f in &mut report.findings {
+    for f in findings.iter_mut() {
         f.baseline = if new_ids.contains(&f.finding_id) {
             "new"
         } else {
@@ -77,13 +92,13 @@ pub fn apply(report: &mut Report, old: &Report, path: &str) {
         }
         .to_string();
     }
-    report.resolved = resolved;
-    report.baseline = Some(BaselineInfo {
-        path: path.to_string(),
-        started_at: old.run.started_at.clone(),
-        version: old.run.version.clone(),
+    let info = BaselineInfo {
+        path: old.path.clone(),
+        started_at: old.started_at.clone(),
+        version: old.version.clone(),
         not_rechecked,
-    });
+    };
+    (resolved, info)
 }
 
 /// The `diff` command's table.

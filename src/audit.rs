@@ -1,0 +1,728 @@
+//! The audit of one pool: applies Nova's rules ([`crate::classify`]) to a pool [`Snapshot`] and
+//! turns it into findings (one per volume attachment of a Nova instance, boot volume first),
+//! instance verdicts, orphaned legacy SRs and legacy/new-style conflicts. It reads records only;
+//! what happens to the findings across runs (baseline, waivers, the exit code) is [`crate::policy`]'s.
+
+use crate::classify::{
+    classify_sr, expected_from_device_config, is_nova_instance, is_truthy, volume_id_of, Naming,
+};
+use crate::model::{FastMap, FastSet, Snapshot};
+use serde::{Deserialize, Serialize};
+
+/// Ordered by severity: `Ok < Review < Blocked`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    #[default]
+    Ok,
+    Review,
+    Blocked,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Review => "review",
+            Verdict::Blocked => "blocked",
+        }
+    }
+}
+
+/// One volume attachment of a Nova instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub pool_uuid: String,
+    pub pool_name: String,
+    pub host: String,
+    pub instance_uuid: String,
+    pub instance_name: String,
+    pub power_state: String,
+    pub vm_uuid: String,
+    pub userdevice: String,
+    pub boot: bool,
+    pub vdi_uuid: String,
+    pub sr_uuid: String,
+    pub sr_name: String,
+    pub naming: Naming,
+    pub expected_sr_uuid: String,
+    pub target: String,
+    pub port: String,
+    pub target_iqn: String,
+    pub volume_id: String,
+    pub verdict: Verdict,
+    pub remediation: String,
+    /// Stable across runs: pool uuid / instance uuid / SR uuid / userdevice.
+    pub finding_id: String,
+    /// A new-style SR over the same target and IQN exists in the pool (the worse variant).
+    pub conflict: bool,
+    /// The SR's PBD carries CHAP credentials (the secret itself is never kept).
+    pub chap: bool,
+    /// Against `--baseline`: `new` or `unchanged`; empty without a baseline.
+    #[serde(default)]
+    pub baseline: String,
+    /// `waived`, `expired` (a waiver matched but has expired), or empty.
+    #[serde(default)]
+    pub waiver: String,
+    #[serde(default)]
+    pub waiver_owner: String,
+    #[serde(default)]
+    pub waiver_expires: String,
+    #[serde(default)]
+    pub waiver_reason: String,
+}
+
+impl Finding {
+    /// Whether this finding counts for the exit code (a live waiver takes it out).
+    pub fn counts(&self) -> bool {
+        self.waiver != "waived"
+    }
+}
+
+/// One Nova instance (one VM carrying `nova_uuid`) and its verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    pub pool_uuid: String,
+    pub pool_name: String,
+    pub host: String,
+    pub instance_uuid: String,
+    pub instance_name: String,
+    pub power_state: String,
+    pub vm_uuid: String,
+    pub volumes: usize,
+    pub legacy: usize,
+    pub new: usize,
+    pub other: usize,
+    pub conflicts: usize,
+    pub boot_from_volume: bool,
+    pub verdict: Verdict,
+    pub remediation: String,
+    /// Every finding that makes the verdict worse than ok is waived.
+    #[serde(default)]
+    pub waived: bool,
+}
+
+/// A legacy-named SR that no VM uses: a clean-up candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Orphan {
+    pub pool_uuid: String,
+    pub pool_name: String,
+    pub sr_uuid: String,
+    pub sr_name: String,
+    pub volume_id: String,
+    pub vdis: usize,
+    pub target: String,
+    pub target_iqn: String,
+    pub remediation: String,
+}
+
+/// A legacy SR whose target and IQN also back a new-style SR in the same pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub pool_uuid: String,
+    pub pool_name: String,
+    pub legacy_sr_uuid: String,
+    pub new_sr_uuid: String,
+    pub target: String,
+    pub target_iqn: String,
+    pub attachments: usize,
+    pub remediation: String,
+}
+
+/// Everything the audit found in one pool.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolAudit {
+    pub pool_uuid: String,
+    pub pool_name: String,
+    pub hosts: usize,
+    pub vms: usize,
+    pub legacy_srs: usize,
+    pub new_srs: usize,
+    pub findings: Vec<Finding>,
+    pub instances: Vec<Instance>,
+    pub orphans: Vec<Orphan>,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Findings grouped by instance (pool uuid, VM uuid), in report order: one pass, so that per-instance
+/// questions stay linear on large fleets.
+pub fn findings_by_instance(findings: &[Finding]) -> FastMap<(&str, &str), Vec<&Finding>> {
+    let mut m: FastMap<(&str, &str), Vec<&Finding>> = FastMap::default();
+    for f in findings {
+        m.entry((f.pool_uuid.as_str(), f.vm_uuid.as_str()))
+            .or_default()
+            .push(f);
+    }
+    m
+}
+
+/// The iSCSI identity of an SR, from the PBD that best represents it.
+#[derive(Debug, Clone, Default)]
+struct SrTarget {
+    target: String,
+    port: String,
+    iqn: String,
+    expected: Option<String>,
+    chap: bool,
+}
+
+fn sr_target(snap: &Snapshot, pbds: Option<&Vec<&str>>, prefer_host: &str) -> SrTarget {
+    let Some(pbds) = pbds else {
+        return SrTarget::default();
+    };
+    // Prefer the PBD on the VM's host, then any PBD that names a target, then the first by ref.
+    let rank = |p: &crate::model::Pbd| {
+        (
+            p.host == prefer_host,
+            p.device_config.contains_key("targetIQN"),
+        )
+    };
+    // Ties go to the smallest host ref, then the smallest PBD ref: the same PBD on every run.
+    let pick = pbds
+        .iter()
+        .filter_map(|r| snap.pbds.get(*r).map(|p| (*r, p)))
+        .max_by(|(ra, a), (rb, b)| {
+            rank(a)
+                .cmp(&rank(b))
+                .then_with(|| b.host.cmp(&a.host))
+                .then_with(|| rb.cmp(ra))
+        })
+        .map(|(_, p)| p);
+    let Some(pbd) = pick else {
+        return SrTarget::default();
+    };
+    let dc = &pbd.device_config;
+    SrTarget {
+        target: dc.get("target").cloned().unwrap_or_default(),
+        port: dc.get("port").cloned().unwrap_or_default(),
+        iqn: dc.get("targetIQN").cloned().unwrap_or_default(),
+        expected: expected_from_device_config(dc),
+        chap: pbd.chap,
+    }
+}
+
+fn userdevice_key(u: &str) -> (u64, &str) {
+    (u.parse::<u64>().unwrap_or(u64::MAX), u)
+}
+
+fn finding_remediation(
+    naming: Naming,
+    boot: bool,
+    conflict_with: Option<&str>,
+    expected: &str,
+    has_target: bool,
+) -> String {
+    match naming {
+        Naming::New => String::new(),
+        Naming::Legacy => {
+            let mut s = if boot {
+                "Legacy SR name: live migration after the upgrade fails with UUID_INVALID. Boot volume: stop the instance, then cold-migrate it (or detach and re-attach the volume while stopped)".to_string()
+            } else {
+                "Legacy SR name: live migration after the upgrade fails with UUID_INVALID. Cold-migrate the instance, or detach and re-attach this volume (an outage of this volume)".to_string()
+            };
+            if !expected.is_empty() {
+                s.push_str(&format!(" so that Nova re-introduces the SR as {expected}"));
+            }
+            s.push('.');
+            if let Some(other) = conflict_with {
+                s.push_str(&format!(
+                    " Conflict: new-style SR {other} already serves this target and IQN, so XAPI may try to copy the disk or refuse with VDI_NOT_IN_MAP; consolidate before migrating."
+                ));
+            }
+            s
+        }
+        Naming::Other if !has_target => "SR has no iSCSI target/targetIQN in its PBD: not a volume SR as Nova introduces it; check how this volume was attached before live-migrating.".to_string(),
+        Naming::Other => "SR follows neither convention (Cinder connection data with its own sr_uuid, or an SR created outside Nova): check that the destination will use the same SR uuid before live-migrating.".to_string(),
+    }
+}
+
+/// Audit one pool.
+pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
+    let pool_uuid = snap.pool.uuid.clone();
+    let pool_name = snap.pool.name_label.clone();
+    let vbds_by_vm = snap.vbds_by_vm();
+    let pbds_by_sr = snap.pbds_by_sr();
+    let vdis_by_sr = snap.vdis_by_sr();
+
+    // Per-SR identity and naming, computed once.
+    let mut sr_info: FastMap<&str, (SrTarget, Naming)> = FastMap::default();
+    for (r, sr) in &snap.srs {
+        let t = sr_target(snap, pbds_by_sr.get(r.as_str()), "");
+        let naming = classify_sr(&sr.uuid, t.expected.as_deref());
+        sr_info.insert(r.as_str(), (t, naming));
+    }
+    // New-style SRs by (target, IQN): the other side of a conflict.
+    let mut new_by_target: FastMap<(&str, &str), Vec<&str>> = FastMap::default();
+    for (r, (t, naming)) in &sr_info {
+        if *naming == Naming::New {
+            new_by_target
+                .entry((t.target.as_str(), t.iqn.as_str()))
+                .or_default()
+                .push(snap.srs[*r].uuid.as_str());
+        }
+    }
+    let conflict_of = |sr_ref: &str| -> Option<String> {
+        let (t, naming) = sr_info.get(sr_ref)?;
+        if *naming != Naming::Legacy || t.iqn.is_empty() {
+            return None;
+        }
+        new_by_target
+            .get(&(t.target.as_str(), t.iqn.as_str()))
+            .and_then(|v| v.iter().min().map(|s| s.to_string()))
+    };
+
+    let mut out = PoolAudit {
+        pool_uuid: pool_uuid.clone(),
+        pool_name: pool_name.clone(),
+        hosts: snap.hosts.len(),
+        vms: snap
+            .vms
+            .values()
+            .filter(|v| !v.is_a_template && !v.is_control_domain)
+            .count(),
+        legacy_srs: sr_info
+            .values()
+            .filter(|(_, n)| *n == Naming::Legacy)
+            .count(),
+        new_srs: sr_info.values().filter(|(_, n)| *n == Naming::New).count(),
+        ..Default::default()
+    };
+    let mut conflict_attachments: FastMap<String, usize> = FastMap::default();
+
+    for (vm_ref, vm) in &snap.vms {
+        if !is_nova_instance(vm) {
+            continue;
+        }
+        let host = if vm.power_state.eq_ignore_ascii_case("halted") {
+            String::new()
+        } else {
+            snap.hosts
+                .get(&vm.resident_on)
+                .map(|h| h.name_label.clone())
+                .unwrap_or_default()
+        };
+        let instance_uuid = vm.other_config["nova_uuid"].clone();
+        let mut rows = Vec::new();
+        for vbd_ref in vbds_by_vm
+            .get(vm_ref.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            let vbd = &snap.vbds[*vbd_ref];
+            if !vbd.other_config.get("osvol").is_some_and(|v| is_truthy(v)) {
+                continue;
+            }
+            let vdi = snap.vdis.get(&vbd.vdi);
+            let sr_ref = vdi.map(|v| v.sr.as_str()).unwrap_or_default();
+            let sr = snap.srs.get(sr_ref);
+            let (sr_uuid, sr_name) = sr
+                .map(|s| (s.uuid.clone(), s.name_label.clone()))
+                .unwrap_or_default();
+            let pbds = pbds_by_sr.get(sr_ref);
+            let target = match (sr.is_some(), sr_info.get(sr_ref)) {
+                // One PBD (Nova's case): the identity computed once per SR is the one.
+                (true, Some((t, _))) if pbds.is_none_or(|p| p.len() <= 1) => t.clone(),
+                // Several: prefer the PBD on the host the VM runs on.
+                (true, _) => sr_target(snap, pbds, &vm.resident_on),
+                (false, _) => SrTarget::default(),
+            };
+            let naming = if sr.is_some() {
+                classify_sr(&sr_uuid, target.expected.as_deref())
+            } else {
+                Naming::Other
+            };
+            let expected = target.expected.clone().unwrap_or_default();
+            let boot = vbd.userdevice.trim() == "0";
+            let conflict_with = if sr.is_some() {
+                conflict_of(sr_ref)
+            } else {
+                None
+            };
+            if conflict_with.is_some() {
+                *conflict_attachments.entry(sr_uuid.clone()).or_default() += 1;
+            }
+            let verdict = match naming {
+                Naming::Legacy => Verdict::Blocked,
+                Naming::New => Verdict::Ok,
+                Naming::Other => Verdict::Review,
+            };
+            rows.push(Finding {
+                pool_uuid: pool_uuid.clone(),
+                pool_name: pool_name.clone(),
+                host: host.clone(),
+                instance_uuid: instance_uuid.clone(),
+                instance_name: vm.name_label.clone(),
+                power_state: vm.power_state.clone(),
+                vm_uuid: vm.uuid.clone(),
+                userdevice: vbd.userdevice.clone(),
+                boot,
+                vdi_uuid: vdi.map(|v| v.uuid.clone()).unwrap_or_default(),
+                volume_id: volume_id_of(&sr_uuid, &sr_name),
+                remediation: finding_remediation(
+                    naming,
+                    boot,
+                    conflict_with.as_deref(),
+                    &expected,
+                    target.expected.is_some(),
+                ),
+                finding_id: format!("{pool_uuid}/{instance_uuid}/{sr_uuid}/{}", vbd.userdevice),
+                conflict: conflict_with.is_some(),
+                chap: target.chap,
+                baseline: String::new(),
+                waiver: String::new(),
+                waiver_owner: String::new(),
+                waiver_expires: String::new(),
+                waiver_reason: String::new(),
+                sr_uuid,
+                sr_name,
+                naming,
+                expected_sr_uuid: expected,
+                target: target.target,
+                port: target.port,
+                target_iqn: target.iqn,
+                verdict,
+            });
+        }
+        rows.sort_by(|a, b| {
+            userdevice_key(&a.userdevice)
+                .cmp(&userdevice_key(&b.userdevice))
+                .then_with(|| a.vdi_uuid.cmp(&b.vdi_uuid))
+        });
+        let count = |n: Naming| rows.iter().filter(|f| f.naming == n).count();
+        let verdict = rows.iter().map(|f| f.verdict).max().unwrap_or_default();
+        let boot_legacy = rows.iter().any(|f| f.boot && f.naming == Naming::Legacy);
+        let legacy = count(Naming::Legacy);
+        let remediation = match verdict {
+            Verdict::Ok => String::new(),
+            Verdict::Review => "Check the SRs that follow neither convention before live-migrating.".to_string(),
+            Verdict::Blocked if boot_legacy => format!(
+                "Cannot be live-migrated after the upgrade: its boot volume{} on legacy-named SRs. Stop it and cold-migrate, or re-attach the volumes while stopped.",
+                if legacy > 1 { format!(" and {} more volume(s) are", legacy - 1) } else { " is".to_string() }
+            ),
+            Verdict::Blocked => format!(
+                "Cannot be live-migrated after the upgrade: {legacy} volume(s) on legacy-named SRs. Cold-migrate it, or detach and re-attach those volumes."
+            ),
+        };
+        out.instances.push(Instance {
+            pool_uuid: pool_uuid.clone(),
+            pool_name: pool_name.clone(),
+            host,
+            instance_uuid,
+            instance_name: vm.name_label.clone(),
+            power_state: vm.power_state.clone(),
+            vm_uuid: vm.uuid.clone(),
+            volumes: rows.len(),
+            legacy,
+            new: count(Naming::New),
+            other: count(Naming::Other),
+            conflicts: rows.iter().filter(|f| f.conflict).count(),
+            boot_from_volume: rows.iter().any(|f| f.boot),
+            verdict,
+            remediation,
+            waived: false,
+        });
+        out.findings.extend(rows);
+    }
+
+    // Orphans: legacy SRs none of whose VDIs any VBD uses.
+    let used_vdis: FastSet<&str> = snap.vbds.values().map(|v| v.vdi.as_str()).collect();
+    for (r, sr) in &snap.srs {
+        let (t, naming) = &sr_info[r.as_str()];
+        if *naming != Naming::Legacy {
+            continue;
+        }
+        let vdis = vdis_by_sr.get(r.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        if vdis.iter().any(|v| used_vdis.contains(v)) {
+            continue;
+        }
+        out.orphans.push(Orphan {
+            pool_uuid: pool_uuid.clone(),
+            pool_name: pool_name.clone(),
+            sr_uuid: sr.uuid.clone(),
+            sr_name: sr.name_label.clone(),
+            volume_id: volume_id_of(&sr.uuid, &sr.name_label),
+            vdis: vdis.len(),
+            target: t.target.clone(),
+            target_iqn: t.iqn.clone(),
+            remediation: "No VM uses this legacy SR: confirm in Cinder that the volume is detached, then forget the SR (xe sr-forget; the LUN and its data stay on the array).".to_string(),
+        });
+    }
+    for (r, sr) in &snap.srs {
+        if let Some(new_sr) = conflict_of(r.as_str()) {
+            let (t, _) = &sr_info[r.as_str()];
+            out.conflicts.push(Conflict {
+                pool_uuid: pool_uuid.clone(),
+                pool_name: pool_name.clone(),
+                legacy_sr_uuid: sr.uuid.clone(),
+                new_sr_uuid: new_sr,
+                target: t.target.clone(),
+                target_iqn: t.iqn.clone(),
+                attachments: conflict_attachments.get(&sr.uuid).copied().unwrap_or(0),
+                remediation: "Two SRs over one target and IQN: move this legacy SR's volumes to the new-style SR (detach and re-attach each volume) before any live migration.".to_string(),
+            });
+        }
+    }
+    out.orphans.sort_by(|a, b| a.sr_uuid.cmp(&b.sr_uuid));
+    out.conflicts
+        .sort_by(|a, b| a.legacy_sr_uuid.cmp(&b.legacy_sr_uuid));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::nova_sr_uuid;
+    use crate::model::{Host, Pbd, Pool, Sr, Vbd, Vdi, Vm};
+    use std::collections::BTreeMap;
+
+    /// A small pool builder for table-driven audit tests.
+    #[derive(Default)]
+    struct PoolFixture {
+        snap: Snapshot,
+        n: usize,
+    }
+
+    impl PoolFixture {
+        fn new() -> Self {
+            let mut f = PoolFixture::default();
+            f.snap.pool = Pool {
+                reference: "OpaqueRef:pool".into(),
+                uuid: "pool-1".into(),
+                name_label: "p1".into(),
+                master: "OpaqueRef:h1".into(),
+            };
+            f.snap.hosts.insert(
+                "OpaqueRef:h1".into(),
+                Host {
+                    uuid: "h1".into(),
+                    name_label: "xs01".into(),
+                    address: "10.1.1.1".into(),
+                },
+            );
+            f
+        }
+        fn next(&mut self, kind: &str) -> String {
+            self.n += 1;
+            format!("OpaqueRef:{kind}{}", self.n)
+        }
+        fn iscsi_sr(&mut self, uuid: &str, target: &str, port: Option<&str>, iqn: &str) -> String {
+            let sr = self.next("sr");
+            self.snap.srs.insert(
+                sr.clone(),
+                Sr {
+                    uuid: uuid.into(),
+                    name_label: format!("tempSR-{uuid}"),
+                    kind: "iscsi".into(),
+                    ..Default::default()
+                },
+            );
+            let mut dc: BTreeMap<String, String> = [("target", target), ("targetIQN", iqn)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            if let Some(p) = port {
+                dc.insert("port".into(), p.into());
+            }
+            let pbd = self.next("pbd");
+            self.snap.pbds.insert(
+                pbd,
+                Pbd {
+                    host: "OpaqueRef:h1".into(),
+                    sr: sr.clone(),
+                    device_config: dc,
+                    ..Default::default()
+                },
+            );
+            sr
+        }
+        fn vm(&mut self, nova_uuid: Option<&str>, name: &str) -> String {
+            let vm = self.next("vm");
+            let mut oc = BTreeMap::new();
+            if let Some(u) = nova_uuid {
+                oc.insert("nova_uuid".to_string(), u.to_string());
+            }
+            self.snap.vms.insert(
+                vm.clone(),
+                Vm {
+                    uuid: format!("uuid-{vm}"),
+                    name_label: name.into(),
+                    power_state: "Running".into(),
+                    resident_on: "OpaqueRef:h1".into(),
+                    other_config: oc,
+                    ..Default::default()
+                },
+            );
+            vm
+        }
+        fn attach(&mut self, vm: &str, sr: &str, userdevice: &str, osvol: Option<&str>) {
+            let vdi = self.next("vdi");
+            self.snap.vdis.insert(
+                vdi.clone(),
+                Vdi {
+                    uuid: format!("uuid-{vdi}"),
+                    sr: sr.into(),
+                    ..Default::default()
+                },
+            );
+            let mut oc = BTreeMap::new();
+            if let Some(o) = osvol {
+                oc.insert("osvol".to_string(), o.to_string());
+            }
+            let vbd = self.next("vbd");
+            self.snap.vbds.insert(
+                vbd,
+                Vbd {
+                    vm: vm.into(),
+                    vdi,
+                    userdevice: userdevice.into(),
+                    other_config: oc,
+                    ..Default::default()
+                },
+            );
+        }
+    }
+
+    #[test]
+    fn mixed_instance_is_blocked_and_boot_volume_first() {
+        let mut f = PoolFixture::new();
+        let iqn = "iqn.2010-10.org.openstack:volume-00000001";
+        let legacy = f.iscsi_sr(
+            "FA15E-D15C-0a1b2c3d-0000-4000-8000-000000000001",
+            "10.0.0.1",
+            Some("3260"),
+            "iqn.legacy",
+        );
+        let new = f.iscsi_sr(
+            "9ade368b-674f-59c2-b177-48cc5c7b2ac7",
+            "10.0.0.1",
+            Some("3260"),
+            iqn,
+        );
+        let vm = f.vm(Some("inst-1"), "instance-00000001");
+        f.attach(&vm, &new, "1", Some("True"));
+        f.attach(&vm, &legacy, "0", Some("True"));
+        f.attach(&vm, &new, "2", None); // image-backed style disk: not a volume
+        let audit = audit_pool(&f.snap);
+        assert_eq!(audit.findings.len(), 2);
+        assert_eq!(audit.findings[0].userdevice, "0");
+        assert!(audit.findings[0].boot);
+        assert_eq!(audit.findings[0].naming, Naming::Legacy);
+        assert_eq!(
+            audit.findings[0].volume_id,
+            "0a1b2c3d-0000-4000-8000-000000000001"
+        );
+        assert_eq!(
+            audit.findings[0].expected_sr_uuid,
+            nova_sr_uuid("10.0.0.1", "3260", "iqn.legacy")
+        );
+        assert_eq!(audit.findings[1].naming, Naming::New);
+        assert_eq!(audit.instances[0].verdict, Verdict::Blocked);
+        assert!(audit.instances[0].remediation.contains("boot volume"));
+        assert!(audit.conflicts.is_empty(), "different IQNs are no conflict");
+    }
+
+    #[test]
+    fn shared_new_style_sr_with_several_luns_is_ok() {
+        let mut f = PoolFixture::new();
+        let iqn = "iqn.2010-10.org.openstack:volume-00000001";
+        let new = f.iscsi_sr(
+            "9ade368b-674f-59c2-b177-48cc5c7b2ac7",
+            "10.0.0.1",
+            None,
+            iqn,
+        );
+        for i in 0..3 {
+            let vm = f.vm(Some(&format!("inst-{i}")), &format!("instance-{i:08x}"));
+            f.attach(&vm, &new, "1", Some("true"));
+        }
+        let audit = audit_pool(&f.snap);
+        assert_eq!(audit.findings.len(), 3);
+        assert!(audit
+            .findings
+            .iter()
+            .all(|x| x.naming == Naming::New && x.verdict == Verdict::Ok));
+        assert!(audit.instances.iter().all(|i| i.verdict == Verdict::Ok));
+        assert_eq!(audit.new_srs, 1);
+    }
+
+    #[test]
+    fn non_nova_vms_never_make_findings_and_keep_srs_from_being_orphans() {
+        let mut f = PoolFixture::new();
+        let legacy = f.iscsi_sr(
+            "FA15E-D15C-0a1b2c3d-0000-4000-8000-000000000002",
+            "10.0.0.2",
+            None,
+            "iqn.x",
+        );
+        let orphan = f.iscsi_sr(
+            "FA15E-D15C-0a1b2c3d-0000-4000-8000-000000000003",
+            "10.0.0.3",
+            None,
+            "iqn.y",
+        );
+        let vm = f.vm(None, "plain-vm");
+        f.attach(&vm, &legacy, "1", Some("True"));
+        let tmpl = f.vm(Some("tmpl"), "template");
+        f.snap.vms.get_mut(&tmpl).unwrap().is_a_template = true;
+        f.attach(&tmpl, &legacy, "1", Some("True"));
+        let _ = orphan;
+        let audit = audit_pool(&f.snap);
+        assert!(audit.findings.is_empty());
+        assert!(audit.instances.is_empty());
+        assert_eq!(audit.orphans.len(), 1);
+        assert_eq!(
+            audit.orphans[0].volume_id,
+            "0a1b2c3d-0000-4000-8000-000000000003"
+        );
+    }
+
+    #[test]
+    fn conflict_when_legacy_and_new_share_target_and_iqn() {
+        let mut f = PoolFixture::new();
+        let iqn = "iqn.2010-10.org.openstack:volume-00000001";
+        let legacy = f.iscsi_sr(
+            "FA15E-D15C-0a1b2c3d-0000-4000-8000-000000000004",
+            "10.0.0.1",
+            Some("3260"),
+            iqn,
+        );
+        let _new = f.iscsi_sr(
+            "9ade368b-674f-59c2-b177-48cc5c7b2ac7",
+            "10.0.0.1",
+            Some("3260"),
+            iqn,
+        );
+        let vm = f.vm(Some("inst-c"), "instance-c");
+        f.attach(&vm, &legacy, "1", Some("True"));
+        let audit = audit_pool(&f.snap);
+        assert!(audit.findings[0].conflict);
+        assert!(audit.findings[0].remediation.contains("VDI_NOT_IN_MAP"));
+        assert_eq!(audit.conflicts.len(), 1);
+        assert_eq!(
+            audit.conflicts[0].new_sr_uuid,
+            "9ade368b-674f-59c2-b177-48cc5c7b2ac7"
+        );
+        assert_eq!(audit.conflicts[0].attachments, 1);
+    }
+
+    #[test]
+    fn other_sr_and_halted_instance() {
+        let mut f = PoolFixture::new();
+        let other = f.iscsi_sr(
+            "11111111-2222-3333-4444-555555555555",
+            "10.0.0.9",
+            Some("3260"),
+            "iqn.z",
+        );
+        let vm = f.vm(Some("inst-o"), "instance-o");
+        f.snap.vms.get_mut(&vm).unwrap().power_state = "Halted".into();
+        f.attach(&vm, &other, "0", Some("True"));
+        let audit = audit_pool(&f.snap);
+        assert_eq!(audit.findings[0].naming, Naming::Other);
+        assert_eq!(audit.findings[0].verdict, Verdict::Review);
+        assert_eq!(audit.findings[0].host, "");
+        assert_eq!(audit.instances[0].verdict, Verdict::Review);
+    }
+}
