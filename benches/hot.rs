@@ -98,7 +98,11 @@ fn dump_read(b: divan::Bencher) {
 fn audit_pool_classification(b: divan::Bencher) {
     let db = read_dump(pool_dump(), Keep::Audit).expect("read");
     let snap = xen_sr_audit::dump::snapshot_from_database(&db).expect("model");
-    b.bench(|| audit_pool(divan::black_box(&snap)).findings.len());
+    b.bench(|| {
+        audit_pool(divan::black_box(&snap), &Default::default())
+            .findings
+            .len()
+    });
 }
 
 /// The floor the decoder is measured against: a bare quick-xml pass over the same answer, counting

@@ -4,7 +4,7 @@
 //! portals split wrongly), because the point is to predict what Nova will compute, not what it
 //! should. Applying them to a pool is [`crate::audit`]'s job; this module knows no source and no wire.
 
-use crate::model::Vm;
+use crate::model::{NovaConnection, Vm};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -60,11 +60,134 @@ pub fn looks_like_volume_id(s: &str) -> bool {
         })
 }
 
-/// Nova's truthy spellings for `other_config` flags it writes (it writes `True`).
-pub fn is_truthy(s: &str) -> bool {
-    ["true", "1", "yes", "on"]
-        .iter()
-        .any(|t| s.trim().eq_ignore_ascii_case(t))
+/// Whether Nova counts a VBD as a volume: `other_config.get('osvol')` is truthy in Python, i.e. the
+/// key is present with any non-empty text (Nova itself writes `True`; `False` and `0` count too).
+pub fn is_volume_vbd(osvol: Option<&str>) -> bool {
+    osvol.is_some_and(|v| !v.is_empty())
+}
+
+/// Nova's `_mountpoint_to_number`: the VBD userdevice a BDM's `device_name` stands for. Strip
+/// `/dev/`; `[hs]d[a-p]` and `x?vd[a-p]` give the letter's index from `a`; all digits give the
+/// number; anything else is -1 in Nova (an error), `None` here. Python's `$` also matches before one
+/// trailing newline, and `int()` ignores surrounding whitespace; both are reproduced.
+pub fn mountpoint_to_number(device_name: &str) -> Option<u64> {
+    let m = device_name.strip_prefix("/dev/").unwrap_or(device_name);
+    let regex_subject = m.strip_suffix('\n').unwrap_or(m);
+    let b = regex_subject.as_bytes();
+    let letter = |c: u8| (b'a'..=b'p').contains(&c).then(|| u64::from(c - b'a'));
+    match b {
+        [b'h' | b's', b'd', c] => letter(*c),
+        [b'v', b'd', c] | [b'x', b'v', b'd', c] => letter(*c),
+        _ if !b.is_empty() && b.iter().all(u8::is_ascii_digit) => regex_subject.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The destinations' `[xenserver]` options that `parse_sr_info` falls back on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NovaTargetConf {
+    /// `target_port`, used when the portal has no `:` (Nova's default `3260`).
+    pub target_port: String,
+    /// `target_host`, used when the portal is empty or starts with `:` (no default).
+    pub target_host: Option<String>,
+}
+
+impl Default for NovaTargetConf {
+    fn default() -> Self {
+        NovaTargetConf {
+            target_port: DEFAULT_PORT.to_string(),
+            target_host: None,
+        }
+    }
+}
+
+/// Where the uuid [`parse_sr_info`] returns came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NovaSrSource {
+    /// `sr_uuid` in the connection data, used as given.
+    Provided,
+    /// uuid5 over `target/port/iqn`.
+    Computed {
+        target: String,
+        port: String,
+        iqn: String,
+        /// The portal had no `:`, so the port is the destination's `target_port`.
+        port_from_conf: bool,
+        /// The portal gave no host, so the target is the destination's `target_host`.
+        target_from_conf: bool,
+    },
+}
+
+/// The SR uuid a destination computes for one volume, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NovaSrInfo {
+    pub uuid: String,
+    pub source: NovaSrSource,
+}
+
+/// What Nova's `connect_volume` computes from a stored `connection_info`: the driver must be
+/// `iscsi` or `xensm`, then `parse_sr_info(data)`: `sr_uuid` in the data wins; else the target is
+/// `target_portal.split(':')[0]` (or `target_host` when that is empty), the port is
+/// `split(':')[1]` when the portal has a `:` (else `target_port`), and the uuid is uuid5 over
+/// `target/port/target_iqn`. `Err` says why Nova would fail instead (a missing key, a null value,
+/// another driver): the destination could not connect the volume at all.
+pub fn parse_sr_info(conn: &NovaConnection, conf: &NovaTargetConf) -> Result<NovaSrInfo, String> {
+    match conn.driver_volume_type.as_deref() {
+        Some("iscsi" | "xensm") => {}
+        Some(other) => {
+            return Err(format!(
+                "driver_volume_type {other:?} is not one the XenAPI driver connects"
+            ))
+        }
+        None => return Err("connection_info has no driver_volume_type".into()),
+    }
+    let data = conn
+        .data
+        .as_ref()
+        .ok_or_else(|| "connection_info has no data object".to_string())?;
+    if let Some(provided) = data.get("sr_uuid") {
+        let uuid = provided
+            .clone()
+            .ok_or_else(|| "sr_uuid is null in the connection data".to_string())?;
+        return Ok(NovaSrInfo {
+            uuid,
+            source: NovaSrSource::Provided,
+        });
+    }
+    let key = |k: &str| -> Result<Option<&str>, String> {
+        data.get(k)
+            .map(Option::as_deref)
+            .ok_or_else(|| format!("the connection data has no {k}"))
+    };
+    let volume_id = key("volume_id")?;
+    let portal = key("target_portal")?.unwrap_or_default();
+    let iqn = key("target_iqn")?;
+    let from_portal = portal.split(':').next().filter(|h| !h.is_empty());
+    let target_from_conf = from_portal.is_none();
+    let target = from_portal.or(conf.target_host.as_deref());
+    let port_from_conf = !portal.contains(':');
+    let port = if port_from_conf {
+        conf.target_port.as_str()
+    } else {
+        portal.split(':').nth(1).unwrap_or_default()
+    };
+    let (Some(_), Some(target), Some(iqn)) = (volume_id, target, iqn) else {
+        return Err(if target.is_none() {
+            "the portal names no target host and no target_host is configured".to_string()
+        } else {
+            "volume_id or target_iqn is null in the connection data".to_string()
+        });
+    };
+    Ok(NovaSrInfo {
+        uuid: nova_sr_uuid(target, port, iqn),
+        source: NovaSrSource::Computed {
+            target: target.to_string(),
+            port: port.to_string(),
+            iqn: iqn.to_string(),
+            port_from_conf,
+            target_from_conf,
+        },
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -245,17 +368,156 @@ mod tests {
     }
 
     #[test]
-    fn truthy_table() {
-        for (s, want) in [
-            ("True", true),
-            ("true", true),
-            ("1", true),
-            ("yes", true),
-            ("False", false),
-            ("", false),
-            ("0", false),
+    fn osvol_counts_like_python_truthiness() {
+        for (v, want) in [
+            (Some("True"), true),
+            (Some("true"), true),
+            (Some("False"), true),
+            (Some("0"), true),
+            (Some(" "), true),
+            (Some(""), false),
+            (None, false),
         ] {
-            assert_eq!(is_truthy(s), want, "{s}");
+            assert_eq!(is_volume_vbd(v), want, "{v:?}");
         }
+    }
+
+    #[test]
+    fn mountpoint_to_number_table() {
+        for (name, want) in [
+            ("/dev/sda", Some(0)),
+            ("/dev/sdb", Some(1)),
+            ("sdp", Some(15)),
+            ("sdq", None),
+            ("/dev/hdc", Some(2)),
+            ("/dev/xvdb", Some(1)),
+            ("xvdd", Some(3)),
+            ("/dev/vdc", Some(2)),
+            ("vda", Some(0)),
+            ("3", Some(3)),
+            ("/dev/12", Some(12)),
+            ("007", Some(7)),
+            ("sdb\n", Some(1)),
+            ("/dev/sdaa", None),
+            ("/dev/nvme0n1", None),
+            ("/dev/xvdB", None),
+            ("dev/sdb", None),
+            ("", None),
+            ("/dev/", None),
+        ] {
+            assert_eq!(mountpoint_to_number(name), want, "{name:?}");
+        }
+    }
+
+    fn conn(driver: Option<&str>, data: &[(&str, Option<&str>)]) -> NovaConnection {
+        NovaConnection {
+            driver_volume_type: driver.map(str::to_string),
+            data: Some(
+                data.iter()
+                    .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn parse_sr_info_follows_nova() {
+        let iqn = "iqn.2010-10.org.openstack:volume-00000001";
+        let check = "9ade368b-674f-59c2-b177-48cc5c7b2ac7";
+        let conf = NovaTargetConf::default();
+        let other_port = NovaTargetConf {
+            target_port: "3261".into(),
+            target_host: Some("10.9.9.9".into()),
+        };
+        let base = |portal: Option<&str>| {
+            conn(
+                Some("iscsi"),
+                &[
+                    ("volume_id", Some("v1")),
+                    ("target_portal", portal),
+                    ("target_iqn", Some(iqn)),
+                ],
+            )
+        };
+        let uuid =
+            |c: &NovaConnection, conf: &NovaTargetConf| parse_sr_info(c, conf).map(|i| i.uuid);
+        // Nova's check value, with and without the port in the portal.
+        assert_eq!(uuid(&base(Some("10.0.0.1:3260")), &conf).unwrap(), check);
+        assert_eq!(uuid(&base(Some("10.0.0.1")), &conf).unwrap(), check);
+        // A portless portal takes the destination's target_port.
+        assert_eq!(
+            uuid(&base(Some("10.0.0.1")), &other_port).unwrap(),
+            nova_sr_uuid("10.0.0.1", "3261", iqn)
+        );
+        // A port in the portal wins over target_port.
+        assert_eq!(
+            uuid(&base(Some("10.0.0.1:3260")), &other_port).unwrap(),
+            check
+        );
+        // An empty portal, or one that starts with ':', takes target_host (and the port rule as usual).
+        assert_eq!(
+            uuid(&base(Some("")), &other_port).unwrap(),
+            nova_sr_uuid("10.9.9.9", "3261", iqn)
+        );
+        assert_eq!(
+            uuid(&base(Some(":3260")), &other_port).unwrap(),
+            nova_sr_uuid("10.9.9.9", "3260", iqn)
+        );
+        assert_eq!(
+            uuid(&base(None), &other_port).unwrap(),
+            nova_sr_uuid("10.9.9.9", "3261", iqn)
+        );
+        // ... and without target_host, Nova cannot connect the volume.
+        assert!(uuid(&base(Some("")), &conf)
+            .unwrap_err()
+            .contains("target_host"));
+        // The IPv6 quirk: "[fd00::5]:3260" is target "[fd00" and port "".
+        assert_eq!(
+            uuid(&base(Some("[fd00::5]:3260")), &conf).unwrap(),
+            nova_sr_uuid("[fd00", "", iqn)
+        );
+        // sr_uuid in the data is used as given, even with a portal beside it.
+        let provided = conn(
+            Some("iscsi"),
+            &[
+                ("sr_uuid", Some("abc")),
+                ("target_portal", Some("10.0.0.1:3260")),
+            ],
+        );
+        let info = parse_sr_info(&provided, &conf).unwrap();
+        assert_eq!(
+            (info.uuid.as_str(), info.source),
+            ("abc", NovaSrSource::Provided)
+        );
+        // Missing keys, nulls and other drivers are errors, as in Nova.
+        for bad in [
+            conn(Some("rbd"), &[("sr_uuid", Some("abc"))]),
+            conn(None, &[("sr_uuid", Some("abc"))]),
+            conn(Some("iscsi"), &[("sr_uuid", None)]),
+            conn(
+                Some("iscsi"),
+                &[("target_portal", Some("h:1")), ("target_iqn", Some("i"))],
+            ),
+            conn(
+                Some("iscsi"),
+                &[("volume_id", Some("v")), ("target_portal", Some("h:1"))],
+            ),
+            conn(
+                Some("iscsi"),
+                &[
+                    ("volume_id", None),
+                    ("target_portal", Some("h:1")),
+                    ("target_iqn", Some("i")),
+                ],
+            ),
+            NovaConnection {
+                driver_volume_type: Some("iscsi".into()),
+                data: None,
+            },
+        ] {
+            assert!(parse_sr_info(&bad, &conf).is_err(), "{bad:?}");
+        }
+        // xensm is connected like iscsi.
+        assert!(parse_sr_info(&conn(Some("xensm"), &[("sr_uuid", Some("x"))]), &conf).is_ok());
     }
 }

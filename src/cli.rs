@@ -2,11 +2,13 @@
 //! [`ScanConfig`], and `run`, which the thin `main` calls. Errors are typed in the engine and gain
 //! context here with anyhow; [`exit_code_of`] maps them to the documented exit codes.
 
+use crate::audit::NovaView;
+use crate::classify::NovaTargetConf;
 use crate::config::{FetchMode, LiveOptions, ProgressMode};
 use crate::error::{InputError, ReportError};
 use crate::policy::baseline::Baseline;
 use crate::policy::{exit, FailOn};
-use crate::report::{Format, Report, RunMeta};
+use crate::report::{Format, NovaInfo, Report, RunMeta};
 use crate::scan::ScanConfig;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -26,9 +28,12 @@ Examples:
 Exit codes:
   0  clean: no finding needs action
   1  warnings only: instances to review, orphaned legacy SRs or conflicts
+  1  (also) instances where Nova and XAPI disagree (missing in XAPI, unknown to Nova)
   2  at least one instance cannot be live-migrated after the upgrade (blocked)
-  3  no blocked instance, but at least one inventory entry could not be audited
-  64 bad usage or a bad inventory (nothing scanned, no report written)
+  3  no blocked instance, but at least one inventory entry could not be audited, or an instance
+     Nova lists is on no audited host (--nova-servers)
+  64 bad usage or a bad input file (nothing scanned, no report written)
+  70 internal error (please report it)
   74 the reports could not be written
   130 interrupted (Ctrl-C): a partial report marked incomplete was written";
 
@@ -115,6 +120,21 @@ pub struct ScanArgs {
     /// Fetch records with event.from (one call, the default) or get_all_records per class.
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "records"])]
     pub fetch: String,
+    /// Nova's instances: `openstack server list --all-projects --long -f json`, or a CSV/TSV export
+    /// of the instances table. Every instance is then accounted for in coverage.csv. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub nova_servers: Vec<PathBuf>,
+    /// Nova's volume block device mappings (instance_uuid, volume_id, device_name, boot_index,
+    /// connection_info) as `mysql --batch`, CSV or JSON: each volume is then checked against the SR
+    /// uuid the destination computes. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub nova_bdms: Vec<PathBuf>,
+    /// The destinations' `[xenserver] target_port` (used for portals without a port).
+    #[arg(long, value_name = "PORT", default_value = "3260")]
+    pub nova_target_port: String,
+    /// The destinations' `[xenserver] target_host` (used for empty portals; default: none).
+    #[arg(long, value_name = "HOST")]
+    pub nova_target_host: Option<String>,
 }
 
 /// An error in how the tool was called: exit code 64.
@@ -209,6 +229,34 @@ impl ScanArgs {
             Some(p) => crate::policy::waivers::load(p)?,
             None => Vec::new(),
         };
+        let port = self.nova_target_port.trim();
+        if port.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(UsageError(format!(
+                "--nova-target-port must be a port number (1-65535), got {port:?}"
+            ))
+            .into());
+        }
+        let conf = NovaTargetConf {
+            target_port: port.to_string(),
+            target_host: self
+                .nova_target_host
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty()),
+        };
+        let nova_data = crate::nova::NovaData::load(&self.nova_servers, &self.nova_bdms)?;
+        let nova = NovaView::new(
+            nova_data.servers.as_deref(),
+            nova_data.bdms.as_deref(),
+            &conf,
+        );
+        let shown = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
+        let nova_info =
+            (nova_data.servers.is_some() || nova_data.bdms.is_some()).then(|| NovaInfo {
+                servers: shown(&self.nova_servers),
+                bdms: shown(&self.nova_bdms),
+                target_port: conf.target_port.clone(),
+                target_host: conf.target_host.clone().unwrap_or_default(),
+            });
         Ok(ScanConfig {
             inventory,
             out_dir: self.out,
@@ -225,6 +273,9 @@ impl ScanArgs {
             baseline,
             waivers,
             today: crate::policy::waivers::today(),
+            nova,
+            nova_servers: nova_data.servers,
+            nova_info,
         })
     }
 }

@@ -20,6 +20,16 @@ pub enum InputError {
         line: u64,
         message: String,
     },
+    /// A problem in one record of a JSON file (records are counted from 1).
+    #[error("{path}: record {record}: {message}")]
+    Record {
+        path: PathBuf,
+        record: usize,
+        message: String,
+    },
+    /// The same thing listed twice; `at` is where the second one is (`file:line` or `file: record N`).
+    #[error("{at}: {what} is listed twice")]
+    Duplicate { what: String, at: String },
 }
 
 /// Errors raised while reading one offline dump: they fail that inventory entry only.

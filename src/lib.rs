@@ -13,6 +13,7 @@ pub mod dump;
 pub mod error;
 pub mod inventory;
 pub mod model;
+pub mod nova;
 pub mod policy;
 pub mod report;
 pub mod scan;

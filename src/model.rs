@@ -18,7 +18,7 @@ pub const NULL_REF: &str = "OpaqueRef:NULL";
 /// The fields the audit reads, per table, under their wire names.
 pub const AUDIT_FIELDS: &[(&str, &[&str])] = &[
     ("pool", &["uuid", "name_label", "master"]),
-    ("host", &["uuid", "name_label", "address"]),
+    ("host", &["uuid", "name_label", "address", "hostname"]),
     (
         "VM",
         &[
@@ -111,6 +111,9 @@ pub struct Host {
     pub uuid: String,
     pub name_label: String,
     pub address: String,
+    /// The host's own hostname: what Nova's XenAPI driver reports as the hypervisor hostname (the
+    /// `Host` of `openstack server list --long`).
+    pub hostname: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -229,6 +232,7 @@ impl SnapshotBuilder {
                         uuid: text("uuid")?,
                         name_label: text("name_label")?,
                         address: text("address")?,
+                        hostname: text("hostname")?,
                     },
                 );
             }
@@ -337,6 +341,46 @@ impl Snapshot {
         }
         m
     }
+}
+
+/// One instance as Nova lists it: a row of `openstack server list --all-projects --long -f json`, or
+/// of an export of Nova's `instances` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NovaServer {
+    pub uuid: String,
+    pub name: String,
+    /// `Status` (ACTIVE, SHUTOFF, ...) or `vm_state` (active, stopped, ...).
+    pub status: String,
+    pub power_state: String,
+    /// The hypervisor hostname (`Host`, or the table's `node`): for the XenAPI driver, the XAPI host
+    /// record's `hostname`.
+    pub host: String,
+    pub project_id: String,
+    /// Where it was read: `file:line` or `file: record N`.
+    pub source: String,
+}
+
+/// Nova's stored `connection_info` of one volume, with every secret dropped when it was read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NovaConnection {
+    /// `driver_volume_type` (`iscsi`, ...), `None` when the key is absent.
+    pub driver_volume_type: Option<String>,
+    /// The `data` object's keys that Nova's `parse_sr_info` reads; a JSON null is `Some(None)`, an
+    /// absent key is absent (Nova tells the two apart). `None` when `data` is absent or not an object.
+    pub data: Option<BTreeMap<String, Option<String>>>,
+}
+
+/// One row of Nova's `block_device_mapping` for a volume (`destination_type = 'volume'`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NovaBdm {
+    pub instance_uuid: String,
+    pub volume_id: String,
+    pub device_name: String,
+    pub boot_index: String,
+    /// `None` when `connection_info` is NULL or empty.
+    pub connection: Option<NovaConnection>,
+    /// Where it was read: `file:line` or `file: record N`.
+    pub source: String,
 }
 
 #[cfg(test)]

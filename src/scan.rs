@@ -4,15 +4,15 @@
 //! display and all results; nothing is shared and mutated across workers. One entry failing is
 //! recorded and the scan carries on. Pools listed several times are audited once.
 
-use crate::audit::{audit_pool, PoolAudit, Verdict};
+use crate::audit::{audit_pool, NovaView, PoolAudit, Verdict};
 use crate::config::{LiveOptions, ProgressMode};
 use crate::dump::{read_dump, snapshot_from_database, Keep};
 use crate::inventory::{Entry, Inventory, Source};
-use crate::model::Snapshot;
+use crate::model::{NovaServer, Snapshot};
 use crate::policy::baseline::Baseline;
 use crate::policy::waivers::Waiver;
 use crate::policy::FailOn;
-use crate::report::{Format, HostRow, Report, RunMeta};
+use crate::report::{Format, HostRow, NovaInfo, Report, RunMeta};
 use crate::xapi::HttpClients;
 use std::collections::HashSet;
 use std::io::IsTerminal;
@@ -39,6 +39,12 @@ pub struct ScanConfig {
     pub waivers: Vec<Waiver>,
     /// Today, in days since 1970-01-01 (UTC), for waiver expiry.
     pub today: i64,
+    /// Nova's BDMs and projects, indexed (empty when no Nova file was given).
+    pub nova: NovaView,
+    /// The instances Nova lists (`--nova-servers`), for coverage; `None` without that file.
+    pub nova_servers: Option<Vec<NovaServer>>,
+    /// Which Nova files and options this run used, for the report.
+    pub nova_info: Option<NovaInfo>,
 }
 
 /// What one entry gave.
@@ -77,7 +83,7 @@ fn process(
     cancel: &AtomicBool,
 ) -> Result<(Option<Arc<Snapshot>>, PoolAudit), String> {
     let snap = fetch_entry(entry, cfg, clients, cancel)?;
-    let audit = audit_pool(&snap);
+    let audit = audit_pool(&snap, &cfg.nova);
     // A scan needs only the audit: dropping the snapshot here keeps memory flat on large fleets.
     Ok((keep_snapshot.then_some(snap), audit))
 }
@@ -307,7 +313,13 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
         }
         rows.push(row);
     }
+    let coverage = cfg.nova_servers.as_deref().map(|servers| {
+        let pools: Vec<&PoolAudit> = audits.iter().map(|(_, a)| a).collect();
+        crate::audit::coverage(servers, &pools)
+    });
     let mut report = Report::assemble(run, rows, audits);
+    report.coverage = coverage.unwrap_or_default();
+    report.nova = cfg.nova_info.clone();
     if let Some(old) = &cfg.baseline {
         let audited: HashSet<&str> = report.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
         let (resolved, info) = crate::policy::baseline::apply(&mut report.findings, old, &audited);

@@ -12,7 +12,28 @@ const STABLE_FILES: &[&str] = &[
     "instances.csv",
     "orphans.csv",
     "conflicts.csv",
+    "coverage.csv",
 ];
+
+/// The arguments of README.md's first command (`cargo run ... -- scan ...`), with `--out` pointed
+/// at `out`: the demo reports are what a newcomer's first command writes.
+fn readme_scan_args(out: &Path) -> Vec<String> {
+    let readme = std::fs::read_to_string(util::root().join("README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .nth(1)
+        .expect("README.md starts with a sh block");
+    let first = block.lines().next().unwrap();
+    let (_, args) = first
+        .split_once(" -- ")
+        .expect("the first command is `cargo run ... -- scan ...`");
+    let mut args: Vec<String> = args.split_whitespace().map(str::to_string).collect();
+    assert_eq!(args[0], "scan", "{first}");
+    let i = args.iter().position(|a| a == "--out").expect("--out");
+    args[i + 1] = out.display().to_string();
+    args.push("--quiet".into());
+    args
+}
 
 fn normalise_json(mut v: serde_json::Value) -> serde_json::Value {
     for k in ["started_at", "finished_at", "duration_ms", "command"] {
@@ -52,22 +73,19 @@ fn checked_in_demo_reports_are_current() {
     let root = util::root();
     let out = root.join("target").join("demo-reports-check");
     let _ = std::fs::remove_dir_all(&out);
-    // Run from the crate root with the README's relative paths, as a newcomer would.
-    util::xsa(
-        &root,
-        &[
-            "scan",
-            "--inventory",
-            "fixtures/demo/inventory.csv",
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ],
-    )
-    .expect_code(2);
+    // Run from the crate root with the README's first command, as a newcomer would.
+    let args = readme_scan_args(&out);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    util::xsa(&root, &args).expect_code(2);
     let reports = root.join("reports/demo");
     if std::env::var_os("XSA_BLESS").is_some() {
         std::fs::create_dir_all(&reports).unwrap();
+        for e in std::fs::read_dir(&reports).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() && p.file_name().is_some_and(|n| n != "report.png") {
+                std::fs::remove_file(p).unwrap();
+            }
+        }
         for e in std::fs::read_dir(&out).unwrap() {
             let p = e.unwrap().path();
             std::fs::copy(&p, reports.join(p.file_name().unwrap())).unwrap();
@@ -107,9 +125,20 @@ fn demo_fixtures_are_what_the_generator_writes() {
         std::fs::read(&inv).unwrap(),
         std::fs::read(fixtures.join("inventory.csv")).unwrap()
     );
-    for e in std::fs::read_dir(fixtures.join("dumps")).unwrap() {
-        let p = e.unwrap().path();
-        let name = p.file_name().unwrap();
-        assert!(std::fs::read(&p).unwrap() == std::fs::read(dir.join("demo/dumps").join(name)).unwrap(), "fixtures/demo/dumps/{name:?} differs from the generator's output: regenerate with gen-fleet --demo --out fixtures/demo");
+    for sub in ["dumps", "nova"] {
+        let mut names = Vec::new();
+        for e in std::fs::read_dir(fixtures.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_owned();
+            assert!(std::fs::read(&p).unwrap() == std::fs::read(dir.join("demo").join(sub).join(&name)).unwrap(), "fixtures/demo/{sub}/{name:?} differs from the generator's output: regenerate with gen-fleet --demo --out fixtures/demo");
+            names.push(name);
+        }
+        assert_eq!(
+            names.len(),
+            std::fs::read_dir(dir.join("demo").join(sub))
+                .unwrap()
+                .count(),
+            "fixtures/demo/{sub} holds every file the generator writes"
+        );
     }
 }

@@ -49,7 +49,9 @@ fn every_real_dump_reads_with_plain_parser_row_counts() {
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(!snap.pool.uuid.is_empty(), "{}: pool uuid", path.display());
         // Real dumps hold no Nova instances.
-        assert!(xen_sr_audit::audit::audit_pool(&snap).instances.is_empty());
+        assert!(xen_sr_audit::audit::audit_pool(&snap, &Default::default())
+            .instances
+            .is_empty());
     }
 }
 

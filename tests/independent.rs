@@ -1,6 +1,7 @@
 //! An independent reimplementation of Nova's rules, written from the reference (not from the
 //! library): it reads generated dumps with a plain XML parser (roxmltree) and its own value decoding,
-//! computes every finding, and must agree with findings.csv on fleets of other shapes than the demo.
+//! computes every finding, and must agree with findings.csv on fleets of other shapes than the demo,
+//! Nova's columns included (its own reading of the BDM export, device names and parse_sr_info).
 
 mod util;
 
@@ -85,22 +86,93 @@ fn nova_uuid5(target: &str, port: &str, iqn: &str) -> String {
     Uuid::new_v5(&ns, format!("{target}/{port}/{iqn}").as_bytes()).to_string()
 }
 
-/// (pool_uuid, instance_uuid, vm_uuid, userdevice, sr_uuid, naming, expected, volume_id, verdict, host, boot)
-type Key = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
+/// The columns compared, in this order.
+const COLUMNS: &[&str] = &[
+    "pool_uuid",
+    "instance_uuid",
+    "vm_uuid",
+    "userdevice",
+    "sr_uuid",
+    "naming",
+    "expected_sr_uuid",
+    "volume_id",
+    "verdict",
+    "host",
+    "boot",
+    "project_id",
+    "nova_device",
+    "nova_sr_uuid",
+    "nova_check",
+];
 
-fn expected_findings(text: &str) -> BTreeSet<Key> {
+type Key = Vec<String>;
+
+/// Nova's view, read independently: BDMs by (instance, disk number) with the device name and the
+/// uuid the destination computes (`None`: no usable connection_info), and projects by instance.
+#[derive(Default)]
+struct Nova {
+    bdms: BTreeMap<(String, u64), (String, Option<String>)>,
+    projects: BTreeMap<String, String>,
+}
+
+/// Nova's `_mountpoint_to_number`, written again from its description.
+fn disk_number(device: &str) -> Option<u64> {
+    let d = device.trim_start_matches("/dev/");
+    let d = if device.starts_with("/dev/") {
+        d
+    } else {
+        device
+    };
+    let letter_index = |rest: &str| -> Option<u64> {
+        let mut cs = rest.chars();
+        let c = cs.next()?;
+        (cs.next().is_none() && ('a'..='p').contains(&c)).then(|| c as u64 - 'a' as u64)
+    };
+    for prefix in ["sd", "hd", "xvd", "vd"] {
+        if let Some(rest) = d.strip_prefix(prefix) {
+            return letter_index(rest);
+        }
+    }
+    if !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()) {
+        return d.parse().ok();
+    }
+    None
+}
+
+fn read_nova(dir: &std::path::Path) -> Nova {
+    let mut nova = Nova::default();
+    let servers: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("servers.json")).unwrap()).unwrap();
+    for s in servers.as_array().unwrap() {
+        nova.projects.insert(
+            s["ID"].as_str().unwrap().to_string(),
+            s["Project ID"].as_str().unwrap().to_string(),
+        );
+    }
+    let tsv = std::fs::read_to_string(dir.join("bdms.tsv")).unwrap();
+    for line in tsv.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let Some(n) = disk_number(f[2]) else { continue };
+        let uuid = (f[4] != "NULL").then(|| {
+            let ci: serde_json::Value = serde_json::from_str(&f[4].replace("\\\\", "\\")).unwrap();
+            let data = &ci["data"];
+            if let Some(u) = data.get("sr_uuid") {
+                return u.as_str().unwrap().to_string();
+            }
+            let portal = data["target_portal"].as_str().unwrap();
+            let mut parts = portal.split(':');
+            let target = parts.next().unwrap();
+            let port = parts.next().unwrap_or("3260");
+            nova_uuid5(target, port, data["target_iqn"].as_str().unwrap())
+        });
+        nova.bdms
+            .entry((f[0].to_string(), n))
+            .or_insert((f[2].to_string(), uuid));
+    }
+    nova
+}
+
+fn expected_findings(text: &str, nova: &Nova) -> BTreeSet<Key> {
     let t = tables(text);
     let empty = BTreeMap::new();
     let get = |name: &str| t.get(name).unwrap_or(&empty);
@@ -124,7 +196,8 @@ fn expected_findings(text: &str) -> BTreeSet<Key> {
         };
         for vbd in get("VBD").values().filter(|v| &v["VM"] == vm_ref) {
             let voc = sexpr_map(&vbd["other_config"]);
-            if voc.get("osvol").is_none_or(|v| v.to_lowercase() != "true") {
+            // Python truthiness: any non-empty text.
+            if voc.get("osvol").is_none_or(|v| v.is_empty()) {
                 continue;
             }
             let vdi = &get("VDI")[&vbd["VDI"]];
@@ -157,7 +230,19 @@ fn expected_findings(text: &str) -> BTreeSet<Key> {
                     String::new()
                 }
             };
-            out.insert((
+            let bdm = vbd["userdevice"]
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| nova.bdms.get(&(oc["nova_uuid"].clone(), n)));
+            let (device, nova_uuid, check, verdict) = match bdm {
+                Some((device, Some(u))) if u.eq_ignore_ascii_case(uuid) => {
+                    (device.clone(), u.clone(), "match", "ok")
+                }
+                Some((device, Some(u))) => (device.clone(), u.clone(), "mismatch", "blocked"),
+                Some((device, None)) => (device.clone(), String::new(), "no-bdm", verdict),
+                None => (String::new(), String::new(), "no-bdm", verdict),
+            };
+            out.insert(vec![
                 pool["uuid"].clone(),
                 oc["nova_uuid"].clone(),
                 vm["uuid"].clone(),
@@ -169,7 +254,14 @@ fn expected_findings(text: &str) -> BTreeSet<Key> {
                 verdict.into(),
                 host.clone(),
                 (vbd["userdevice"] == "0").to_string(),
-            ));
+                nova.projects
+                    .get(&oc["nova_uuid"])
+                    .cloned()
+                    .unwrap_or_default(),
+                device,
+                nova_uuid,
+                check.into(),
+            ]);
         }
     }
     out
@@ -224,8 +316,11 @@ fn independent_rules_agree_with_findings_csv_on_other_fleet_shapes() {
     .enumerate()
     {
         let sub = format!("fleet{i}");
-        let inv = dir.gen_fleet(&sub, args);
+        let mut args = args.to_vec();
+        args.push("--nova");
+        let inv = dir.gen_fleet(&sub, &args);
         let out = dir.join(&format!("out{i}"));
+        let nova_dir = dir.join(&sub).join("nova");
         util::xsa(
             dir.path(),
             &[
@@ -235,37 +330,35 @@ fn independent_rules_agree_with_findings_csv_on_other_fleet_shapes() {
                 "--out",
                 out.to_str().unwrap(),
                 "--quiet",
+                "--nova-servers",
+                nova_dir.join("servers.json").to_str().unwrap(),
+                "--nova-bdms",
+                nova_dir.join("bdms.tsv").to_str().unwrap(),
             ],
         );
+        let nova = read_nova(&nova_dir);
         let mut want = BTreeSet::new();
         for e in std::fs::read_dir(dir.join(&sub).join("dumps")).unwrap() {
             want.extend(expected_findings(
                 &std::fs::read_to_string(e.unwrap().path()).unwrap(),
+                &nova,
             ));
         }
         let got: BTreeSet<Key> = util::read_csv(&out.join("findings.csv"))
             .into_iter()
-            .map(|r| {
-                (
-                    r["pool_uuid"].clone(),
-                    r["instance_uuid"].clone(),
-                    r["vm_uuid"].clone(),
-                    r["userdevice"].clone(),
-                    r["sr_uuid"].clone(),
-                    r["naming"].clone(),
-                    r["expected_sr_uuid"].clone(),
-                    r["volume_id"].clone(),
-                    r["verdict"].clone(),
-                    r["host"].clone(),
-                    r["boot"].clone(),
-                )
-            })
+            .map(|r| COLUMNS.iter().map(|c| r[*c].clone()).collect())
             .collect();
         assert!(!want.is_empty());
         assert!(
-            want.iter().any(|k| k.5 == "legacy"),
+            want.iter().any(|k| k[5] == "legacy"),
             "fleet {i} has legacy volumes"
         );
+        for check in ["match", "mismatch"] {
+            assert!(
+                want.iter().any(|k| k[14] == check),
+                "fleet {i} has {check} findings"
+            );
+        }
         let missing: Vec<_> = want.difference(&got).collect();
         let extra: Vec<_> = got.difference(&want).collect();
         assert!(

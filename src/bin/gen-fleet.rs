@@ -33,6 +33,9 @@ struct Args {
     scenarios: bool,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Also write Nova's exports (nova/servers.json, nova/bdms.tsv) for the fleet.
+    #[arg(long)]
+    nova: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,6 +55,7 @@ fn main() -> anyhow::Result<()> {
             p.scenarios = a.scenarios;
             p.vm_padding = a.vm_padding;
         }
+        s.nova = a.nova;
         s
     };
     let (inv, stats) = write_fleet(&a.out, &spec)?;

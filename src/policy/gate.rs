@@ -52,10 +52,15 @@ pub struct GateCounts {
     pub conflicts: usize,
     /// Inventory entries that could not be audited.
     pub entries_failed: usize,
+    /// Instances Nova lists that no audited pool covers: the audit is incomplete.
+    pub instances_not_audited: usize,
+    /// Instances where Nova and XAPI disagree (missing in XAPI, unknown to Nova).
+    pub coverage_warnings: usize,
 }
 
-/// The documented exit code for `--fail-on`: 2 for failing findings, else 3 for a failed entry,
-/// else 1 for warnings, else 0. Waived findings do not count.
+/// The documented exit code for `--fail-on`: 2 for failing findings, else 3 for a failed entry or an
+/// instance Nova knows that nothing audited, else 1 for warnings (instances to review, orphans,
+/// conflicts, Nova and XAPI disagreeing), else 0. Waived findings do not count.
 pub fn exit_code(c: &GateCounts, fail_on: FailOn) -> u8 {
     let failing = match fail_on {
         FailOn::Blocked => c.instances_blocked_unwaived > 0,
@@ -63,13 +68,18 @@ pub fn exit_code(c: &GateCounts, fail_on: FailOn) -> u8 {
         FailOn::Never => false,
     };
     let warnings = match fail_on {
-        FailOn::Blocked => c.instances_review_unwaived > 0 || c.orphans > 0 || c.conflicts > 0,
-        FailOn::Review => c.orphans > 0 || c.conflicts > 0,
+        FailOn::Blocked => {
+            c.instances_review_unwaived > 0
+                || c.orphans > 0
+                || c.conflicts > 0
+                || c.coverage_warnings > 0
+        }
+        FailOn::Review => c.orphans > 0 || c.conflicts > 0 || c.coverage_warnings > 0,
         FailOn::Never => false,
     };
     if failing {
         exit::BLOCKED
-    } else if c.entries_failed > 0 {
+    } else if c.entries_failed > 0 || c.instances_not_audited > 0 {
         exit::ENTRY_FAILED
     } else if warnings {
         exit::WARNINGS

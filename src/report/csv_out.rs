@@ -3,7 +3,7 @@
 //! starts with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`), because every name in
 //! these files comes from XAPI and a spreadsheet would otherwise run it as a formula.
 
-use crate::audit::{Conflict, Finding, Instance, Orphan};
+use crate::audit::{Conflict, CoverageRow, Finding, Instance, Orphan};
 use crate::report::HostRow;
 use std::borrow::Cow;
 use std::io::Write;
@@ -71,6 +71,10 @@ impl CsvRow for Finding {
         "waiver_owner",
         "waiver_expires",
         "waiver_reason",
+        "project_id",
+        "nova_device",
+        "nova_sr_uuid",
+        "nova_check",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -102,6 +106,10 @@ impl CsvRow for Finding {
             self.waiver_owner.clone(),
             self.waiver_expires.clone(),
             self.waiver_reason.clone(),
+            self.project_id.clone(),
+            self.nova_device.clone(),
+            self.nova_sr_uuid.clone(),
+            self.nova_check.clone(),
         ]
     }
 }
@@ -242,6 +250,33 @@ impl CsvRow for Conflict {
             self.target_iqn.clone(),
             self.attachments.to_string(),
             self.remediation.clone(),
+        ]
+    }
+}
+
+impl CsvRow for CoverageRow {
+    const HEADER: &'static [&'static str] = &[
+        "instance_uuid",
+        "instance_name",
+        "project_id",
+        "nova_status",
+        "nova_host",
+        "coverage",
+        "pool_uuid",
+        "pool_name",
+        "verdict",
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.instance_uuid.clone(),
+            self.instance_name.clone(),
+            self.project_id.clone(),
+            self.nova_status.clone(),
+            self.nova_host.clone(),
+            self.coverage.as_str().to_string(),
+            self.pool_uuid.clone(),
+            self.pool_name.clone(),
+            self.verdict.clone(),
         ]
     }
 }

@@ -4,7 +4,7 @@
 //! construction; the one block of data embedded for scripts is escaped for `<script>` context here.
 //! Without JavaScript the page reads the same; with it, the findings table sorts and filters.
 
-use crate::audit::{Finding, Instance, Verdict};
+use crate::audit::{Coverage, Finding, Instance, Verdict};
 use crate::report::Report;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -119,7 +119,7 @@ pub fn render(report: &Report) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| e.to_string())?;
-    let by_instance = crate::report::findings_by_instance(&report.findings);
+    let by_instance = crate::audit::findings_by_instance(&report.findings);
     let blocked: Vec<Blocked> = report
         .instances
         .iter()
@@ -173,6 +173,8 @@ pub fn render(report: &Report) -> Result<String, String> {
         resolved => &report.resolved,
         findings => &report.findings,
         filters => filters,
+        nova => &report.nova,
+        coverage_gaps => report.coverage.iter().filter(|c| c.coverage != Coverage::Audited).collect::<Vec<_>>(),
     };
     env.get_template("report.html")
         .and_then(|t| t.render(ctx))

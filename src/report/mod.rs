@@ -9,7 +9,10 @@ pub mod html;
 pub mod json_out;
 pub mod summary_md;
 
-use crate::audit::{findings_by_instance, Conflict, Finding, Instance, Orphan, PoolAudit, Verdict};
+use crate::audit::{
+    findings_by_instance, Conflict, Coverage, CoverageRow, Finding, Instance, NovaCheck, Orphan,
+    PoolAudit, Verdict,
+};
 use crate::classify::Naming;
 use crate::policy::baseline::BaselineInfo;
 use crate::policy::gate::{self, FailOn, GateCounts};
@@ -95,6 +98,33 @@ pub struct Summary {
     pub findings_unchanged: usize,
     #[serde(default)]
     pub findings_resolved: usize,
+    /// Nova's check of each finding against `--nova-bdms` (zero without it).
+    #[serde(default)]
+    pub nova_match: usize,
+    #[serde(default)]
+    pub nova_mismatch: usize,
+    #[serde(default)]
+    pub nova_no_bdm: usize,
+    /// Coverage against `--nova-servers` (zero without it).
+    #[serde(default)]
+    pub coverage_audited: usize,
+    #[serde(default)]
+    pub coverage_not_audited: usize,
+    #[serde(default)]
+    pub coverage_missing_in_xapi: usize,
+    #[serde(default)]
+    pub coverage_unknown_to_nova: usize,
+}
+
+/// The Nova files and destination options a run used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NovaInfo {
+    pub servers: Vec<String>,
+    pub bdms: Vec<String>,
+    /// `[xenserver] target_port` assumed for the destinations.
+    pub target_port: String,
+    /// `[xenserver] target_host` assumed for the destinations (empty: none).
+    pub target_host: String,
 }
 
 /// Per-pool counts (the HTML per-pool table and chart).
@@ -141,6 +171,12 @@ pub struct Report {
     /// Every waiver given, with whether it matched and whether it has expired.
     #[serde(default)]
     pub waivers: Vec<WaiverStatus>,
+    /// The Nova files and options this run used (`None` without Nova files).
+    #[serde(default)]
+    pub nova: Option<NovaInfo>,
+    /// Every instance Nova knows or XAPI holds, and how the audit covers it (`--nova-servers`).
+    #[serde(default)]
+    pub coverage: Vec<CoverageRow>,
 }
 
 impl PoolRow {
@@ -264,6 +300,13 @@ impl Report {
                 .unwrap_or_default()
         };
         let naming = |n: Naming| self.findings.iter().filter(|f| f.naming == n).count();
+        let nova = |c: NovaCheck| {
+            self.findings
+                .iter()
+                .filter(|f| f.nova_check == c.as_str())
+                .count()
+        };
+        let covered = |c: Coverage| self.coverage.iter().filter(|r| r.coverage == c).count();
         Summary {
             entries: self.hosts.len(),
             entries_failed: self.hosts.iter().filter(|h| h.status == "failed").count(),
@@ -308,6 +351,13 @@ impl Report {
                 .filter(|f| f.baseline == "unchanged")
                 .count(),
             findings_resolved: self.resolved.len(),
+            nova_match: nova(NovaCheck::Match),
+            nova_mismatch: nova(NovaCheck::Mismatch),
+            nova_no_bdm: nova(NovaCheck::NoBdm),
+            coverage_audited: covered(Coverage::Audited),
+            coverage_not_audited: covered(Coverage::NotAudited),
+            coverage_missing_in_xapi: covered(Coverage::MissingInXapi),
+            coverage_unknown_to_nova: covered(Coverage::UnknownToNova),
         }
     }
 
@@ -327,6 +377,8 @@ impl Report {
             orphans: s.orphans,
             conflicts: s.conflicts,
             entries_failed: s.entries_failed,
+            instances_not_audited: s.coverage_not_audited,
+            coverage_warnings: s.coverage_missing_in_xapi + s.coverage_unknown_to_nova,
         }
     }
 
@@ -369,9 +421,31 @@ impl Report {
                 s.entries_failed, s.entries
             ));
         }
+        if s.coverage_not_audited > 0 {
+            line.push_str(&format!(
+                "; {} instance{} known to Nova {} not audited",
+                s.coverage_not_audited,
+                plural(s.coverage_not_audited),
+                if s.coverage_not_audited == 1 {
+                    "was"
+                } else {
+                    "were"
+                }
+            ));
+        }
+        let ghosts = s.coverage_missing_in_xapi + s.coverage_unknown_to_nova;
+        if ghosts > 0 {
+            line.push_str(&format!(
+                "; {} instance{} where Nova and XAPI disagree",
+                ghosts,
+                plural(ghosts)
+            ));
+        }
         line
     }
 }
+
+use crate::audit::plural;
 
 /// A file name made from an inventory name: anything but letters, digits, `-`, `_` and `.` becomes `_`.
 pub fn safe_file_name(name: &str) -> String {
@@ -450,6 +524,12 @@ pub fn write_reports(
                     "conflicts.csv",
                     Box::new(|w| csv_out::write_csv(w, &report.conflicts)),
                 ));
+                if report.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
+                    jobs.push((
+                        "coverage.csv",
+                        Box::new(|w| csv_out::write_csv(w, &report.coverage)),
+                    ));
+                }
             }
             Format::Json => {
                 jobs.push(("report.json", Box::new(|w| json_out::write_json(w, report))))

@@ -56,6 +56,26 @@ pub fn render(r: &Report) -> String {
             b.not_rechecked
         );
     }
+    if let Some(n) = r.nova.as_ref().filter(|n| !n.bdms.is_empty()) {
+        let _ = writeln!(
+            out,
+            "- Nova's block device mappings (destinations' target_port {}): {} volumes match, {} mismatch, {} no-bdm",
+            md_escape(&n.target_port),
+            s.nova_match,
+            s.nova_mismatch,
+            s.nova_no_bdm
+        );
+    }
+    if r.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
+        let _ = writeln!(
+            out,
+            "- Coverage against Nova: {} audited, {} not audited, {} missing in XAPI, {} unknown to Nova",
+            s.coverage_audited,
+            s.coverage_not_audited,
+            s.coverage_missing_in_xapi,
+            s.coverage_unknown_to_nova
+        );
+    }
     if s.findings_waived > 0 || s.waivers_expired > 0 {
         let _ = writeln!(
             out,
@@ -101,12 +121,17 @@ pub fn render(r: &Report) -> String {
     if blocked.is_empty() {
         let _ = writeln!(out, "None.");
     } else {
-        let _ = writeln!(out, "| Instance | Pool | Host | Legacy volumes | Boot volume legacy | Waived |\n|---|---|---|---:|---|---|");
+        let _ = writeln!(out, "| Instance | Pool | Host | Blocked volumes | Boot volume blocked | Waived |\n|---|---|---|---:|---|---|");
         for i in blocked.iter().take(BLOCKED_CAP) {
-            let boot = r
-                .findings
-                .iter()
-                .any(|f| f.vm_uuid == i.vm_uuid && f.boot && f.verdict == Verdict::Blocked);
+            let mine = || {
+                r.findings.iter().filter(|f| {
+                    f.vm_uuid == i.vm_uuid
+                        && f.pool_uuid == i.pool_uuid
+                        && f.verdict == Verdict::Blocked
+                })
+            };
+            let boot = mine().any(|f| f.boot);
+            let blocked_volumes = mine().count();
             let _ = writeln!(
                 out,
                 "| {} (`{}`) | {} | {} | {} | {} | {} |",
@@ -118,8 +143,8 @@ pub fn render(r: &Report) -> String {
                 } else {
                     &i.host
                 }),
-                i.legacy,
-                if boot { "yes: stop it first" } else { "no" },
+                blocked_volumes,
+                if boot { "yes: cold-migrate" } else { "no" },
                 if i.waived { "yes" } else { "" }
             );
         }
@@ -130,7 +155,41 @@ pub fn render(r: &Report) -> String {
                 blocked.len() - BLOCKED_CAP
             );
         }
-        let _ = writeln!(out, "\nWhat to do: cold-migrate each blocked instance, or detach and re-attach its legacy volumes so Nova re-introduces the SRs under new-style names; boot volumes need the instance stopped first.");
+        let _ = writeln!(out, "\nWhat to do, and when: the SR is re-introduced by whichever nova-compute connects the volume, so fix nothing before that nova-compute runs Mitaka (a fix made earlier brings the legacy name back). Cold-migrate a blocked instance once the destination's nova-compute is upgraded; or, once this host's nova-compute is upgraded, detach and re-attach its blocked data volumes. Nova refuses to detach a boot volume: boot volumes need the cold migration. A live migration tried before the fix fails with UUID_INVALID on the source and leaves the instance running where it is.");
+    }
+    let gaps: Vec<_> = r
+        .coverage
+        .iter()
+        .filter(|c| c.coverage != crate::audit::Coverage::Audited)
+        .collect();
+    if !gaps.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Instances the audit does not cover as Nova sees them ({})\n",
+            gaps.len()
+        );
+        let _ = writeln!(
+            out,
+            "| Coverage | Instance | Nova host | Pool |\n|---|---|---|---|"
+        );
+        for c in gaps.iter().take(BLOCKED_CAP) {
+            let _ = writeln!(
+                out,
+                "| {} | {} (`{}`) | {} | {} |",
+                c.coverage.as_str(),
+                md_escape(&c.instance_name),
+                c.instance_uuid.replace('`', "'"),
+                md_escape(&c.nova_host),
+                md_escape(&c.pool_name)
+            );
+        }
+        if gaps.len() > BLOCKED_CAP {
+            let _ = writeln!(
+                out,
+                "\nand {} more (see coverage.csv).",
+                gaps.len() - BLOCKED_CAP
+            );
+        }
     }
     let failed: Vec<_> = r.hosts.iter().filter(|h| h.status == "failed").collect();
     let _ = writeln!(

@@ -449,6 +449,7 @@ fn is_audit_field(name: &[u8]) -> bool {
             | b"name_label"
             | b"master"
             | b"address"
+            | b"hostname"
             | b"is_a_template"
             | b"is_control_domain"
             | b"power_state"

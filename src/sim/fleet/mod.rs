@@ -5,7 +5,10 @@
 //! come from here, so they can be regenerated and scaled (`gen-fleet --help`). Everything is derived
 //! from a seed: the same spec gives byte-identical files.
 
+mod nova;
 mod pool;
+
+pub use nova::{BdmRow, ServerRow};
 
 use pool::{map, t, PoolGen, PoolRows};
 use std::io::{self, Write};
@@ -42,6 +45,11 @@ pub struct FleetSpec {
     pub gzip_last: bool,
     /// Also list the second host of every multi-host pool in the inventory (a pool member).
     pub member_rows: bool,
+    /// Write Nova's exports (`nova/servers.json`, `nova/bdms.tsv`) beside the dumps.
+    pub nova: bool,
+    /// Hosts that are not in the inventory, each running this many instances Nova lists: the audit
+    /// cannot see them (coverage `not-audited`).
+    pub nova_outside_hosts: Vec<(String, usize)>,
 }
 
 impl FleetSpec {
@@ -66,6 +74,8 @@ impl FleetSpec {
             ],
             gzip_last: true,
             member_rows: true,
+            nova: true,
+            nova_outside_hosts: vec![("north-xs01".into(), 2), ("north-xs02".into(), 1)],
         }
     }
 
@@ -94,6 +104,8 @@ impl FleetSpec {
                 .collect(),
             gzip_last: false,
             member_rows: false,
+            nova: false,
+            nova_outside_hosts: Vec::new(),
         }
     }
 }
@@ -108,6 +120,9 @@ pub struct PoolStats {
     pub legacy: usize,
     pub new: usize,
     pub other: usize,
+    /// What Nova lists for this pool (`servers.json`) and its volume BDMs (`bdms.tsv`).
+    pub servers: Vec<ServerRow>,
+    pub bdms: Vec<BdmRow>,
 }
 
 /// xorshift64*: small, fast, deterministic; good enough to vary fixtures.
@@ -222,10 +237,39 @@ pub fn write_fleet(dir: &Path, spec: &FleetSpec) -> io::Result<(PathBuf, Vec<Poo
         }
         all.push(stats);
     }
+    if spec.nova {
+        write_nova(dir, spec, &all)?;
+    }
     let inv = dir.join("inventory.csv");
     crate::inventory::write_dump_inventory(
         io::BufWriter::new(std::fs::File::create(&inv)?),
         &inventory,
     )?;
     Ok((inv, all))
+}
+
+/// Write `nova/servers.json` and `nova/bdms.tsv` for a generated fleet.
+fn write_nova(dir: &Path, spec: &FleetSpec, pools: &[PoolStats]) -> io::Result<()> {
+    let nova = dir.join("nova");
+    std::fs::create_dir_all(&nova)?;
+    let mut servers: Vec<ServerRow> = pools.iter().flat_map(|p| p.servers.clone()).collect();
+    for (host, count) in &spec.nova_outside_hosts {
+        for i in 0..*count {
+            let id = Uuid::new_v5(
+                &GEN_NAMESPACE,
+                format!("{}/outside/{host}/{i}", spec.seed).as_bytes(),
+            );
+            servers.push(ServerRow {
+                id: id.to_string(),
+                name: format!("{host}-vm-{i}"),
+                status: "ACTIVE".into(),
+                power_state: "Running".into(),
+                host: host.clone(),
+                project_id: id.simple().to_string(),
+            });
+        }
+    }
+    nova::write_servers_json(&nova.join("servers.json"), &servers)?;
+    let bdms: Vec<BdmRow> = pools.iter().flat_map(|p| p.bdms.clone()).collect();
+    nova::write_bdms_tsv(&nova.join("bdms.tsv"), &bdms)
 }

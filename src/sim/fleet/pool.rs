@@ -2,7 +2,12 @@
 //! new-style and other SRs, and the edge cases of `--scenarios`, accumulated table by table and
 //! written as one XAPI dump.
 
+use super::nova::{
+    device_name, iscsi_connection_info, provided_connection_info, BdmRow, ServerRow,
+};
 use super::{PoolSpec, PoolStats, Rng, GEN_NAMESPACE};
+
+mod scenarios;
 use crate::classify::nova_sr_uuid;
 use crate::dump::{DumpWriter, FieldValue};
 use std::io::{self, Write};
@@ -60,6 +65,66 @@ impl PoolGen<'_> {
         )
         .to_string()
     }
+    /// A uuid for Nova's side only (projects): derived without advancing the counter, so adding
+    /// Nova's exports leaves the dumps' uuids as they were.
+    fn derived(&self, kind: &str, n: usize) -> String {
+        Uuid::new_v5(
+            &GEN_NAMESPACE,
+            format!("{}/{kind}/{n}", self.key).as_bytes(),
+        )
+        .simple()
+        .to_string()
+    }
+    /// The hypervisor hostname Nova reports for a host ref (the edge pool's in upper case: Nova's
+    /// `Host` is compared case-insensitively).
+    fn nova_host(&self, host_ref: &str) -> String {
+        let i = self.hosts.iter().position(|h| h == host_ref).unwrap_or(0);
+        let name = self.stats.host_names.get(i).cloned().unwrap_or_default();
+        if self.spec.hosts == 1 {
+            name.to_ascii_uppercase()
+        } else {
+            name
+        }
+    }
+    fn server(&mut self, id: &str, name: &str, host_ref: &str, running: bool) {
+        let project_id = self.derived("project", self.stats.servers.len() % 3);
+        let host = self.nova_host(host_ref);
+        self.stats.servers.push(ServerRow {
+            id: id.to_string(),
+            name: name.to_string(),
+            status: if running { "ACTIVE" } else { "SHUTOFF" }.into(),
+            power_state: if running { "Running" } else { "Shutdown" }.into(),
+            host,
+            project_id,
+        });
+    }
+    fn bdm(&mut self, instance: &str, volume_id: &str, userdevice: usize, info: Option<String>) {
+        let style = self.stats.bdms.len() + self.pool_index;
+        self.bdm_named(
+            instance,
+            volume_id,
+            &device_name(userdevice, style),
+            userdevice,
+            info,
+        );
+    }
+    fn bdm_named(
+        &mut self,
+        instance: &str,
+        volume_id: &str,
+        device: &str,
+        userdevice: usize,
+        info: Option<String>,
+    ) {
+        self.stats.bdms.push(BdmRow {
+            instance_uuid: instance.to_string(),
+            volume_id: volume_id.to_string(),
+            device_name: device.to_string(),
+            boot_index: (userdevice == 0).then(|| "0".to_string()),
+            connection_info: info,
+        });
+    }
+
     pub(super) fn opaque(&mut self, kind: &str) -> String {
         format!("OpaqueRef:{}", self.uuid(kind))
     }
@@ -74,6 +139,7 @@ impl PoolGen<'_> {
                 ("uuid", t(uuid)),
                 ("name_label", t(name.clone())),
                 ("name_description", t("Default install")),
+                ("hostname", t(name.clone())),
                 (
                     "address",
                     t(format!(
@@ -265,7 +331,7 @@ impl PoolGen<'_> {
     /// One Cinder volume attached to `vm` at `userdevice`, on a legacy, new-style or other SR.
     fn volume(
         &mut self,
-        vm: &str,
+        (vm, nova_uuid): (&str, &str),
         instance_name: &str,
         host: &str,
         userdevice: usize,
@@ -273,7 +339,7 @@ impl PoolGen<'_> {
     ) {
         let vol = self.uuid("volume");
         let desc = format!("Disk-for:{instance_name}");
-        let (sr, lun) = match kind {
+        let (sr, lun, info) = match kind {
             VolumeKind::Legacy | VolumeKind::New => {
                 let per_volume_iqn = format!("iqn.2010-10.org.openstack:volume-{vol}");
                 let target = format!("10.20.{}.{}", self.pool_index % 250, 10 + self.rng.below(2));
@@ -283,6 +349,13 @@ impl PoolGen<'_> {
                     .rng
                     .percent(30)
                     .then_some((chap_user.as_str(), chap_secret.as_str()));
+                let info = iscsi_connection_info(
+                    &format!("{target}:3260"),
+                    &per_volume_iqn,
+                    &vol,
+                    1,
+                    chap,
+                );
                 if kind == VolumeKind::Legacy {
                     self.stats.legacy += 1;
                     let uuid = format!("FA15E-D15C-{vol}");
@@ -298,12 +371,21 @@ impl PoolGen<'_> {
                             chap,
                         ),
                         None,
+                        info,
                     )
                 } else if self.rng.percent(40) {
                     // The shared-IQN backend: one new-style SR, several LUN VDIs.
                     self.stats.new += 1;
                     let (sr, lun) = self.shared_sr(host);
-                    (sr, Some(lun))
+                    let (_, target, port, iqn) = self.shared_sr.clone().unwrap_or_default();
+                    let info = iscsi_connection_info(
+                        &format!("{target}:{port}"),
+                        &iqn,
+                        &vol,
+                        lun,
+                        Some(("eql", "demo-chap-secret-eql")),
+                    );
+                    (sr, Some(lun), info)
                 } else {
                     self.stats.new += 1;
                     let uuid = nova_sr_uuid(&target, "3260", &per_volume_iqn);
@@ -319,6 +401,7 @@ impl PoolGen<'_> {
                             chap,
                         ),
                         None,
+                        info,
                     )
                 }
             }
@@ -327,6 +410,7 @@ impl PoolGen<'_> {
                 self.stats.other += 1;
                 let uuid = self.uuid("cinder-sr");
                 let iqn = format!("iqn.1992-08.com.netapp:sn.{}", &vol[..8]);
+                let info = provided_connection_info(&uuid, &vol);
                 (
                     self.iscsi_sr(
                         &uuid,
@@ -339,6 +423,7 @@ impl PoolGen<'_> {
                         None,
                     ),
                     None,
+                    info,
                 )
             }
             VolumeKind::Ipv6 => {
@@ -346,6 +431,7 @@ impl PoolGen<'_> {
                 self.stats.new += 1;
                 let iqn = format!("iqn.2010-10.org.openstack:volume-{vol}");
                 let uuid = nova_sr_uuid("[fd00", "", &iqn);
+                let info = iscsi_connection_info("[fd00::5]:3260", &iqn, &vol, 1, None);
                 (
                     self.iscsi_sr(
                         &uuid,
@@ -358,6 +444,7 @@ impl PoolGen<'_> {
                         None,
                     ),
                     None,
+                    info,
                 )
             }
         };
@@ -365,6 +452,7 @@ impl PoolGen<'_> {
         let (vdi, _) = self.vdi(&sr, &format!("volume-{vol}"), &[], lun_text.as_deref());
         self.vbd(vm, &vdi, userdevice, true);
         self.stats.attachments += 1;
+        self.bdm(nova_uuid, &vol, userdevice, Some(info));
     }
 
     fn shared_sr(&mut self, host: &str) -> (String, u64) {
@@ -449,6 +537,7 @@ impl PoolGen<'_> {
         }
         self.rows.vm.push((vm.clone(), fields));
         self.stats.instances += 1;
+        self.server(&nova_uuid, &name, &host, !halted);
 
         let pbd_host = host.clone();
         let (boot_volume, data_volumes) = match self.spec.volumes_per_instance {
@@ -467,7 +556,7 @@ impl PoolGen<'_> {
         };
         if boot_volume {
             let k = kind(self, true);
-            self.volume(&vm, &name, &pbd_host, 0, k);
+            self.volume((&vm, &nova_uuid), &name, &pbd_host, 0, k);
         } else {
             let local = self.local_srs[host_i].clone();
             let (vdi, _) = self.vdi(
@@ -483,108 +572,8 @@ impl PoolGen<'_> {
         }
         for d in 0..data_volumes {
             let k = kind(self, false);
-            self.volume(&vm, &name, &pbd_host, d + 1, k);
+            self.volume((&vm, &nova_uuid), &name, &pbd_host, d + 1, k);
         }
-    }
-
-    pub(super) fn scenarios(&mut self) {
-        let host = self.hosts[0].clone();
-        let n = self.stats.instances;
-        // 1. Orphaned legacy SR: a VDI, no VBD.
-        let vol = self.uuid("volume");
-        let sr = self.iscsi_sr(
-            &format!("FA15E-D15C-{vol}"),
-            &format!("tempSR-{vol}"),
-            "Disk-for:instance-deleted",
-            &host,
-            "10.20.9.10",
-            Some("3260"),
-            &format!("iqn.2010-10.org.openstack:volume-{vol}"),
-            None,
-        );
-        self.vdi(&sr, &format!("volume-{vol}"), &[], None);
-        // 2. Conflict: a legacy SR on the shared backend's target and IQN, attached to an instance.
-        let (_, _) = self.shared_sr(&host);
-        let (_, target, port, iqn) = self.shared_sr.clone().unwrap_or_default();
-        let vol = self.uuid("volume");
-        let legacy = self.iscsi_sr(
-            &format!("FA15E-D15C-{vol}"),
-            &format!("tempSR-{vol}"),
-            "Disk-for:instance-conflict",
-            &host,
-            &target,
-            Some(&port),
-            &iqn,
-            Some(("eql", "demo-chap-secret-eql")),
-        );
-        let vm = self.opaque("vm");
-        let vm_uuid = self.uuid("vm-uuid");
-        let nova_uuid = self.uuid("instance");
-        let name = format!("instance-{:08x}", 0x100 * (self.pool_index + 1) + n + 1);
-        self.rows.vm.push((
-            vm.clone(),
-            vec![
-                ("uuid", t(vm_uuid)),
-                ("name_label", t(name.clone())),
-                ("is_a_template", t("false")),
-                ("is_control_domain", t("false")),
-                ("power_state", t("Running")),
-                ("resident_on", t(host.clone())),
-                ("other_config", map(&[("nova_uuid", &nova_uuid)])),
-            ],
-        ));
-        let (vdi, _) = self.vdi(&legacy, &format!("volume-{vol}"), &[], Some("7"));
-        self.vbd(&vm, &vdi, 0, true);
-        self.stats.instances += 1;
-        self.stats.attachments += 1;
-        self.stats.legacy += 1;
-        // 3. Same instance gains an "other" volume and an IPv6-quirk volume.
-        self.volume(&vm, &name, &host, 1, VolumeKind::Other);
-        self.volume(&vm, &name, &host, 2, VolumeKind::Ipv6);
-        // 4. A non-Nova VM on a legacy-named iSCSI SR (manually attached): never a finding, not an orphan.
-        let vol = self.uuid("volume");
-        let sr = self.iscsi_sr(
-            &format!("FA15E-D15C-{vol}"),
-            &format!("tempSR-{vol}"),
-            "manual",
-            &host,
-            "10.20.9.11",
-            None,
-            &format!("iqn.2010-10.org.openstack:volume-{vol}"),
-            None,
-        );
-        let (vdi, _) = self.vdi(&sr, "backup disk", &[], None);
-        let plain = self.opaque("vm");
-        let plain_uuid = self.uuid("vm-uuid");
-        self.rows.vm.push((
-            plain.clone(),
-            vec![
-                ("uuid", t(plain_uuid)),
-                ("name_label", t("backup-appliance")),
-                ("is_a_template", t("false")),
-                ("is_control_domain", t("false")),
-                ("power_state", t("Running")),
-                ("resident_on", t(host.clone())),
-                ("other_config", map(&[("osvol", "True")])),
-            ],
-        ));
-        self.vbd(&plain, &vdi, 1, true);
-        // 5. A template that carries nova_uuid (a snapshot image): never an instance.
-        let tmpl = self.opaque("vm");
-        let tmpl_uuid = self.uuid("vm-uuid");
-        let tmpl_nova = self.uuid("instance");
-        self.rows.vm.push((
-            tmpl,
-            vec![
-                ("uuid", t(tmpl_uuid)),
-                ("name_label", t("Ubuntu 14.04 (snapshot)")),
-                ("is_a_template", t("true")),
-                ("is_control_domain", t("false")),
-                ("power_state", t("Halted")),
-                ("resident_on", t("OpaqueRef:NULL")),
-                ("other_config", map(&[("nova_uuid", &tmpl_nova)])),
-            ],
-        ));
     }
 
     pub(super) fn write<W: Write>(self, out: W) -> io::Result<(W, PoolStats)> {
@@ -611,7 +600,7 @@ impl PoolGen<'_> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum VolumeKind {
+pub(super) enum VolumeKind {
     Legacy,
     New,
     Other,

@@ -3,8 +3,14 @@
 //! instance verdicts, orphaned legacy SRs and legacy/new-style conflicts. It reads records only;
 //! what happens to the findings across runs (baseline, waivers, the exit code) is [`crate::policy`]'s.
 
+mod coverage;
+mod nova_check;
+
+pub use coverage::{coverage, Coverage, CoverageRow};
+pub use nova_check::{NovaCheck, NovaView};
+
 use crate::classify::{
-    classify_sr, expected_from_device_config, is_nova_instance, is_truthy, volume_id_of, Naming,
+    classify_sr, expected_from_device_config, is_nova_instance, is_volume_vbd, volume_id_of, Naming,
 };
 use crate::model::{FastMap, FastSet, Snapshot};
 use serde::{Deserialize, Serialize};
@@ -72,6 +78,18 @@ pub struct Finding {
     pub waiver_expires: String,
     #[serde(default)]
     pub waiver_reason: String,
+    /// The instance's project, from `--nova-servers` (empty when unknown).
+    #[serde(default)]
+    pub project_id: String,
+    /// The `device_name` of Nova's BDM for this disk (empty when none matched).
+    #[serde(default)]
+    pub nova_device: String,
+    /// The SR uuid the destination computes from that BDM's connection_info (`parse_sr_info`).
+    #[serde(default)]
+    pub nova_sr_uuid: String,
+    /// `match`, `mismatch` or `no-bdm` against `--nova-bdms`; empty without it.
+    #[serde(default)]
+    pub nova_check: String,
 }
 
 impl Finding {
@@ -144,6 +162,9 @@ pub struct PoolAudit {
     pub instances: Vec<Instance>,
     pub orphans: Vec<Orphan>,
     pub conflicts: Vec<Conflict>,
+    /// The hostnames of the pool's hosts (lower case): where Nova places the instances it runs here.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
 }
 
 /// Findings grouped by instance (pool uuid, VM uuid), in report order: one pass, so that per-instance
@@ -156,6 +177,15 @@ pub fn findings_by_instance(findings: &[Finding]) -> FastMap<(&str, &str), Vec<&
             .push(f);
     }
     m
+}
+
+/// `s` for a count other than one.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// The iSCSI identity of an SR, from the PBD that best represents it.
@@ -207,6 +237,32 @@ fn userdevice_key(u: &str) -> (u64, &str) {
     (u.parse::<u64>().unwrap_or(u64::MAX), u)
 }
 
+/// What to do about a volume whose SR the destination will not find, and when: the SR is
+/// (re)introduced by whichever nova-compute connects the volume, so a fix made while that
+/// nova-compute still runs pre-Mitaka code brings the legacy name back.
+pub(crate) fn fix_advice(boot: bool, uuid: &str) -> String {
+    let becomes = if uuid.is_empty() {
+        String::new()
+    } else {
+        format!(" so that Nova introduces the SR as {uuid}")
+    };
+    if boot {
+        format!("Boot volume: Nova refuses to detach it, so cold-migrate the instance once the destination's nova-compute runs Mitaka{becomes}; done earlier, the SR comes back under the legacy name.")
+    } else {
+        format!("Once this host's nova-compute runs Mitaka, detach and re-attach this volume (an outage of this volume), or cold-migrate the instance once the destination's nova-compute runs Mitaka{becomes}; done earlier, the SR comes back under the legacy name.")
+    }
+}
+
+/// What happens to a live migration that is tried anyway.
+pub(crate) const FAILS_HARMLESSLY: &str =
+    "A live migration tried before that fails with UUID_INVALID on the source and leaves the instance running where it is.";
+
+fn conflict_note(conflict_with: Option<&str>) -> String {
+    conflict_with.map(|other| format!(
+        " Conflict: new-style SR {other} already serves this target and IQN, so XAPI may try to copy the disk or refuse with VDI_NOT_IN_MAP; consolidate before migrating."
+    )).unwrap_or_default()
+}
+
 fn finding_remediation(
     naming: Naming,
     boot: bool,
@@ -216,30 +272,18 @@ fn finding_remediation(
 ) -> String {
     match naming {
         Naming::New => String::new(),
-        Naming::Legacy => {
-            let mut s = if boot {
-                "Legacy SR name: live migration after the upgrade fails with UUID_INVALID. Boot volume: stop the instance, then cold-migrate it (or detach and re-attach the volume while stopped)".to_string()
-            } else {
-                "Legacy SR name: live migration after the upgrade fails with UUID_INVALID. Cold-migrate the instance, or detach and re-attach this volume (an outage of this volume)".to_string()
-            };
-            if !expected.is_empty() {
-                s.push_str(&format!(" so that Nova re-introduces the SR as {expected}"));
-            }
-            s.push('.');
-            if let Some(other) = conflict_with {
-                s.push_str(&format!(
-                    " Conflict: new-style SR {other} already serves this target and IQN, so XAPI may try to copy the disk or refuse with VDI_NOT_IN_MAP; consolidate before migrating."
-                ));
-            }
-            s
-        }
+        Naming::Legacy => format!(
+            "Legacy SR name: live migration after the upgrade fails with UUID_INVALID. {} {FAILS_HARMLESSLY}{}",
+            fix_advice(boot, expected),
+            conflict_note(conflict_with)
+        ),
         Naming::Other if !has_target => "SR has no iSCSI target/targetIQN in its PBD: not a volume SR as Nova introduces it; check how this volume was attached before live-migrating.".to_string(),
-        Naming::Other => "SR follows neither convention (Cinder connection data with its own sr_uuid, or an SR created outside Nova): check that the destination will use the same SR uuid before live-migrating.".to_string(),
+        Naming::Other => "SR follows neither convention (Cinder connection data with its own sr_uuid, or an SR created outside Nova): check that the destination will use the same SR uuid before live-migrating (--nova-bdms answers this).".to_string(),
     }
 }
 
-/// Audit one pool.
-pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
+/// Audit one pool; `nova` adds Nova's own view (BDMs, projects) when the run has it.
+pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
     let pool_uuid = snap.pool.uuid.clone();
     let pool_name = snap.pool.name_label.clone();
     let vbds_by_vm = snap.vbds_by_vm();
@@ -287,6 +331,17 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
             .filter(|(_, n)| *n == Naming::Legacy)
             .count(),
         new_srs: sr_info.values().filter(|(_, n)| *n == Naming::New).count(),
+        hostnames: {
+            let mut h: Vec<String> = snap
+                .hosts
+                .values()
+                .map(|h| h.hostname.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
+            h.sort();
+            h.dedup();
+            h
+        },
         ..Default::default()
     };
     let mut conflict_attachments: FastMap<String, usize> = FastMap::default();
@@ -311,7 +366,7 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
             .unwrap_or(&[])
         {
             let vbd = &snap.vbds[*vbd_ref];
-            if !vbd.other_config.get("osvol").is_some_and(|v| is_truthy(v)) {
+            if !is_volume_vbd(vbd.other_config.get("osvol").map(String::as_str)) {
                 continue;
             }
             let vdi = snap.vdis.get(&vbd.vdi);
@@ -343,10 +398,35 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
             if conflict_with.is_some() {
                 *conflict_attachments.entry(sr_uuid.clone()).or_default() += 1;
             }
-            let verdict = match naming {
+            let naming_verdict = match naming {
                 Naming::Legacy => Verdict::Blocked,
                 Naming::New => Verdict::Ok,
                 Naming::Other => Verdict::Review,
+            };
+            let check = nova.check(&instance_uuid, &vbd.userdevice, &sr_uuid);
+            let verdict = check.verdict(naming_verdict);
+            let naming_remediation = finding_remediation(
+                naming,
+                boot,
+                conflict_with.as_deref(),
+                &expected,
+                target.expected.is_some(),
+            );
+            let remediation = check.remediation(
+                naming_remediation,
+                &nova_check::SourceSr {
+                    uuid: &sr_uuid,
+                    naming,
+                    target: &target.target,
+                    port: &target.port,
+                    iqn: &target.iqn,
+                    boot,
+                },
+            );
+            let remediation = if check.kind == NovaCheck::Mismatch {
+                remediation + &conflict_note(conflict_with.as_deref())
+            } else {
+                remediation
             };
             rows.push(Finding {
                 pool_uuid: pool_uuid.clone(),
@@ -360,13 +440,11 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
                 boot,
                 vdi_uuid: vdi.map(|v| v.uuid.clone()).unwrap_or_default(),
                 volume_id: volume_id_of(&sr_uuid, &sr_name),
-                remediation: finding_remediation(
-                    naming,
-                    boot,
-                    conflict_with.as_deref(),
-                    &expected,
-                    target.expected.is_some(),
-                ),
+                remediation,
+                project_id: nova.project_of(&instance_uuid).to_string(),
+                nova_device: check.device.clone(),
+                nova_sr_uuid: check.sr_uuid.clone(),
+                nova_check: check.kind.as_str().to_string(),
                 finding_id: format!("{pool_uuid}/{instance_uuid}/{sr_uuid}/{}", vbd.userdevice),
                 conflict: conflict_with.is_some(),
                 chap: target.chap,
@@ -392,17 +470,30 @@ pub fn audit_pool(snap: &Snapshot) -> PoolAudit {
         });
         let count = |n: Naming| rows.iter().filter(|f| f.naming == n).count();
         let verdict = rows.iter().map(|f| f.verdict).max().unwrap_or_default();
-        let boot_legacy = rows.iter().any(|f| f.boot && f.naming == Naming::Legacy);
         let legacy = count(Naming::Legacy);
+        let blocked = rows
+            .iter()
+            .filter(|f| f.verdict == Verdict::Blocked)
+            .count();
+        let boot_blocked = rows.iter().any(|f| f.boot && f.verdict == Verdict::Blocked);
+        let by_nova = rows
+            .iter()
+            .any(|f| f.nova_check == NovaCheck::Mismatch.as_str());
+        let why = if by_nova {
+            "the destination will look for another SR uuid than the source has"
+        } else {
+            "on legacy-named SRs"
+        };
         let remediation = match verdict {
             Verdict::Ok => String::new(),
             Verdict::Review => "Check the SRs that follow neither convention before live-migrating.".to_string(),
-            Verdict::Blocked if boot_legacy => format!(
-                "Cannot be live-migrated after the upgrade: its boot volume{} on legacy-named SRs. Stop it and cold-migrate, or re-attach the volumes while stopped.",
-                if legacy > 1 { format!(" and {} more volume(s) are", legacy - 1) } else { " is".to_string() }
+            Verdict::Blocked if boot_blocked => format!(
+                "Cannot be live-migrated after the upgrade: its boot volume{} ({why}). Cold-migrate it once the destination's nova-compute runs Mitaka (Nova refuses to detach a boot volume). {FAILS_HARMLESSLY}",
+                if blocked > 1 { format!(" and {} more volume{}", blocked - 1, plural(blocked - 1)) } else { String::new() }
             ),
             Verdict::Blocked => format!(
-                "Cannot be live-migrated after the upgrade: {legacy} volume(s) on legacy-named SRs. Cold-migrate it, or detach and re-attach those volumes."
+                "Cannot be live-migrated after the upgrade: {blocked} volume{} ({why}). Once the nova-compute involved runs Mitaka, cold-migrate it or detach and re-attach those volumes. {FAILS_HARMLESSLY}",
+                plural(blocked)
             ),
         };
         out.instances.push(Instance {
@@ -499,6 +590,7 @@ mod tests {
                     uuid: "h1".into(),
                     name_label: "xs01".into(),
                     address: "10.1.1.1".into(),
+                    hostname: "xs01".into(),
                 },
             );
             f
@@ -604,7 +696,7 @@ mod tests {
         f.attach(&vm, &new, "1", Some("True"));
         f.attach(&vm, &legacy, "0", Some("True"));
         f.attach(&vm, &new, "2", None); // image-backed style disk: not a volume
-        let audit = audit_pool(&f.snap);
+        let audit = audit_pool(&f.snap, &NovaView::default());
         assert_eq!(audit.findings.len(), 2);
         assert_eq!(audit.findings[0].userdevice, "0");
         assert!(audit.findings[0].boot);
@@ -637,7 +729,7 @@ mod tests {
             let vm = f.vm(Some(&format!("inst-{i}")), &format!("instance-{i:08x}"));
             f.attach(&vm, &new, "1", Some("true"));
         }
-        let audit = audit_pool(&f.snap);
+        let audit = audit_pool(&f.snap, &NovaView::default());
         assert_eq!(audit.findings.len(), 3);
         assert!(audit
             .findings
@@ -668,7 +760,7 @@ mod tests {
         f.snap.vms.get_mut(&tmpl).unwrap().is_a_template = true;
         f.attach(&tmpl, &legacy, "1", Some("True"));
         let _ = orphan;
-        let audit = audit_pool(&f.snap);
+        let audit = audit_pool(&f.snap, &NovaView::default());
         assert!(audit.findings.is_empty());
         assert!(audit.instances.is_empty());
         assert_eq!(audit.orphans.len(), 1);
@@ -696,7 +788,7 @@ mod tests {
         );
         let vm = f.vm(Some("inst-c"), "instance-c");
         f.attach(&vm, &legacy, "1", Some("True"));
-        let audit = audit_pool(&f.snap);
+        let audit = audit_pool(&f.snap, &NovaView::default());
         assert!(audit.findings[0].conflict);
         assert!(audit.findings[0].remediation.contains("VDI_NOT_IN_MAP"));
         assert_eq!(audit.conflicts.len(), 1);
@@ -719,7 +811,7 @@ mod tests {
         let vm = f.vm(Some("inst-o"), "instance-o");
         f.snap.vms.get_mut(&vm).unwrap().power_state = "Halted".into();
         f.attach(&vm, &other, "0", Some("True"));
-        let audit = audit_pool(&f.snap);
+        let audit = audit_pool(&f.snap, &NovaView::default());
         assert_eq!(audit.findings[0].naming, Naming::Other);
         assert_eq!(audit.findings[0].verdict, Verdict::Review);
         assert_eq!(audit.findings[0].host, "");
