@@ -50,7 +50,7 @@ pub enum Command {
     Scan(ScanArgs),
     /// Save what a scan reads as offline dumps (secrets removed) plus an inventory of them, so the
     /// audit can be re-run offline and the evidence attached to a ticket.
-    Capture(ScanArgs),
+    Capture(CaptureArgs),
     /// Compare two report.json files: new, unchanged and resolved findings (exit 1 if any is new).
     Diff(DiffArgs),
     /// Check that dumps can be read before an audit: per-table row counts, the pool, and the count of
@@ -76,22 +76,20 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
+/// Where the data comes from and how it is fetched: shared by `scan` and `capture`.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
+pub struct SourceArgs {
     /// Inventory CSV (columns: name, url or dump, username, password_env, password_file, site, tags, insecure).
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: PathBuf,
-    /// Folder for the reports (created if needed; files are replaced atomically).
+    /// Output folder (created if needed; checked before anything is scanned; files are replaced atomically).
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
-    /// Report formats, comma-separated: csv, json, html, md (default: all).
-    #[arg(long, value_name = "LIST", default_value = "csv,json,html,md")]
-    pub format: String,
     /// No progress and no summary on stderr (errors still go there).
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// How many entries are scanned at once (network-bound: independent of the CPU count).
-    #[arg(long, default_value_t = 32, value_name = "N")]
+    #[arg(long, short = 'j', default_value_t = 32, value_name = "N")]
     pub concurrency: usize,
     /// Connect and read timeout of each XAPI call, in seconds.
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
@@ -108,18 +106,34 @@ pub struct ScanArgs {
     /// The largest XAPI response accepted, in MiB.
     #[arg(long, default_value_t = 1024, value_name = "MIB")]
     pub max_response_mb: u64,
-    /// A previous report.json: mark each finding new or unchanged and list the resolved ones.
+    /// Fetch records with event.from (one call) or get_all_records per class.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "records"])]
+    pub fetch: String,
+}
+
+/// `capture`: only where the data comes from.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Report formats, comma-separated: csv, json, html, md.
+    #[arg(long, value_name = "LIST", default_value = "csv,json,html,md")]
+    pub format: String,
+    /// A previous report.json: mark each problem new, unchanged or first seen, and list what was resolved.
     #[arg(long, value_name = "REPORT_JSON")]
     pub baseline: Option<PathBuf>,
     /// Acknowledged findings (TOML or CSV: finding_id or instance_uuid, reason, owner, expires).
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
-    /// Which findings raise the exit code: blocked (default), review, or never.
+    /// Which findings raise the exit code: blocked, review, or never.
     #[arg(long, value_name = "LEVEL", default_value = "blocked", value_parser = ["blocked", "review", "never"])]
     pub fail_on: String,
-    /// Fetch records with event.from (one call, the default) or get_all_records per class.
-    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "records"])]
-    pub fetch: String,
     /// Nova's instances: `openstack server list --all-projects --long -f json`, or a CSV/TSV export
     /// of the instances table. Every instance is then accounted for in coverage.csv. Repeatable.
     #[arg(long, value_name = "FILE")]
@@ -186,9 +200,20 @@ pub fn parse_formats(s: &str) -> Result<Vec<Format>, UsageError> {
     Ok(out)
 }
 
-impl ScanArgs {
-    /// The one fallible step from arguments to configuration.
-    pub fn into_config(self, command_line: String) -> anyhow::Result<ScanConfig> {
+/// The parts of a configuration every command that scans shares.
+struct SourceConfig {
+    inventory: crate::inventory::Inventory,
+    out_dir: PathBuf,
+    progress: ProgressMode,
+    concurrency: usize,
+    live: LiveOptions,
+}
+
+impl SourceArgs {
+    /// Check options, the inventory, every live entry's credentials and the CA file. The output
+    /// folder is checked last, by the caller, once every input is known to be good (a bad input
+    /// leaves no folder behind).
+    fn into_config(self) -> anyhow::Result<SourceConfig> {
         if self.concurrency == 0 || self.concurrency > 1024 {
             return Err(UsageError(format!(
                 "--concurrency must be between 1 and 1024, got {}",
@@ -213,15 +238,100 @@ impl ScanArgs {
             ..LiveOptions::default()
         };
         if let Some(ca) = &live.ca_file {
-            if !ca.is_file() {
-                return Err(UsageError(format!("--ca-file {}: no such file", ca.display())).into());
-            }
+            check_ca_file(ca)?;
         }
         let inventory = crate::inventory::load(&self.inventory)?;
+        check_credentials(&inventory)?;
+        Ok(SourceConfig {
+            inventory,
+            out_dir: self.out,
+            progress: if self.quiet {
+                ProgressMode::Quiet
+            } else {
+                ProgressMode::Auto
+            },
+            concurrency: self.concurrency,
+            live,
+        })
+    }
+}
+
+/// A `--ca-file` must hold a PEM certificate (checked up front, not once per host).
+fn check_ca_file(ca: &std::path::Path) -> Result<(), UsageError> {
+    let bytes = std::fs::read(ca)
+        .map_err(|e| UsageError(format!("--ca-file {}: cannot read: {e}", ca.display())))?;
+    let pem = String::from_utf8_lossy(&bytes);
+    if !pem.contains("-----BEGIN CERTIFICATE-----")
+        || native_tls::Certificate::from_pem(&bytes).is_err()
+    {
+        return Err(UsageError(format!(
+            "--ca-file {}: not a PEM certificate (expected -----BEGIN CERTIFICATE-----)",
+            ca.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Every live entry's password must be findable before the scan starts: an unset `password_env` or
+/// a missing `password_file` is a mistake in the inventory, not a host failure.
+fn check_credentials(inventory: &crate::inventory::Inventory) -> Result<(), InputError> {
+    for e in &inventory.entries {
+        if !matches!(e.source, crate::inventory::Source::Url(_)) {
+            continue;
+        }
+        let column = if e.password_env.is_some() {
+            "password_env"
+        } else if e.password_file.is_some() {
+            "password_file"
+        } else {
+            "password_env/password_file (or XSA_PASSWORD)"
+        };
+        if let Err(crate::xapi::XapiError::Password { message, .. }) =
+            crate::xapi::resolve_password(e)
+        {
+            return Err(InputError::Invalid {
+                path: inventory.path.clone(),
+                line: e.line,
+                message: format!("{}: {column}: {message}", e.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl CaptureArgs {
+    /// `capture` writes dumps, no reports: the report options keep their defaults.
+    pub fn into_config(self, command_line: String) -> anyhow::Result<ScanConfig> {
+        let src = self.source.into_config()?;
+        crate::report::atomic::check_writable(&src.out_dir)?;
+        Ok(ScanConfig {
+            inventory: src.inventory,
+            out_dir: src.out_dir,
+            formats: Vec::new(),
+            progress: src.progress,
+            concurrency: src.concurrency,
+            live: src.live,
+            command_line,
+            fail_on: FailOn::default(),
+            baseline: None,
+            waivers: Vec::new(),
+            today: crate::policy::waivers::today(),
+            nova: NovaView::default(),
+            nova_servers: None,
+            nova_info: None,
+        })
+    }
+}
+
+impl ScanArgs {
+    /// The one fallible step from arguments to configuration.
+    pub fn into_config(self, command_line: String) -> anyhow::Result<ScanConfig> {
+        let formats = parse_formats(&self.format)?;
+        let src = self.source.into_config()?;
         let baseline = match &self.baseline {
             Some(p) => Some(baseline_of(
                 p.display().to_string(),
-                crate::report::json_out::read_json(p)?,
+                crate::report::json_out::read_comparable(p)?,
             )),
             None => None,
         };
@@ -257,17 +367,14 @@ impl ScanArgs {
                 target_port: conf.target_port.clone(),
                 target_host: conf.target_host.clone().unwrap_or_default(),
             });
+        crate::report::atomic::check_writable(&src.out_dir)?;
         Ok(ScanConfig {
-            inventory,
-            out_dir: self.out,
-            formats: parse_formats(&self.format)?,
-            progress: if self.quiet {
-                ProgressMode::Quiet
-            } else {
-                ProgressMode::Auto
-            },
-            concurrency: self.concurrency,
-            live,
+            inventory: src.inventory,
+            out_dir: src.out_dir,
+            formats,
+            progress: src.progress,
+            concurrency: src.concurrency,
+            live: src.live,
             command_line,
             fail_on: FailOn::parse(&self.fail_on).unwrap_or_default(),
             baseline,
@@ -281,12 +388,13 @@ impl ScanArgs {
 }
 
 /// What the comparison needs of an earlier report.
-fn baseline_of(path: String, old: Report) -> Baseline {
+fn baseline_of(path: String, old: crate::report::json_out::Comparable) -> Baseline {
     Baseline {
         path,
         started_at: old.run.started_at,
         version: old.run.version,
         complete: old.run.complete,
+        pools: old.pools.into_iter().map(|p| p.pool_uuid).collect(),
         findings: old.findings,
     }
 }
@@ -393,40 +501,59 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// `diff`: compare two report.json files.
+/// `diff`: compare two report.json files: problems only, with counts for the rest. Exit 1 when
+/// there is a new problem, 3 when nothing could be rechecked (no pool audited by both runs), else 0.
 pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
-    let old = crate::report::json_out::read_json(&a.old)?;
-    let new = crate::report::json_out::read_json(&a.new)?;
-    let audited: std::collections::HashSet<&str> =
-        new.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
-    let d = crate::policy::baseline::diff(&old.findings, &new.findings, &audited);
+    use crate::policy::baseline::{compare, Change};
+    use std::collections::HashSet;
+    let old = crate::report::json_out::read_comparable(&a.old)?;
+    let new = crate::report::json_out::read_comparable(&a.new)?;
+    fn pools(r: &crate::report::json_out::Comparable) -> HashSet<&str> {
+        r.pools.iter().map(|p| p.pool_uuid.as_str()).collect()
+    }
+    let c = compare(&old.findings, &pools(&old), &new.findings, &pools(&new));
+    if !old.run.complete {
+        eprintln!(
+            "warning: {} was an incomplete run (interrupted): problems in pools it did not audit count as first seen",
+            a.old.display()
+        );
+    }
     if a.json {
-        let ids = |v: &[&crate::audit::Finding]| {
-            v.iter().map(|f| f.finding_id.clone()).collect::<Vec<_>>()
+        let ids = |change: Change| {
+            c.changes
+                .iter()
+                .filter(|(_, k, _)| *k == change)
+                .map(|(f, _, _)| f.finding_id.clone())
+                .collect::<Vec<_>>()
         };
         let out = serde_json::json!({
             "old": a.old.display().to_string(),
             "new": a.new.display().to_string(),
-            "new_findings": ids(&d.new),
-            "resolved_findings": ids(&d.resolved),
-            "not_rechecked_findings": ids(&d.not_rechecked),
-            "unchanged": d.unchanged.len(),
+            "rechecked_pools": c.rechecked_pools,
+            "new_findings": ids(Change::New),
+            "first_seen_findings": ids(Change::FirstSeen),
+            "resolved": &c.resolved,
+            "not_rechecked_findings": c.not_rechecked.iter().map(|f| f.finding_id.clone()).collect::<Vec<_>>(),
+            "unchanged": c.count(Change::Unchanged),
+            "fine": c.count(Change::Fine) + c.count(Change::Resolved),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print!(
             "{}",
             crate::policy::baseline::render(
-                &d,
+                &c,
                 &a.old.display().to_string(),
                 &a.new.display().to_string()
             )
         );
     }
-    Ok(ExitCode::from(if d.new.is_empty() {
-        exit::CLEAN
-    } else {
+    Ok(ExitCode::from(if c.count(Change::New) > 0 {
         exit::WARNINGS
+    } else if c.rechecked_pools == 0 {
+        exit::ENTRY_FAILED
+    } else {
+        exit::CLEAN
     }))
 }
 
@@ -487,8 +614,9 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     inv.commit()?;
     if cfg.progress != ProgressMode::Quiet {
         eprintln!(
-            "captured {} pool(s) into {}",
+            "captured {} pool{} into {}",
             seen.len(),
+            crate::audit::plural(seen.len()),
             cfg.out_dir.display()
         );
     }
@@ -499,6 +627,64 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     } else {
         exit::CLEAN
     }))
+}
+
+/// The end of a run on the console: each pool once (as hosts.csv counts it), the entries that
+/// failed, waivers that matched nothing, the verdict, and what was written or removed.
+fn print_outcome(report: &Report, written: &crate::report::Written, complete: bool) {
+    use crate::audit::plural;
+    use crate::policy::baseline::printable;
+    for p in &report.pools {
+        eprintln!(
+            "pool {:?} (entry {}): {} instance{}, {} blocked, {} to review",
+            printable(&p.pool_name),
+            printable(&p.entry),
+            p.instances,
+            plural(p.instances),
+            p.blocked,
+            p.review
+        );
+    }
+    let failed: Vec<_> = report
+        .hosts
+        .iter()
+        .filter(|h| h.status == "failed")
+        .collect();
+    if !failed.is_empty() {
+        eprintln!(
+            "{} entr{} could not be audited:",
+            failed.len(),
+            if failed.len() == 1 { "y" } else { "ies" }
+        );
+        for h in failed {
+            eprintln!("  {}: {}", printable(&h.name), printable(&h.error));
+        }
+    }
+    for w in report.waivers.iter().filter(|w| w.status == "unused") {
+        eprintln!(
+            "warning: waiver at {} matches no finding (a mistyped finding_id or instance_uuid?)",
+            w.waiver.source
+        );
+    }
+    if let Some(b) = report.baseline.as_ref().filter(|b| !b.complete) {
+        eprintln!(
+            "warning: the baseline {} was itself incomplete (interrupted): findings in pools it did not audit count as first seen, not new",
+            b.path
+        );
+    }
+    eprintln!("{}", report.verdict_line());
+    if !complete {
+        eprintln!("interrupted: the reports cover only the entries that finished");
+    }
+    for p in &written.files {
+        eprintln!("wrote {}", p.display());
+    }
+    for p in &written.removed {
+        eprintln!(
+            "removed {} (an earlier run's report in a format this run did not write)",
+            p.display()
+        );
+    }
 }
 
 /// `scan`: audit, write reports, return the exit code.
@@ -526,13 +712,7 @@ pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     let written = crate::report::write_reports(&report, &cfg.out_dir, &cfg.formats)
         .context("writing reports")?;
     if cfg.progress != ProgressMode::Quiet {
-        eprintln!("{}", report.verdict_line());
-        if !complete {
-            eprintln!("interrupted: the reports cover only the entries that finished");
-        }
-        for p in written {
-            eprintln!("wrote {}", p.display());
-        }
+        print_outcome(&report, &written, complete);
     }
     let code = report.exit_code;
     // The process ends here: freeing a large fleet's report piece by piece only costs time (a tenth

@@ -1,6 +1,8 @@
 //! Typed errors of the engine. Every variant carries the context a user needs to act on it (the file and
 //! line of an inventory, the dump path, the host) so that the binary can print one line and map the
 //! error to a documented exit code. No variant ever holds a password: secrets are dropped at ingestion.
+//! An I/O cause is part of the message, not a `source()`: printed with `{:#}` it would otherwise
+//! appear twice ("File exists (os error 17): File exists (os error 17)").
 
 use std::path::PathBuf;
 
@@ -8,11 +10,10 @@ use std::path::PathBuf;
 /// anything is scanned (exit code 64).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {cause}")]
     Unreadable {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}:{line}: {message}")]
     Invalid {
@@ -35,11 +36,10 @@ pub enum InputError {
 /// Errors raised while reading one offline dump: they fail that inventory entry only.
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
-    #[error("{path}: cannot read dump: {source}")]
+    #[error("{path}: cannot read dump: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: byte {offset}: malformed XAPI dump: {message}")]
     Malformed {
@@ -54,12 +54,13 @@ pub enum DumpError {
 /// Errors raised while writing reports: fatal for the run (exit code 74); no partial report is left.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{path}: cannot write report: {source}")]
+    #[error("{path}: cannot write report: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: cannot render report: {message}")]
     Render { path: PathBuf, message: String },
+    #[error("{path}: exists and is not a folder; --out needs a folder for the reports")]
+    NotAFolder { path: PathBuf },
 }

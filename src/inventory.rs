@@ -88,7 +88,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 pub fn load(path: &Path) -> Result<Inventory, InputError> {
     let bytes = std::fs::read(path).map_err(|source| InputError::Unreadable {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     parse(path, &bytes)
 }
@@ -123,9 +123,26 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
             Some(Ok(r)) => break r,
         }
     };
-    // The csv crate's line numbers skip comment and blank lines; count newlines up to the byte offset.
-    let line_of = |pos: Option<&csv::Position>| pos.map(|p| line_at(bytes, p.byte())).unwrap_or(0);
-    let header_line = line_of(headers.position()).max(1);
+    // The csv crate's line numbers skip comment and blank lines; count newlines up to the byte
+    // offset, carrying on from the previous record (records come in file order: linear overall).
+    let mut lines = LineCounter::new(bytes);
+    let header_line = headers
+        .position()
+        .map(|p| lines.line_at(p.byte()))
+        .unwrap_or(1)
+        .max(1);
+    // Excel writes CSV with semicolons in many locales: one column whose name holds them.
+    if headers.len() == 1 && headers.get(0).is_some_and(|h| h.contains(';')) {
+        return Err(invalid(
+            header_line,
+            format!(
+                "the header {:?} is separated by semicolons (as Excel writes CSV in some locales); save the inventory with commas",
+                headers.get(0).unwrap_or_default()
+            ),
+        ));
+    }
+    // Column names are matched case-insensitively (`Name`, `Dump`).
+    let headers: csv::StringRecord = headers.iter().map(str::to_ascii_lowercase).collect();
     let mut seen = BTreeSet::new();
     for h in headers.iter() {
         if !seen.insert(h) {
@@ -168,7 +185,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
     for record in records {
         let record =
             record.map_err(|e| invalid(csv_line(bytes, &e).unwrap_or(0), csv_message(&e)))?;
-        let line = line_of(record.position());
+        let line = record
+            .position()
+            .map(|p| lines.line_at(p.byte()))
+            .unwrap_or(0);
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -229,6 +249,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
                 {
                     return Err(invalid(line, format!("{name}: url must not carry credentials; use username and password_env or password_file")));
                 }
+                check_authority(&url).map_err(|m| invalid(line, format!("{name}: url: {m}")))?;
                 Source::Url(url)
             }
             (true, false) => Source::Dump(base.join(dump)),
@@ -267,27 +288,81 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
     })
 }
 
-fn csv_line(bytes: &[u8], e: &csv::Error) -> Option<u64> {
-    e.position().map(|p| line_at(bytes, p.byte()))
-}
-
-/// The 1-based line of the record the csv crate says starts at `offset`: its offset includes the
-/// blank and comment lines the reader skipped before the record, so skip them here too.
-fn line_at(bytes: &[u8], offset: u64) -> u64 {
-    let mut i = (offset as usize).min(bytes.len());
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' | b'\r' => i += 1,
-            b'#' => {
-                i += bytes[i..]
-                    .iter()
-                    .position(|b| *b == b'\n')
-                    .map_or(bytes.len() - i, |p| p + 1)
-            }
-            _ => break,
+/// A URL's host must be there and its port, if given, a port number.
+fn check_authority(url: &str) -> Result<(), String> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((h, tail)) => (h, tail.strip_prefix(':')),
+            None => return Err(format!("unclosed [ in {authority:?}")),
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("no host in {url:?}"));
+    }
+    if let Some(p) = port {
+        if p.parse::<u16>().map_or(true, |p| p == 0) {
+            return Err(format!("port {p:?} is not a port number (1-65535)"));
         }
     }
-    1 + bytes[..i].iter().filter(|b| **b == b'\n').count() as u64
+    Ok(())
+}
+
+fn csv_line(bytes: &[u8], e: &csv::Error) -> Option<u64> {
+    e.position()
+        .map(|p| LineCounter::new(bytes).line_at(p.byte()))
+}
+
+/// Turns the byte offsets the csv crate gives into 1-based line numbers, counting each byte once
+/// however many records are asked about (in file order).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    /// Newlines counted in `bytes[..pos]`.
+    pos: usize,
+    newlines: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            pos: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The line of the record the csv crate says starts at `offset`: its offset includes the blank
+    /// and comment lines the reader skipped before the record, so skip them here too.
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let bytes = self.bytes;
+        let mut i = (offset as usize).min(bytes.len());
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' | b'\r' => i += 1,
+                b'#' => {
+                    i += bytes[i..]
+                        .iter()
+                        .position(|b| *b == b'\n')
+                        .map_or(bytes.len() - i, |p| p + 1)
+                }
+                _ => break,
+            }
+        }
+        if i < self.pos {
+            // Asked out of order: count afresh.
+            self.pos = 0;
+            self.newlines = 0;
+        }
+        self.newlines += memchr::memchr_iter(b'\n', &bytes[self.pos..i]).count() as u64;
+        self.pos = i;
+        1 + self.newlines
+    }
 }
 
 fn csv_message(e: &csv::Error) -> String {
@@ -399,6 +474,19 @@ mod tests {
             ),
             ("name,name,url\na,a,https://a/\n", "appears twice"),
             ("name,url\n,https://a/\n", ":2: empty name"),
+            // Regression: a port out of range or an empty host was a failed entry at scan time.
+            (
+                "name,url\na,https://x:99999/\n",
+                ":2: a: url: port \"99999\"",
+            ),
+            ("name,url\n# c\na,https://\n", ":3: a: url: no host"),
+            ("name,url\na,https://:443/\n", ":2: a: url: no host"),
+            ("name,url\na,https://[fe80::1/\n", ":2: a: url: unclosed ["),
+            // Regression: Excel's semicolon CSV was "unknown column(s) name;dump;site".
+            (
+                "name;dump;site\na;a.xml;x\n",
+                ":1: the header \"name;dump;site\" is separated by semicolons",
+            ),
         ];
         for (text, want) in cases {
             let err = parse_str(text).unwrap_err();
@@ -406,6 +494,30 @@ mod tests {
             assert!(err.contains(want), "{text:?}: {err}");
             assert!(!err.contains("pw@"), "no secret in errors: {err}");
         }
+    }
+
+    #[test]
+    fn column_names_are_case_insensitive() {
+        let inv = parse_str("Name,URL,Site\na,https://[fe80::1]:443/,x\n").unwrap();
+        assert_eq!(
+            (inv.entries[0].name.as_str(), inv.entries[0].site.as_str()),
+            ("a", "x")
+        );
+    }
+
+    #[test]
+    fn line_numbers_count_comments_and_blank_lines_in_long_inventories() {
+        let mut text = String::from("# fleet\nname,dump\n");
+        for i in 0..3000 {
+            if i % 10 == 0 {
+                text.push_str("# a comment\n\n");
+            }
+            text.push_str(&format!("h{i},d{i}.xml\n"));
+        }
+        text.push_str("h0,dup.xml\n");
+        let err = parse_str(&text).unwrap_err();
+        let want = 2 + 3000 + 2 * 300 + 1;
+        assert!(err.contains(&format!(":{want}: duplicate name")), "{err}");
     }
 
     #[test]

@@ -76,7 +76,7 @@ fn mysql_unescape(field: &str) -> String {
 fn read_shape(path: &Path) -> Result<Shape, InputError> {
     let text = std::fs::read_to_string(path).map_err(|source| InputError::Unreadable {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     if text.trim_start().starts_with('[') {

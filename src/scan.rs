@@ -9,7 +9,7 @@ use crate::config::{LiveOptions, ProgressMode};
 use crate::dump::{read_dump, snapshot_from_database, Keep};
 use crate::inventory::{Entry, Inventory, Source};
 use crate::model::{NovaServer, Snapshot};
-use crate::policy::baseline::Baseline;
+use crate::policy::baseline::{printable, Baseline};
 use crate::policy::waivers::Waiver;
 use crate::policy::FailOn;
 use crate::report::{Format, HostRow, NovaInfo, Report, RunMeta};
@@ -199,27 +199,29 @@ impl Progress {
         if r.outcome.is_err() {
             self.failed += 1;
         }
+        // Counts are not shown here: an entry of a pool already read counts nothing in the reports
+        // (hosts.csv: same-pool-as), and the per-pool totals are printed once at the end.
         let status = match &r.outcome {
-            Ok((_, a)) => format!(
-                "ok: pool {:?}, {} instances, {} blocked",
-                a.pool_name,
-                a.instances.len(),
-                a.instances
-                    .iter()
-                    .filter(|i| i.verdict == Verdict::Blocked)
-                    .count()
-            ),
-            Err(e) => format!("failed: {e}"),
+            Ok((_, a)) => format!("ok: read pool {:?}", printable(&a.pool_name)),
+            Err(e) => format!("failed: {}", printable(e)),
         };
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("{} failed, last {}", self.failed, entry.name));
+            if r.outcome.is_err() {
+                // Above the bar, as it happens: a bar that only says "2 failed" names nothing.
+                bar.println(format!("{}: {status}", printable(&entry.name)));
+            }
+            bar.set_message(format!(
+                "{} failed, last {}",
+                self.failed,
+                printable(&entry.name)
+            ));
             bar.inc(1);
         } else if self.plain {
             eprintln!(
                 "[{}/{}] {}: {} ({} ms)",
                 self.done,
                 self.total,
-                entry.name,
+                printable(&entry.name),
                 status,
                 r.duration.as_millis()
             );

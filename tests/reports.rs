@@ -447,9 +447,8 @@ fn fix_one_volume(dump: &Path, findings_csv: &Path, pool_name: &str) -> (String,
     (f["finding_id"].clone(), f["vm_uuid"].clone())
 }
 
-#[test]
-fn baseline_marks_new_and_resolved_and_diff_prints_the_same() {
-    let dir = TestDir::new();
+/// The demo fleet copied into `dir/fleet`, and its first scan into `dir/week1`.
+fn fleet_and_week1(dir: &TestDir) {
     let demo = util::root().join("fixtures/demo");
     std::fs::create_dir_all(dir.join("fleet/dumps")).unwrap();
     for e in std::fs::read_dir(demo.join("dumps")).unwrap() {
@@ -462,11 +461,9 @@ fn baseline_marks_new_and_resolved_and_diff_prints_the_same() {
         &["scan", "-i", "fleet/inventory.csv", "-o", "week1", "-q"],
     )
     .expect_code(2);
-    let (old_id, _) = fix_one_volume(
-        &dir.join("fleet/dumps/pool-west.xml"),
-        &dir.join("week1/findings.csv"),
-        "pool-west",
-    );
+}
+
+fn scan_against(dir: &TestDir, out: &str, baseline: &str) -> util::Run {
     xsa(
         dir.path(),
         &[
@@ -474,62 +471,177 @@ fn baseline_marks_new_and_resolved_and_diff_prints_the_same() {
             "-i",
             "fleet/inventory.csv",
             "-o",
-            "week2",
+            out,
             "-q",
             "--baseline",
-            "week1/report.json",
+            baseline,
         ],
     )
-    .expect_code(2);
+}
+
+#[test]
+fn regression_remediated_volume_is_resolved_not_new() {
+    let dir = TestDir::new();
+    fleet_and_week1(&dir);
+    let week1 = read_csv(&dir.join("week1/findings.csv"));
+    let (old_id, _) = fix_one_volume(
+        &dir.join("fleet/dumps/pool-west.xml"),
+        &dir.join("week1/findings.csv"),
+        "pool-west",
+    );
+    let was = week1.iter().find(|f| f["finding_id"] == old_id).unwrap();
+    scan_against(&dir, "week2", "week1/report.json").expect_code(2);
     let report = read_json(&dir.join("week2/report.json"));
     let s = &report["summary"];
-    assert_eq!(s["findings_new"], 1);
+    assert_eq!(s["findings_new"], 0, "a fix is not a new problem");
     assert_eq!(s["findings_resolved"], 1);
-    assert_eq!(
-        s["findings_unchanged"].as_u64().unwrap() + 1,
-        s["attachments"].as_u64().unwrap()
-    );
-    assert_eq!(report["resolved"][0]["finding_id"], old_id.as_str());
+    let problems = week1.iter().filter(|f| f["verdict"] != "ok").count() as u64;
+    assert_eq!(s["findings_unchanged"].as_u64().unwrap() + 1, problems);
+    // The attachment keeps its id (pool/instance/userdevice) and shows its SR change.
     let findings = read_csv(&dir.join("week2/findings.csv"));
-    let new: Vec<_> = findings.iter().filter(|f| f["baseline"] == "new").collect();
-    assert_eq!(new.len(), 1);
-    assert_eq!(new[0]["naming"], "new", "the fixed volume is now new-style");
+    let now = findings.iter().find(|f| f["finding_id"] == old_id).unwrap();
+    assert_eq!(
+        (
+            now["baseline"].as_str(),
+            now["verdict"].as_str(),
+            now["previous_sr_uuid"].as_str()
+        ),
+        ("resolved", "ok", was["sr_uuid"].as_str())
+    );
+    assert_eq!(now["sr_uuid"], was["expected_sr_uuid"]);
+    assert_eq!(report["resolved"][0]["finding_id"], old_id.as_str());
+    assert_eq!(report["resolved"][0]["now"], "ok");
+    // Healthy attachments are never new.
+    assert!(findings
+        .iter()
+        .all(|f| f["verdict"] != "ok" || f["baseline"] != "new"));
     assert!(std::fs::read_to_string(dir.join("week2/report.html"))
         .unwrap()
         .contains("Resolved since the baseline (1)"));
     assert!(std::fs::read_to_string(dir.join("week2/summary.md"))
         .unwrap()
-        .contains("1 new, 1 resolved"));
+        .contains("0 new, 0 first seen, 1 resolved"));
+    // diff: problems only, the SR change visible, exit 0 (nothing new).
+    let run = xsa(
+        dir.path(),
+        &["diff", "week1/report.json", "week2/report.json"],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .starts_with("week1/report.json -> week2/report.json: 0 new, 0 first seen,"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "was {}, now {}",
+            was["sr_uuid"], was["expected_sr_uuid"]
+        )),
+        "{}",
+        run.stdout
+    );
+}
 
+#[test]
+fn regression_diff_lists_problems_only_and_counts_the_rest() {
+    let dir = TestDir::new();
+    fleet_and_week1(&dir);
+    let run = xsa(
+        dir.path(),
+        &["diff", "week1/report.json", "week1/report.json"],
+    );
+    run.expect_code(0);
+    let rows = run.stdout.lines().count();
+    assert_eq!(rows, 1, "no row when nothing changed: {}", run.stdout);
+    let j: serde_json::Value = serde_json::from_str(
+        &xsa(
+            dir.path(),
+            &["diff", "week1/report.json", "week1/report.json", "--json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    let week1 = read_csv(&dir.join("week1/findings.csv"));
+    let problems = week1.iter().filter(|f| f["verdict"] != "ok").count();
+    assert_eq!(j["unchanged"], problems);
+    assert_eq!(j["fine"], week1.len() - problems);
+    assert_eq!(j["new_findings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn regression_a_new_problem_is_new_and_a_new_healthy_vm_is_not() {
+    let dir = TestDir::new();
+    fleet_and_week1(&dir);
+    // Break one healthy volume: rename its new-style SR to a legacy name.
+    let week1 = read_csv(&dir.join("week1/findings.csv"));
+    let healthy = week1
+        .iter()
+        .find(|f| {
+            f["pool_name"] == "pool-west"
+                && f["verdict"] == "ok"
+                && f["naming"] == "new"
+                && !f["sr_name"].contains("shared")
+        })
+        .unwrap();
+    let dump = dir.join("fleet/dumps/pool-west.xml");
+    let text = std::fs::read_to_string(&dump).unwrap();
+    let needle = format!("uuid=\"{}\"", healthy["sr_uuid"]);
+    assert_eq!(text.matches(&needle).count(), 1, "an SR of its own");
+    std::fs::write(
+        &dump,
+        text.replace(
+            &needle,
+            "uuid=\"FA15E-D15C-0000dead-0000-4000-8000-000000000000\"",
+        ),
+    )
+    .unwrap();
+    scan_against(&dir, "week2", "week1/report.json").expect_code(2);
+    let findings = read_csv(&dir.join("week2/findings.csv"));
+    let new: Vec<_> = findings.iter().filter(|f| f["baseline"] == "new").collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["finding_id"], healthy["finding_id"]);
     let run = xsa(
         dir.path(),
         &["diff", "week1/report.json", "week2/report.json"],
     );
     run.expect_code(1);
-    let unchanged = s["findings_unchanged"].as_u64().unwrap();
-    assert!(run.stdout.starts_with(&format!("week1/report.json -> week2/report.json: 1 new, {unchanged} unchanged, 1 resolved, 0 not rechecked")), "{}", run.stdout);
     assert_eq!(
-        run.stdout
-            .lines()
-            .filter(|l| l.starts_with("new ") || l.starts_with("resolved "))
-            .count(),
-        2,
+        run.stdout.lines().filter(|l| l.starts_with("new ")).count(),
+        1,
         "{}",
         run.stdout
     );
-    let run = xsa(
-        dir.path(),
-        &["diff", "week2/report.json", "week2/report.json", "--json"],
-    );
-    run.expect_code(0);
-    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(
-        j["unchanged"],
-        read_json(&dir.join("week2/report.json"))["summary"]["attachments"]
-    );
+}
+
+#[test]
+fn regression_unaudited_pools_are_not_rechecked_and_incomplete_baselines_warn() {
+    let dir = TestDir::new();
+    fleet_and_week1(&dir);
     // A pool that could not be audited this time is "not rechecked", never "resolved".
-    std::fs::write(dir.join("fleet/dumps/edge-01.state.db"), b"corrupt").unwrap();
-    xsa(
+    let edge = dir.join("fleet/dumps/edge-01.state.db");
+    let saved = std::fs::read(&edge).unwrap();
+    std::fs::write(&edge, b"corrupt").unwrap();
+    scan_against(&dir, "week2", "week1/report.json").expect_code(2);
+    let r2 = read_json(&dir.join("week2/report.json"));
+    assert_eq!(r2["summary"]["findings_resolved"], 0);
+    let edge_problems = read_csv(&dir.join("week1/findings.csv"))
+        .iter()
+        .filter(|f| f["pool_name"] == "edge-01" && f["verdict"] != "ok")
+        .count();
+    assert!(edge_problems > 0);
+    assert_eq!(r2["baseline"]["not_rechecked"], edge_problems);
+    // week2 did not audit edge-01: against it, edge-01's problems are first seen, not new; and
+    // an interrupted baseline is said to be so.
+    std::fs::write(&edge, saved).unwrap();
+    let mut r2 = r2;
+    r2["run"]["complete"] = serde_json::Value::Bool(false);
+    std::fs::write(
+        dir.join("week2/report.json"),
+        serde_json::to_string(&r2).unwrap(),
+    )
+    .unwrap();
+    let run = xsa(
         dir.path(),
         &[
             "scan",
@@ -537,35 +649,33 @@ fn baseline_marks_new_and_resolved_and_diff_prints_the_same() {
             "fleet/inventory.csv",
             "-o",
             "week3",
-            "-q",
             "--baseline",
             "week2/report.json",
         ],
-    )
-    .expect_code(2);
+    );
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("was itself incomplete"),
+        "{}",
+        run.stderr
+    );
     let r3 = read_json(&dir.join("week3/report.json"));
-    assert_eq!(r3["summary"]["findings_resolved"], 0);
-    let edge_findings = read_json(&dir.join("week2/report.json"))["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["pool_name"] == "edge-01")
-        .count();
-    assert_eq!(r3["baseline"]["not_rechecked"], edge_findings);
-    xsa(
-        dir.path(),
-        &[
-            "scan",
-            "-i",
-            "fleet/inventory.csv",
-            "-o",
-            "bad",
-            "-q",
-            "--baseline",
-            "fleet/inventory.csv",
-        ],
-    )
-    .expect_code(64);
+    assert_eq!(r3["summary"]["findings_new"], 0);
+    assert_eq!(r3["summary"]["findings_first_seen"], edge_problems);
+    assert_eq!(r3["baseline"]["complete"], false);
+    // diff with nothing in common says so and does not claim success.
+    let empty =
+        serde_json::json!({"schema_version": 2, "run": r2["run"], "pools": [], "findings": []});
+    std::fs::write(dir.join("nothing.json"), empty.to_string()).unwrap();
+    let run = xsa(dir.path(), &["diff", "week1/report.json", "nothing.json"]);
+    run.expect_code(3);
+    assert!(
+        run.stdout.contains("nothing could be rechecked"),
+        "{}",
+        run.stdout
+    );
+    // A baseline that is not a report.json is an input error.
+    scan_against(&dir, "bad", "fleet/inventory.csv").expect_code(64);
 }
 
 #[test]

@@ -60,13 +60,14 @@ pub struct Finding {
     pub volume_id: String,
     pub verdict: Verdict,
     pub remediation: String,
-    /// Stable across runs: pool uuid / instance uuid / SR uuid / userdevice.
+    /// Stable across runs and remediation: pool uuid / instance uuid / userdevice.
     pub finding_id: String,
     /// A new-style SR over the same target and IQN exists in the pool (the worse variant).
     pub conflict: bool,
     /// The SR's PBD carries CHAP credentials (the secret itself is never kept).
     pub chap: bool,
-    /// Against `--baseline`: `new` or `unchanged`; empty without a baseline.
+    /// Against `--baseline`: `new`, `unchanged`, `first-seen` or `resolved` (empty for an attachment
+    /// that is fine and was fine; always empty without a baseline).
     #[serde(default)]
     pub baseline: String,
     /// `waived`, `expired` (a waiver matched but has expired), or empty.
@@ -90,6 +91,9 @@ pub struct Finding {
     /// `match`, `mismatch` or `no-bdm` against `--nova-bdms`; empty without it.
     #[serde(default)]
     pub nova_check: String,
+    /// Against `--baseline`: the SR this attachment had then, when it differs (a remediated volume).
+    #[serde(default)]
+    pub previous_sr_uuid: String,
 }
 
 impl Finding {
@@ -445,7 +449,8 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
                 nova_device: check.device.clone(),
                 nova_sr_uuid: check.sr_uuid.clone(),
                 nova_check: check.kind.as_str().to_string(),
-                finding_id: format!("{pool_uuid}/{instance_uuid}/{sr_uuid}/{}", vbd.userdevice),
+                finding_id: format!("{pool_uuid}/{instance_uuid}/{}", vbd.userdevice.trim()),
+                previous_sr_uuid: String::new(),
                 conflict: conflict_with.is_some(),
                 chap: target.chap,
                 baseline: String::new(),

@@ -3,15 +3,19 @@
 //! tested without a XenServer. Prints one line per host, then `ready`; on Ctrl-C or SIGTERM prints
 //! its counters (logins, logouts, open sessions, non-read calls) and exits.
 
+use anyhow::Context;
 use clap::Parser;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator};
 
 #[derive(Parser)]
 #[command(
+    name = "xapi-sim",
+    version,
     about = "Serve XAPI database dumps over XML-RPC on loopback, like a pool of XenServer hosts",
     after_help = "\
 Examples:
@@ -22,10 +26,10 @@ Faults: hang, slow:MS, http500, malformed, truncated, refused, auth, session-inv
 )]
 struct Args {
     /// A dump to serve (repeatable).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     dump: Vec<PathBuf>,
     /// Serve every dump an inventory lists (its `dump` column).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     inventory: Option<PathBuf>,
     /// Port shared by every host address (0 picks a free one).
     #[arg(long, default_value_t = 0)]
@@ -62,8 +66,19 @@ struct Args {
     password_env: String,
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors are one line with the path or host they concern (no backtrace, whatever RUST_BACKTRACE).
+fn main() -> ExitCode {
     let a = Args::parse();
+    match run(a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xapi-sim: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(a: Args) -> anyhow::Result<()> {
     let mut dumps = a.dump.clone();
     if let Some(inv) = &a.inventory {
         let inv = xen_sr_audit::inventory::load(inv)?;
@@ -96,18 +111,33 @@ fn main() -> anyhow::Result<()> {
         faults,
         event_from: !a.no_event_from,
         tls: match (&a.tls_cert, &a.tls_key) {
-            (Some(c), Some(k)) => Some((std::fs::read(c)?, std::fs::read(k)?)),
+            (Some(c), Some(k)) => Some((
+                std::fs::read(c).with_context(|| format!("--tls-cert {}", c.display()))?,
+                std::fs::read(k).with_context(|| format!("--tls-key {}", k.display()))?,
+            )),
             _ => None,
         },
         ..SimOptions::default()
     };
-    let sim = Simulator::start(opts)?;
+    let wanted: Vec<String> = opts.faults.keys().cloned().collect();
+    let sim = Simulator::start(opts).context("starting the simulator")?;
+    for name in wanted {
+        if !sim.hosts().iter().any(|h| h.name == name) {
+            let known: Vec<&str> = sim.hosts().iter().map(|h| h.name.as_str()).collect();
+            sim.shutdown();
+            anyhow::bail!(
+                "--fault names host {name:?}, which no dump has (hosts: {})",
+                known.join(", ")
+            );
+        }
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = tx.send(());
     })?;
     if let Some(path) = &a.write_inventory {
-        std::fs::write(path, sim.inventory_csv(&a.password_env, a.members))?;
+        std::fs::write(path, sim.inventory_csv(&a.password_env, a.members))
+            .with_context(|| format!("--write-inventory {}", path.display()))?;
     }
     let mut out = std::io::stdout().lock();
     for h in sim.hosts() {

@@ -64,12 +64,12 @@ impl Database {
 pub fn read_dump(path: &Path, keep: Keep) -> Result<Database, DumpError> {
     let file = std::fs::File::open(path).map_err(|source| DumpError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let mut buffered = BufReader::with_capacity(256 * 1024, file);
     let head = buffered.fill_buf().map_err(|source| DumpError::Io {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     if head.starts_with(&[0x1f, 0x8b]) {
         let gz =
@@ -107,7 +107,7 @@ pub fn read_dump_from<R: BufRead>(
             Err(quick_xml::Error::Io(e)) => {
                 return Err(DumpError::Io {
                     path: path.to_path_buf(),
-                    source: std::io::Error::other(e.to_string()),
+                    cause: std::io::Error::other(e.to_string()),
                 })
             }
             Err(quick_xml::Error::Syntax(e)) => {

@@ -1,10 +1,17 @@
-//! Runs over time: compare this run with a previous report.json (`--baseline`) so that every finding
-//! is marked `new` or `unchanged` and the findings that went away are listed as resolved, and
-//! `xen-sr-audit diff OLD.json NEW.json` prints the same comparison as a table. Findings are matched
-//! by their stable `finding_id`. A finding of a pool that this run could not audit is not "resolved":
-//! it is counted as not rechecked, so a failed host never looks like progress.
+//! Runs over time: compare this run with an earlier report.json (`--baseline`), and
+//! `xen-sr-audit diff OLD.json NEW.json` prints the same comparison.
+//!
+//! An attachment is identified by what survives its remediation: pool, instance and userdevice
+//! (re-attaching a volume gives its SR a new uuid, so the SR uuid cannot be part of the identity).
+//! Only problems are tracked: a *problem* is a finding whose verdict is review or blocked and that
+//! is not waived. A problem is `new` when the baseline did not have it as a problem, `unchanged`
+//! when it did, and `first-seen` when the baseline never audited its pool (an incomplete baseline,
+//! or a pool added since). A baseline problem is `resolved` when this run audited its pool and the
+//! attachment is now fine (or gone); it is *not rechecked* when this run could not audit its pool,
+//! so a failed host never looks like progress. Healthy attachments are never new.
 
-use crate::audit::Finding;
+use crate::audit::{Finding, Verdict};
+use crate::model::FastMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -18,6 +25,8 @@ pub struct Baseline {
     /// False when that run was interrupted.
     pub complete: bool,
     pub findings: Vec<Finding>,
+    /// The pools that run audited.
+    pub pools: Vec<String>,
 }
 
 /// The previous run a report was compared with.
@@ -26,97 +35,253 @@ pub struct BaselineInfo {
     pub path: String,
     pub started_at: String,
     pub version: String,
-    /// Findings of the baseline whose pool this run did not audit (failed entries).
+    /// False when the baseline run was itself interrupted (its unaudited pools count as first seen).
+    #[serde(default = "yes")]
+    pub complete: bool,
+    /// Problems of the baseline whose pool this run did not audit (failed entries).
     pub not_rechecked: usize,
 }
 
-/// The comparison of two sets of findings.
-#[derive(Debug, Default)]
-pub struct Diff<'a> {
-    pub new: Vec<&'a Finding>,
-    pub unchanged: Vec<&'a Finding>,
-    pub resolved: Vec<&'a Finding>,
-    pub not_rechecked: Vec<&'a Finding>,
+fn yes() -> bool {
+    true
 }
 
-/// Compare the findings of an earlier run with this run's, given the pools this run audited.
-pub fn diff<'a>(old: &'a [Finding], new: &'a [Finding], audited: &HashSet<&str>) -> Diff<'a> {
-    let old_ids: HashSet<&str> = old.iter().map(|f| f.finding_id.as_str()).collect();
-    let new_ids: HashSet<&str> = new.iter().map(|f| f.finding_id.as_str()).collect();
-    let mut d = Diff::default();
-    for f in new {
-        if old_ids.contains(f.finding_id.as_str()) {
-            d.unchanged.push(f);
-        } else {
-            d.new.push(f);
+/// A problem of the baseline that is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolved {
+    /// The attachment's `finding_id` (pool/instance/userdevice).
+    pub finding_id: String,
+    pub pool_uuid: String,
+    pub pool_name: String,
+    pub instance_uuid: String,
+    pub instance_name: String,
+    pub userdevice: String,
+    /// What it was: its verdict, naming and SR in the baseline.
+    pub was_verdict: Verdict,
+    pub was_naming: String,
+    pub was_sr_uuid: String,
+    /// Its SR now (after remediation), or empty when the attachment is gone.
+    pub now_sr_uuid: String,
+    /// `ok` (the attachment is fine now) or `gone` (detached, or the instance deleted).
+    pub now: String,
+}
+
+/// How a finding relates to the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    New,
+    Unchanged,
+    FirstSeen,
+    /// Fine now, a problem in the baseline.
+    Resolved,
+    /// Fine now and not a problem before: nothing to report.
+    Fine,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::New => "new",
+            Change::Unchanged => "unchanged",
+            Change::FirstSeen => "first-seen",
+            Change::Resolved => "resolved",
+            Change::Fine => "",
         }
     }
-    for f in old {
-        if new_ids.contains(f.finding_id.as_str()) {
+}
+
+/// A finding that needs attention: review or blocked, and not waived.
+pub fn is_problem(f: &Finding) -> bool {
+    f.verdict != Verdict::Ok && f.waiver != "waived"
+}
+
+/// What identifies an attachment across runs: pool, instance, userdevice.
+fn key(f: &Finding) -> (&str, &str, &str) {
+    (
+        f.pool_uuid.as_str(),
+        f.instance_uuid.as_str(),
+        f.userdevice.trim(),
+    )
+}
+
+/// The comparison of two runs.
+#[derive(Debug, Default)]
+pub struct Comparison<'a> {
+    /// Every finding of this run with its change, in report order.
+    pub changes: Vec<(&'a Finding, Change, Option<&'a Finding>)>,
+    pub resolved: Vec<Resolved>,
+    /// Problems of the baseline in pools this run did not audit.
+    pub not_rechecked: Vec<&'a Finding>,
+    /// Pools both runs audited.
+    pub rechecked_pools: usize,
+}
+
+impl Comparison<'_> {
+    pub fn count(&self, c: Change) -> usize {
+        self.changes.iter().filter(|(_, k, _)| *k == c).count()
+    }
+}
+
+/// Compare an earlier run (its findings and audited pools) with this one.
+pub fn compare<'a>(
+    old: &'a [Finding],
+    old_pools: &HashSet<&str>,
+    new: &'a [Finding],
+    new_pools: &HashSet<&str>,
+) -> Comparison<'a> {
+    let old_by_key: FastMap<(&str, &str, &str), &Finding> =
+        old.iter().map(|f| (key(f), f)).collect();
+    let new_keys: HashSet<(&str, &str, &str)> = new.iter().map(key).collect();
+    let mut c = Comparison {
+        rechecked_pools: new_pools.intersection(old_pools).count(),
+        ..Default::default()
+    };
+    for f in new {
+        let before = old_by_key.get(&key(f)).copied();
+        let was_problem = before.is_some_and(is_problem);
+        let change = match (is_problem(f), was_problem) {
+            (true, true) => Change::Unchanged,
+            (true, false) if !old_pools.contains(f.pool_uuid.as_str()) => Change::FirstSeen,
+            (true, false) => Change::New,
+            (false, true) => Change::Resolved,
+            (false, false) => Change::Fine,
+        };
+        c.changes.push((f, change, before));
+        if change == Change::Resolved {
+            c.resolved.push(resolved(before.unwrap_or(f), Some(f)));
+        }
+    }
+    for f in old.iter().filter(|f| is_problem(f)) {
+        if new_keys.contains(&key(f)) {
             continue;
         }
-        if audited.contains(f.pool_uuid.as_str()) {
-            d.resolved.push(f);
+        if new_pools.contains(f.pool_uuid.as_str()) {
+            c.resolved.push(resolved(f, None));
         } else {
-            d.not_rechecked.push(f);
+            c.not_rechecked.push(f);
         }
     }
-    d
+    c
 }
 
-/// Mark this run's findings against a baseline; returns the resolved findings and what to report
-/// about the baseline.
+fn resolved(was: &Finding, now: Option<&Finding>) -> Resolved {
+    Resolved {
+        finding_id: format!(
+            "{}/{}/{}",
+            was.pool_uuid,
+            was.instance_uuid,
+            was.userdevice.trim()
+        ),
+        pool_uuid: was.pool_uuid.clone(),
+        pool_name: was.pool_name.clone(),
+        instance_uuid: was.instance_uuid.clone(),
+        instance_name: was.instance_name.clone(),
+        userdevice: was.userdevice.clone(),
+        was_verdict: was.verdict,
+        was_naming: was.naming.as_str().to_string(),
+        was_sr_uuid: was.sr_uuid.clone(),
+        now_sr_uuid: now.map(|f| f.sr_uuid.clone()).unwrap_or_default(),
+        now: if now.is_some() { "ok" } else { "gone" }.to_string(),
+    }
+}
+
+/// Mark this run's findings against a baseline (`baseline`, and `previous_sr_uuid` where the
+/// attachment's SR changed); returns what was resolved and what to report about the baseline.
 pub fn apply(
     findings: &mut [Finding],
     old: &Baseline,
     audited: &HashSet<&str>,
-) -> (Vec<Finding>, BaselineInfo) {
-    let (new_ids, resolved, not_rechecked) = {
-        let d = diff(&old.findings, findings, audited);
-        let new_ids: HashSet<String> = d.new.iter().map(|f| f.finding_id.clone()).collect();
-        let resolved: Vec<Finding> = d
-            .resolved
+) -> (Vec<Resolved>, BaselineInfo) {
+    let old_pools: HashSet<&str> = old.pools.iter().map(String::as_str).collect();
+    let (marks, resolved, not_rechecked) = {
+        let c = compare(&old.findings, &old_pools, findings, audited);
+        let marks: Vec<(Change, Option<String>)> = c
+            .changes
             .iter()
-            .map(|f| Finding {
-                baseline: "resolved".into(),
-                ..(*f).clone()
+            .map(|(f, change, before)| {
+                let previous = before
+                    .filter(|b| !b.sr_uuid.eq_ignore_ascii_case(&f.sr_uuid))
+                    .map(|b| b.sr_uuid.clone());
+                (*change, previous)
             })
             .collect();
-        (new_ids, resolved, d.not_rechecked.len())
+        (marks, c.resolved, c.not_rechecked.len())
     };
-    for f in findings.iter_mut() {
-        f.baseline = if new_ids.contains(&f.finding_id) {
-            "new"
-        } else {
-            "unchanged"
-        }
-        .to_string();
+    for (f, (change, previous)) in findings.iter_mut().zip(marks) {
+        f.baseline = change.as_str().to_string();
+        f.previous_sr_uuid = previous.unwrap_or_default();
     }
     let info = BaselineInfo {
         path: old.path.clone(),
         started_at: old.started_at.clone(),
         version: old.version.clone(),
+        complete: old.complete,
         not_rechecked,
     };
     (resolved, info)
 }
 
-/// The `diff` command's table.
-pub fn render(d: &Diff, old_name: &str, new_name: &str) -> String {
+/// The `diff` command's text: problems only, with counts for the rest.
+pub fn render(c: &Comparison, old_name: &str, new_name: &str) -> String {
     let mut out = format!(
-        "{old_name} -> {new_name}: {} new, {} unchanged, {} resolved, {} not rechecked\n",
-        d.new.len(),
-        d.unchanged.len(),
-        d.resolved.len(),
-        d.not_rechecked.len()
+        "{old_name} -> {new_name}: {} new, {} first seen, {} unchanged, {} resolved, {} not rechecked problems; {} attachments fine\n",
+        c.count(Change::New),
+        c.count(Change::FirstSeen),
+        c.count(Change::Unchanged),
+        c.resolved.len(),
+        c.not_rechecked.len(),
+        c.count(Change::Fine) + c.count(Change::Resolved),
     );
-    let rows: Vec<(&str, &Finding)> = d
-        .new
-        .iter()
-        .map(|f| ("new", *f))
-        .chain(d.resolved.iter().map(|f| ("resolved", *f)))
-        .chain(d.not_rechecked.iter().map(|f| ("not-rechecked", *f)))
-        .collect();
+    if c.rechecked_pools == 0 {
+        out.push_str("nothing could be rechecked: the two runs have no audited pool in common\n");
+    }
+    let mut rows: Vec<[String; 7]> = Vec::new();
+    for (f, change, _) in &c.changes {
+        if matches!(change, Change::New | Change::FirstSeen) {
+            rows.push([
+                change.as_str().to_string(),
+                f.verdict.as_str().to_string(),
+                printable(&f.pool_name),
+                printable(&f.instance_name),
+                printable(&f.userdevice),
+                f.naming.as_str().to_string(),
+                printable(&f.sr_uuid),
+            ]);
+        }
+    }
+    for r in &c.resolved {
+        let sr = if r.now_sr_uuid.is_empty() {
+            format!("was {}, now gone", printable(&r.was_sr_uuid))
+        } else if r.now_sr_uuid.eq_ignore_ascii_case(&r.was_sr_uuid) {
+            printable(&r.now_sr_uuid)
+        } else {
+            format!(
+                "was {}, now {}",
+                printable(&r.was_sr_uuid),
+                printable(&r.now_sr_uuid)
+            )
+        };
+        rows.push([
+            "resolved".into(),
+            format!("was {}", r.was_verdict.as_str()),
+            printable(&r.pool_name),
+            printable(&r.instance_name),
+            printable(&r.userdevice),
+            r.was_naming.clone(),
+            sr,
+        ]);
+    }
+    for f in &c.not_rechecked {
+        rows.push([
+            "not-rechecked".into(),
+            f.verdict.as_str().to_string(),
+            printable(&f.pool_name),
+            printable(&f.instance_name),
+            printable(&f.userdevice),
+            f.naming.as_str().to_string(),
+            printable(&f.sr_uuid),
+        ]);
+    }
     if rows.is_empty() {
         return out;
     }
@@ -129,41 +294,28 @@ pub fn render(d: &Diff, old_name: &str, new_name: &str) -> String {
         "naming",
         "sr_uuid",
     ];
-    let cells: Vec<[String; 7]> = rows
-        .iter()
-        .map(|(c, f)| {
-            [
-                c.to_string(),
-                f.verdict.as_str().to_string(),
-                printable(&f.pool_name),
-                printable(&f.instance_name),
-                printable(&f.userdevice),
-                f.naming.as_str().to_string(),
-                printable(&f.sr_uuid),
-            ]
-        })
-        .collect();
     let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count()).min(60);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count()).min(90);
         }
     }
-    let line = |cols: Vec<String>| {
+    let line = |cols: &[String]| {
         let mut s = String::new();
-        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
-            let c: String = c.chars().take(w).collect();
+        for (i, (cell, w)) in cols.iter().zip(widths).enumerate() {
             if i + 1 == cols.len() {
-                s.push_str(&c);
+                // The last column (the SR, or its change) is never cut.
+                s.push_str(cell);
             } else {
-                s.push_str(&format!("{c:<w$}  "));
+                let cell: String = cell.chars().take(w).collect();
+                s.push_str(&format!("{cell:<w$}  "));
             }
         }
         s.trim_end().to_string() + "\n"
     };
-    out.push_str(&line(header.iter().map(|s| s.to_string()).collect()));
-    for row in cells {
-        out.push_str(&line(row.to_vec()));
+    out.push_str(&line(&header.map(str::to_string)));
+    for row in &rows {
+        out.push_str(&line(row));
     }
     out
 }
@@ -173,4 +325,139 @@ pub fn printable(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::Naming;
+
+    fn f(pool: &str, instance: &str, ud: &str, sr: &str, verdict: Verdict) -> Finding {
+        Finding {
+            pool_uuid: pool.into(),
+            pool_name: pool.into(),
+            host: String::new(),
+            instance_uuid: instance.into(),
+            instance_name: instance.into(),
+            power_state: String::new(),
+            vm_uuid: instance.into(),
+            userdevice: ud.into(),
+            boot: false,
+            vdi_uuid: String::new(),
+            sr_uuid: sr.into(),
+            sr_name: String::new(),
+            naming: if verdict == Verdict::Blocked {
+                Naming::Legacy
+            } else {
+                Naming::New
+            },
+            expected_sr_uuid: String::new(),
+            target: String::new(),
+            port: String::new(),
+            target_iqn: String::new(),
+            volume_id: String::new(),
+            verdict,
+            remediation: String::new(),
+            finding_id: format!("{pool}/{instance}/{ud}"),
+            conflict: false,
+            chap: false,
+            baseline: String::new(),
+            waiver: String::new(),
+            waiver_owner: String::new(),
+            waiver_expires: String::new(),
+            waiver_reason: String::new(),
+            project_id: String::new(),
+            nova_device: String::new(),
+            nova_sr_uuid: String::new(),
+            nova_check: String::new(),
+            previous_sr_uuid: String::new(),
+        }
+    }
+
+    #[test]
+    fn changes_table() {
+        use Verdict::{Blocked, Ok, Review};
+        let old = vec![
+            f("p", "fixed", "1", "FA15E-D15C-a", Blocked),
+            f("p", "still", "1", "FA15E-D15C-b", Blocked),
+            f("p", "gone", "1", "FA15E-D15C-c", Blocked),
+            f("p", "healthy", "1", "n1", Ok),
+            f("p", "worse", "1", "n2", Ok),
+            f("q", "unrechecked", "1", "FA15E-D15C-d", Blocked),
+        ];
+        let new = vec![
+            f("p", "fixed", "1", "37ee", Ok),
+            f("p", "still", "1", "FA15E-D15C-b", Blocked),
+            f("p", "healthy", "1", "n1", Ok),
+            f("p", "worse", "1", "n2", Review),
+            f("p", "added-ok", "1", "n3", Ok),
+            f("p", "added-bad", "1", "FA15E-D15C-e", Blocked),
+            f("r", "new-pool", "1", "FA15E-D15C-f", Blocked),
+        ];
+        let old_pools: HashSet<&str> = ["p", "q"].into();
+        let new_pools: HashSet<&str> = ["p", "r"].into();
+        let c = compare(&old, &old_pools, &new, &new_pools);
+        let got: Vec<(&str, Change)> = c
+            .changes
+            .iter()
+            .map(|(f, ch, _)| (f.instance_uuid.as_str(), *ch))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("fixed", Change::Resolved),
+                ("still", Change::Unchanged),
+                ("healthy", Change::Fine),
+                ("worse", Change::New),
+                ("added-ok", Change::Fine),
+                ("added-bad", Change::New),
+                ("new-pool", Change::FirstSeen),
+            ]
+        );
+        let resolved: Vec<(&str, &str, &str)> = c
+            .resolved
+            .iter()
+            .map(|r| {
+                (
+                    r.instance_uuid.as_str(),
+                    r.now.as_str(),
+                    r.now_sr_uuid.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            resolved,
+            vec![("fixed", "ok", "37ee"), ("gone", "gone", "")]
+        );
+        assert_eq!(c.not_rechecked.len(), 1);
+        assert_eq!(c.rechecked_pools, 1);
+        let text = render(&c, "a", "b");
+        assert!(text.contains("was FA15E-D15C-a, now 37ee"), "{text}");
+        assert!(
+            !text.contains("healthy") && !text.contains("added-ok"),
+            "ok rows are counts only: {text}"
+        );
+    }
+
+    #[test]
+    fn waived_problems_are_not_new_and_expired_waivers_resurface() {
+        let mut waived = f("p", "i", "1", "FA15E-D15C-a", Verdict::Blocked);
+        waived.waiver = "waived".into();
+        let plain = f("p", "i", "1", "FA15E-D15C-a", Verdict::Blocked);
+        let pools: HashSet<&str> = ["p"].into();
+        let c = compare(
+            std::slice::from_ref(&plain),
+            &pools,
+            std::slice::from_ref(&waived),
+            &pools,
+        );
+        assert_eq!(c.changes[0].1, Change::Resolved);
+        let c = compare(
+            std::slice::from_ref(&waived),
+            &pools,
+            std::slice::from_ref(&plain),
+            &pools,
+        );
+        assert_eq!(c.changes[0].1, Change::New);
+    }
 }

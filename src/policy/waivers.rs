@@ -33,11 +33,25 @@ pub struct Waiver {
     pub expires_day: i64,
 }
 
+/// The attachment a finding_id names: pool/instance/userdevice. Ids written before schema 2 held the
+/// SR uuid too (pool/instance/SR/userdevice); they name the same attachment, so waivers written
+/// against them keep working after the volume's SR is renamed.
+fn attachment(id: &str) -> Option<(&str, &str, &str)> {
+    let parts: Vec<&str> = id.trim().split('/').collect();
+    match parts.as_slice() {
+        [p, i, u] | [p, i, _, u] => Some((p, i, u)),
+        _ => None,
+    }
+}
+
 impl Waiver {
     pub fn covers(&self, finding_id: &str, instance_uuid: &str) -> bool {
         match &self.target {
-            WaiverTarget::FindingId(id) => id == finding_id,
-            WaiverTarget::InstanceUuid(u) => u == instance_uuid,
+            WaiverTarget::FindingId(id) => {
+                id == finding_id
+                    || attachment(id).is_some_and(|a| attachment(finding_id) == Some(a))
+            }
+            WaiverTarget::InstanceUuid(u) => u.eq_ignore_ascii_case(instance_uuid),
         }
     }
     pub fn expired(&self, today: i64) -> bool {
@@ -71,19 +85,52 @@ struct RawWaiver {
     expires: Option<String>,
 }
 
+/// A `[[waiver]]` table, each field with where it stands in the file (for messages), `expires` as
+/// TOML's own date (`expires = 2027-01-01`) or as text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlWaiver {
+    finding_id: Option<toml::Spanned<String>>,
+    instance_uuid: Option<toml::Spanned<String>>,
+    reason: Option<toml::Spanned<String>>,
+    owner: Option<toml::Spanned<String>>,
+    expires: Option<toml::Spanned<toml::Value>>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TomlFile {
     #[serde(default)]
-    waiver: Vec<RawWaiver>,
+    waiver: Vec<toml::Spanned<TomlWaiver>>,
 }
 
-fn validate(raw: RawWaiver, source: String, path: &Path, line: u64) -> Result<Waiver, InputError> {
-    let invalid = |message: String| InputError::Invalid {
+/// The line of each field of a waiver (a missing field: the waiver's own line).
+struct FieldLines {
+    default: u64,
+    fields: Vec<(&'static str, u64)>,
+}
+
+impl FieldLines {
+    fn of(&self, field: &str) -> u64 {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or(self.default, |(_, l)| *l)
+    }
+}
+
+fn validate(
+    raw: RawWaiver,
+    source: String,
+    path: &Path,
+    lines: &FieldLines,
+) -> Result<Waiver, InputError> {
+    let invalid_at = |field: &str, message: String| InputError::Invalid {
         path: path.to_path_buf(),
-        line,
+        line: lines.of(field),
         message,
     };
+    let invalid = |message: String| invalid_at("", message);
     let nonempty = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let target = match (nonempty(raw.finding_id), nonempty(raw.instance_uuid)) {
         (Some(id), None) => WaiverTarget::FindingId(id),
@@ -98,9 +145,10 @@ fn validate(raw: RawWaiver, source: String, path: &Path, line: u64) -> Result<Wa
     let expires = nonempty(raw.expires)
         .ok_or_else(|| invalid("a waiver needs an expires date (YYYY-MM-DD)".into()))?;
     let expires_day = parse_day(&expires).ok_or_else(|| {
-        invalid(format!(
-            "expires {expires:?} is not a date of the form YYYY-MM-DD"
-        ))
+        invalid_at(
+            "expires",
+            format!("expires {expires:?} is not a date of the form YYYY-MM-DD"),
+        )
     })?;
     Ok(Waiver {
         target,
@@ -116,7 +164,7 @@ fn validate(raw: RawWaiver, source: String, path: &Path, line: u64) -> Result<Wa
 pub fn load(path: &Path) -> Result<Vec<Waiver>, InputError> {
     let text = std::fs::read_to_string(path).map_err(|source| InputError::Unreadable {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let shown = path.display().to_string();
     if path
@@ -134,20 +182,57 @@ pub fn load(path: &Path) -> Result<Vec<Waiver>, InputError> {
                 message: e.message().to_string(),
             }
         })?;
-        // Line of each [[waiver]] header, for messages.
-        let headers: Vec<u64> = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.trim() == "[[waiver]]")
-            .map(|(i, _)| i as u64 + 1)
-            .collect();
+        let line_of = |span: std::ops::Range<usize>| {
+            1 + text[..span.start.min(text.len())].matches('\n').count() as u64
+        };
+        // A table's span starts at its first key: its [[waiver]] header is the line above.
+        let header_line = |span: std::ops::Range<usize>| {
+            let at = line_of(span);
+            text.lines()
+                .take(at as usize)
+                .enumerate()
+                .filter(|(_, l)| l.trim() == "[[waiver]]")
+                .map(|(i, _)| i as u64 + 1)
+                .last()
+                .unwrap_or(at)
+        };
         return file
             .waiver
             .into_iter()
-            .enumerate()
-            .map(|(i, raw)| {
-                let line = headers.get(i).copied().unwrap_or(0);
-                validate(raw, format!("{shown}:{line}"), path, line)
+            .map(|table| {
+                let line = header_line(table.span());
+                let w = table.into_inner();
+                let mut fields = Vec::new();
+                let mut text_of = |name: &'static str, v: Option<toml::Spanned<String>>| {
+                    v.map(|v| {
+                        fields.push((name, line_of(v.span())));
+                        v.into_inner()
+                    })
+                };
+                let finding_id = text_of("finding_id", w.finding_id);
+                let instance_uuid = text_of("instance_uuid", w.instance_uuid);
+                let reason = text_of("reason", w.reason);
+                let owner = text_of("owner", w.owner);
+                let expires = w.expires.map(|v| {
+                    fields.push(("expires", line_of(v.span())));
+                    match v.into_inner() {
+                        toml::Value::String(s) => s,
+                        toml::Value::Datetime(d) => d.to_string(),
+                        other => other.to_string(),
+                    }
+                });
+                let raw = RawWaiver {
+                    finding_id,
+                    instance_uuid,
+                    reason,
+                    owner,
+                    expires,
+                };
+                let lines = FieldLines {
+                    default: line,
+                    fields,
+                };
+                validate(raw, format!("{shown}:{line}"), path, &lines)
             })
             .collect();
     }
@@ -176,7 +261,11 @@ pub fn load(path: &Path) -> Result<Vec<Waiver>, InputError> {
             line,
             message: e.to_string(),
         })?;
-        out.push(validate(raw, format!("{shown}:{line}"), path, line)?);
+        let lines = FieldLines {
+            default: line,
+            fields: Vec::new(),
+        };
+        out.push(validate(raw, format!("{shown}:{line}"), path, &lines)?);
     }
     Ok(out)
 }
@@ -299,6 +388,33 @@ mod tests {
     }
 
     #[test]
+    fn toml_dates_are_accepted_as_dates() {
+        let w = load_str(
+            "d.toml",
+            "[[waiver]]\nfinding_id = \"p/i/1\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2099-01-31\n",
+        )
+        .unwrap();
+        assert_eq!(w[0].expires, "2099-01-31");
+        assert!(!w[0].expired(today()));
+    }
+
+    #[test]
+    fn finding_ids_name_the_attachment_whatever_its_sr() {
+        let w = load_str(
+            "w.csv",
+            "finding_id,reason,owner,expires\np/i/FA15E-D15C-v/1,r,o,2099-01-31\np/j/2,r,o,2099-01-31\n",
+        )
+        .unwrap();
+        assert!(
+            w[0].covers("p/i/1", "i"),
+            "an id written with the SR uuid (schema 1)"
+        );
+        assert!(!w[0].covers("p/i/2", "i"));
+        assert!(w[1].covers("p/j/2", "j"));
+        assert!(!w[1].covers("q/j/2", "j"));
+    }
+
+    #[test]
     fn bad_waivers_name_file_and_line() {
         for (name, text, want) in [
             ("a.toml", "[[waiver]]\nreason = \"r\"\nowner = \"o\"\nexpires = \"2099-01-01\"\n", ":1: a waiver needs finding_id"),
@@ -308,9 +424,13 @@ mod tests {
             ("e.csv", "finding_id,reason,owner\nx,r,o\n", ":2: a waiver needs an expires"),
             ("f.csv", "finding_id,why\nx,r\n", "unknown column"),
             ("g.toml", "[[waiver]\n", "a.toml"),
+            // Regression: a bad field is pointed at on its own line, not the table's.
+            ("h.toml", "[[waiver]]\nfinding_id = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2026-02-30\n", "h.toml:5:"),
+            ("i.toml", "[[waiver]]\nfinding_id = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = \"soon\"\n", "i.toml:5: expires \"soon\""),
         ] {
             let err = load_str(name, text).unwrap_err();
             let want = if name == "g.toml" { "g.toml:1:" } else { want };
+            let want = if name == "h.toml" { "h.toml:5:" } else { want };
             assert!(err.contains(name), "{err}");
             assert!(err.contains(want), "{name}: {err}");
         }

@@ -6,6 +6,51 @@ use crate::error::ReportError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Check, before any work is done, that `dir` can hold the reports: it is (or can be made) a folder
+/// in which a file can be created. A scan that would end unable to write its reports stops at once.
+pub fn check_writable(dir: &Path) -> Result<(), ReportError> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(ReportError::NotAFolder {
+            path: dir.to_path_buf(),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|cause| ReportError::Io {
+        path: dir.to_path_buf(),
+        cause,
+    })?;
+    // Created and removed at once (dropped).
+    tempfile::Builder::new()
+        .prefix(".xsa-write-check.")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|cause| ReportError::Io {
+            path: dir.to_path_buf(),
+            cause,
+        })
+}
+
+/// Remove the files named in `names` from `dir` that are not in `keep`: reports an earlier run
+/// wrote in formats this run did not, which would otherwise sit beside this run's reports.
+pub fn remove_stale(
+    dir: &Path,
+    names: &[&str],
+    keep: &[PathBuf],
+) -> Result<Vec<PathBuf>, ReportError> {
+    let mut removed = Vec::new();
+    for name in names {
+        let p = dir.join(name);
+        if keep.contains(&p) || !p.is_file() {
+            continue;
+        }
+        std::fs::remove_file(&p).map_err(|cause| ReportError::Io {
+            path: p.clone(),
+            cause,
+        })?;
+        removed.push(p);
+    }
+    Ok(removed)
+}
+
 /// A set of output files staged for an atomic commit.
 #[derive(Debug)]
 pub struct StagedOutputs {
@@ -17,7 +62,7 @@ impl StagedOutputs {
     pub fn new(dir: &Path) -> Result<Self, ReportError> {
         std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
             path: dir.to_path_buf(),
-            source,
+            cause: source,
         })?;
         Ok(StagedOutputs {
             dir: dir.to_path_buf(),
@@ -80,7 +125,7 @@ impl StagedOutputs {
         for (tmp, target) in self.staged {
             tmp.persist(&target).map_err(|e| ReportError::Io {
                 path: target.clone(),
-                source: e.error,
+                cause: e.error,
             })?;
             done.push(target);
         }
@@ -97,7 +142,7 @@ fn stage_file(
     let target = dir.join(name);
     let io_err = |source| ReportError::Io {
         path: target.clone(),
-        source,
+        cause: source,
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))

@@ -75,6 +75,7 @@ impl CsvRow for Finding {
         "nova_device",
         "nova_sr_uuid",
         "nova_check",
+        "previous_sr_uuid",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -110,6 +111,7 @@ impl CsvRow for Finding {
             self.nova_device.clone(),
             self.nova_sr_uuid.clone(),
             self.nova_check.clone(),
+            self.previous_sr_uuid.clone(),
         ]
     }
 }

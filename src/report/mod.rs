@@ -14,13 +14,15 @@ use crate::audit::{
     PoolAudit, Verdict,
 };
 use crate::classify::Naming;
-use crate::policy::baseline::BaselineInfo;
+use crate::policy::baseline::{BaselineInfo, Resolved};
 use crate::policy::gate::{self, FailOn, GateCounts};
 use crate::policy::waivers::WaiverStatus;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a field of report.json or a column of a CSV changes meaning or order.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: `finding_id` is pool/instance/userdevice (was with the SR uuid), `resolved[]` entries are
+/// [`Resolved`] records, `baseline` values include `first-seen` and `resolved`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The outcome of one inventory entry, a row of hosts.csv.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +100,9 @@ pub struct Summary {
     pub findings_unchanged: usize,
     #[serde(default)]
     pub findings_resolved: usize,
+    /// Problems in pools the baseline did not audit.
+    #[serde(default)]
+    pub findings_first_seen: usize,
     /// Nova's check of each finding against `--nova-bdms` (zero without it).
     #[serde(default)]
     pub nova_match: usize,
@@ -165,9 +170,9 @@ pub struct Report {
     /// The run this one was compared with, if any.
     #[serde(default)]
     pub baseline: Option<BaselineInfo>,
-    /// Findings of the baseline that are gone (their pool was audited and they were not found).
+    /// Problems of the baseline that are fine now or gone (their pool was audited this run).
     #[serde(default)]
-    pub resolved: Vec<Finding>,
+    pub resolved: Vec<Resolved>,
     /// Every waiver given, with whether it matched and whether it has expired.
     #[serde(default)]
     pub waivers: Vec<WaiverStatus>,
@@ -345,6 +350,11 @@ impl Report {
                 .filter(|w| w.status == "expired")
                 .count(),
             findings_new: self.findings.iter().filter(|f| f.baseline == "new").count(),
+            findings_first_seen: self
+                .findings
+                .iter()
+                .filter(|f| f.baseline == "first-seen")
+                .count(),
             findings_unchanged: self
                 .findings
                 .iter()
@@ -393,6 +403,22 @@ impl Report {
             }
         };
         let blocked_pools = self.pools.iter().filter(|p| p.blocked > 0).count();
+        if s.pools == 0 {
+            let mut line = format!(
+                "Nothing could be audited: {} of {} inventory entr{} failed",
+                s.entries_failed,
+                s.entries,
+                if s.entries == 1 { "y" } else { "ies" }
+            );
+            if s.coverage_not_audited > 0 {
+                line.push_str(&format!(
+                    "; {} instance{} known to Nova not audited",
+                    s.coverage_not_audited,
+                    plural(s.coverage_not_audited)
+                ));
+            }
+            return line;
+        }
         let mut line = if s.instances_blocked > 0 {
             format!(
                 "{} instance{} in {} cannot be live-migrated after the upgrade",
@@ -407,13 +433,23 @@ impl Report {
             )
         };
         if s.instances_blocked > 0 && s.instances_blocked_unwaived < s.instances_blocked {
+            // Counted by instance: an instance is waived when every finding that makes it blocked
+            // is; one that then still has a volume to review is counted there.
             line.push_str(&format!(
                 " ({} waived)",
                 s.instances_blocked - s.instances_blocked_unwaived
             ));
         }
-        if s.instances_review > 0 {
-            line.push_str(&format!("; {} need review", s.instances_review));
+        if s.instances_review_unwaived > 0 {
+            line.push_str(&format!(
+                "; {} need{} review",
+                s.instances_review_unwaived,
+                if s.instances_review_unwaived == 1 {
+                    "s"
+                } else {
+                    ""
+                }
+            ));
         }
         if s.entries_failed > 0 {
             line.push_str(&format!(
@@ -489,12 +525,36 @@ impl Format {
     }
 }
 
-/// Write the chosen formats into `dir`, all or nothing.
+/// Every file name a run may write into `--out`: the only files a later run removes when it does
+/// not write them again.
+pub const REPORT_FILES: &[&str] = &[
+    "findings.csv",
+    "instances.csv",
+    "hosts.csv",
+    "orphans.csv",
+    "conflicts.csv",
+    "coverage.csv",
+    "report.json",
+    "report.html",
+    "summary.md",
+];
+
+/// What [`write_reports`] did.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub files: Vec<std::path::PathBuf>,
+    /// Reports of an earlier run that this run did not write again, removed so that the folder
+    /// holds one run's reports only.
+    pub removed: Vec<std::path::PathBuf>,
+}
+
+/// Write the chosen formats into `dir`, all or nothing, then remove the tool's own report files this
+/// run did not write.
 pub fn write_reports(
     report: &Report,
     dir: &std::path::Path,
     formats: &[Format],
-) -> Result<Vec<std::path::PathBuf>, crate::error::ReportError> {
+) -> Result<Written, crate::error::ReportError> {
     let mut out = atomic::StagedOutputs::new(dir)?;
     type Job<'a> = (
         &'static str,
@@ -541,5 +601,7 @@ pub fn write_reports(
         }
     }
     out.stage_parallel(jobs)?;
-    out.commit()
+    let files = out.commit()?;
+    let removed = atomic::remove_stale(dir, REPORT_FILES, &files)?;
+    Ok(Written { files, removed })
 }

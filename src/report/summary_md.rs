@@ -39,19 +39,46 @@ pub fn render(r: &Report) -> String {
         r.run.inventory.replace('`', "'"),
         &r.run.inventory_sha256.get(..12).unwrap_or("")
     );
+    let n = |count: usize, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    let waived = s.instances_blocked - s.instances_blocked_unwaived.min(s.instances_blocked);
     let _ = writeln!(
         out,
-        "- {} inventory entries, {} failed; {} pools, {} hosts; {} Nova instances: {} blocked, {} to review, {} ok",
-        s.entries, s.entries_failed, s.pools, s.hosts, s.instances, s.instances_blocked, s.instances_review, s.instances_ok
+        "- {}, {} failed; {}, {}; {}: {} blocked{}, {} to review, {} ok",
+        n(s.entries, "inventory entry", "inventory entries"),
+        s.entries_failed,
+        n(s.pools, "pool", "pools"),
+        n(s.hosts, "host", "hosts"),
+        n(s.instances, "Nova instance", "Nova instances"),
+        s.instances_blocked,
+        if waived > 0 {
+            format!(" ({waived} waived)")
+        } else {
+            String::new()
+        },
+        s.instances_review_unwaived,
+        s.instances_ok
     );
-    let _ = writeln!(out, "- {} volume attachments: {} legacy, {} new-style, {} other; {} orphaned legacy SRs; {} conflicts", s.attachments, s.legacy, s.new, s.other, s.orphans, s.conflicts);
+    let _ = writeln!(
+        out,
+        "- {}: {} legacy, {} new-style, {} other; {}; {}",
+        n(s.attachments, "volume attachment", "volume attachments"),
+        s.legacy,
+        s.new,
+        s.other,
+        n(s.orphans, "orphaned legacy SR", "orphaned legacy SRs"),
+        n(s.conflicts, "conflict", "conflicts")
+    );
     if let Some(b) = &r.baseline {
         let _ = writeln!(
             out,
-            "- Compared with `{}` ({}): {} new, {} resolved, {} not rechecked",
+            "- Compared with `{}` ({}{}): {} new, {} first seen, {} resolved, {} not rechecked problems",
             b.path.replace('`', "'"),
             b.started_at,
+            if b.complete { "" } else { ", an incomplete run" },
             s.findings_new,
+            s.findings_first_seen,
             s.findings_resolved,
             b.not_rechecked
         );
@@ -79,8 +106,16 @@ pub fn render(r: &Report) -> String {
     if s.findings_waived > 0 || s.waivers_expired > 0 {
         let _ = writeln!(
             out,
-            "- {} findings waived; {} waivers expired",
-            s.findings_waived, s.waivers_expired
+            "- {} waived; {} expired",
+            n(s.findings_waived, "finding", "findings"),
+            n(s.waivers_expired, "waiver", "waivers")
+        );
+    }
+    for w in r.waivers.iter().filter(|w| w.status == "unused") {
+        let _ = writeln!(
+            out,
+            "- **Unused waiver** at `{}`: it matches no finding (a mistyped finding_id or instance_uuid?)",
+            w.waiver.source.replace('`', "'")
         );
     }
     if !r.run.complete {

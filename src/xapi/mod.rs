@@ -91,15 +91,12 @@ pub fn resolve_password(entry: &Entry) -> Result<String, XapiError> {
         message,
     };
     if let Some(var) = &entry.password_env {
-        return std::env::var(var).map_err(|_| {
-            err(format!(
-                "environment variable {var} (password_env) is not set"
-            ))
-        });
+        return std::env::var(var)
+            .map_err(|_| err(format!("environment variable {var} is not set")));
     }
     if let Some(file) = &entry.password_file {
         let text = std::fs::read_to_string(file)
-            .map_err(|e| err(format!("{} (password_file): {}", file.display(), e.kind())))?;
+            .map_err(|e| err(format!("{}: {}", file.display(), e.kind())))?;
         return Ok(text.trim_end_matches(['\r', '\n']).to_string());
     }
     std::env::var("XSA_PASSWORD").map_err(|_| {
