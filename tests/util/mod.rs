@@ -16,9 +16,17 @@ pub fn real_dumps() -> PathBuf {
     root().join("fixtures").join("xapi-dumps")
 }
 
-/// The Python that has the XenAPI SDK: `XSA_PYTHON` (scripts/test sets it to its venv), else python3.
+/// The Python that has the XenAPI SDK: `XSA_PYTHON` (scripts/test sets it), else the venv
+/// scripts/test made under target/, else python3.
 pub fn python() -> String {
-    std::env::var("XSA_PYTHON").unwrap_or_else(|_| "python3".to_string())
+    if let Ok(p) = std::env::var("XSA_PYTHON") {
+        return p;
+    }
+    let venv = root().join("target/venv/bin/python");
+    if venv.exists() {
+        return venv.display().to_string();
+    }
+    "python3".to_string()
 }
 
 /// A temporary working directory, removed when dropped.
