@@ -25,6 +25,8 @@ pub struct LiveOptions {
     pub ca_file: Option<PathBuf>,
     /// Turn TLS verification off for every entry.
     pub insecure: bool,
+    /// Allow TLS 1.0/1.1 for every entry (`--tls-legacy`).
+    pub tls_legacy: bool,
     /// The largest response body accepted.
     pub max_response_bytes: u64,
     /// Retries of a call that failed to connect (never of one that reached XAPI).
@@ -49,6 +51,7 @@ impl Default for LiveOptions {
             host_deadline: Duration::from_secs(300),
             ca_file: None,
             insecure: false,
+            tls_legacy: false,
             max_response_bytes: 1024 * 1024 * 1024,
             connect_retries: 2,
             fetch: FetchMode::Auto,

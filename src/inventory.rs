@@ -20,6 +20,8 @@ pub const COLUMNS: &[&str] = &[
     "site",
     "tags",
     "insecure",
+    "tls_fingerprint",
+    "tls_legacy",
 ];
 
 /// Where an entry's data comes from.
@@ -42,6 +44,10 @@ pub struct Entry {
     pub site: String,
     pub tags: String,
     pub insecure: bool,
+    /// The SHA-256 fingerprint the host's certificate must have (pinning), if any.
+    pub tls_fingerprint: Option<[u8; 32]>,
+    /// Allow TLS 1.0/1.1 for this entry (XenServer 6.2, 6.5 before SP1).
+    pub tls_legacy: bool,
     /// The line of the inventory this entry came from (for messages).
     pub line: u64,
 }
@@ -256,6 +262,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
         };
         let insecure = parse_bool(&get("insecure"))
             .ok_or_else(|| invalid(line, format!("{name}: insecure must be true or false")))?;
+        let tls_legacy = parse_bool(&get("tls_legacy"))
+            .ok_or_else(|| invalid(line, format!("{name}: tls_legacy must be true or false")))?;
+        let tls_fingerprint = Some(get("tls_fingerprint"))
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| parse_fingerprint(&f))
+            .transpose()
+            .map_err(|m| invalid(line, format!("{name}: tls_fingerprint: {m}")))?;
         let password_env = Some(get("password_env")).filter(|s| !s.is_empty());
         let password_file = Some(get("password_file"))
             .filter(|s| !s.is_empty())
@@ -275,6 +288,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
             site: get("site"),
             tags: get("tags"),
             insecure,
+            tls_fingerprint,
+            tls_legacy,
             line,
         });
     }
@@ -285,6 +300,114 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
         path: path.to_path_buf(),
         digest,
         entries,
+    })
+}
+
+/// Parse a certificate fingerprint as an inventory may hold it: 64 hex digits (SHA-256), colons
+/// and case optional, an optional `sha256:` prefix.
+pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], String> {
+    let t = s.trim();
+    let t = match t.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("sha256:") => &t[7..],
+        _ => t,
+    };
+    let hex: String = t.chars().filter(|c| *c != ':').collect();
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{s:?} is not a SHA-256 fingerprint (64 hex digits, colons optional, optional sha256: prefix)"
+        ));
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// The host and port a URL names (the scheme's default port when it gives none).
+pub fn host_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let default = if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    };
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, tail) = v6.split_once(']')?;
+        (h, tail.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => default,
+    };
+    Some((host.to_string(), port))
+}
+
+/// A copy of an inventory with `column` set, row by row, to the values given by entry name (the
+/// column is added when the inventory lacks it). Comment lines are not carried over.
+pub fn with_column(
+    path: &Path,
+    column: &str,
+    values: &std::collections::HashMap<String, String>,
+) -> Result<Vec<u8>, InputError> {
+    let bytes = std::fs::read(path).map_err(|cause| InputError::Unreadable {
+        path: path.to_path_buf(),
+        cause,
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .flexible(true)
+        .from_reader(bytes.as_slice());
+    let bad = |e: csv::Error| InputError::Invalid {
+        path: path.to_path_buf(),
+        line: e.position().map_or(0, |p| p.line()),
+        message: csv_message(&e),
+    };
+    let mut header: Vec<String> = reader
+        .headers()
+        .map_err(bad)?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let name_at = header
+        .iter()
+        .position(|h| h.trim().eq_ignore_ascii_case("name"));
+    let col_at = match header
+        .iter()
+        .position(|h| h.trim().eq_ignore_ascii_case(column))
+    {
+        Some(i) => i,
+        None => {
+            header.push(column.to_string());
+            header.len() - 1
+        }
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| InputError::Invalid {
+        path: path.to_path_buf(),
+        line: 0,
+        message: e.to_string(),
+    };
+    out.write_record(&header).map_err(io)?;
+    for rec in reader.records() {
+        let rec = rec.map_err(bad)?;
+        let mut cells: Vec<String> = rec.iter().map(str::to_string).collect();
+        cells.resize(header.len(), String::new());
+        if let Some(v) = name_at.and_then(|i| values.get(cells[i].trim())) {
+            cells[col_at] = v.clone();
+        }
+        out.write_record(&cells).map_err(io)?;
+    }
+    out.into_inner().map_err(|e| InputError::Invalid {
+        path: path.to_path_buf(),
+        line: 0,
+        message: e.to_string(),
     })
 }
 
@@ -482,6 +605,14 @@ mod tests {
             ("name,url\n# c\na,https://\n", ":3: a: url: no host"),
             ("name,url\na,https://:443/\n", ":2: a: url: no host"),
             ("name,url\na,https://[fe80::1/\n", ":2: a: url: unclosed ["),
+            (
+                "name,url,tls_fingerprint\na,https://a/,sha256:00\n",
+                ":2: a: tls_fingerprint: \"sha256:00\" is not a SHA-256 fingerprint",
+            ),
+            (
+                "name,url,tls_legacy\na,https://a/,sometimes\n",
+                ":2: a: tls_legacy must be true or false",
+            ),
             // Regression: Excel's semicolon CSV was "unknown column(s) name;dump;site".
             (
                 "name;dump;site\na;a.xml;x\n",

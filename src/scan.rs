@@ -51,6 +51,8 @@ pub struct ScanConfig {
 #[derive(Debug)]
 pub struct EntryResult {
     pub index: usize,
+    /// What the entry's TLS handshake negotiated (https entries that got that far).
+    pub tls: Option<crate::xapi::tls::TlsSeen>,
     /// The audit, with the snapshot it came from when the caller asked to keep it (`capture`).
     pub outcome: Result<(Option<Arc<Snapshot>>, PoolAudit), String>,
     pub duration: Duration,
@@ -96,7 +98,11 @@ pub fn scan_entries(
 ) -> Result<(Vec<EntryResult>, bool), String> {
     let entries = &cfg.inventory.entries;
     // One set of HTTP clients (TLS contexts, connection pools) for every call of the scan.
-    let clients = Arc::new(HttpClients::new(&cfg.live, cfg.concurrency));
+    let clients = Arc::new(HttpClients::new(
+        &cfg.live,
+        cfg.concurrency,
+        &cfg.inventory.entries,
+    ));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.concurrency.max(1))
         .thread_name(|i| format!("xsa-scan-{i}"))
@@ -127,8 +133,13 @@ pub fn scan_entries(
             .unwrap_or_else(|_| {
                 Err("internal error while auditing this entry (please report it)".to_string())
             });
+            let tls = match &entry.source {
+                Source::Url(url) => clients.tls_seen(url),
+                Source::Dump(_) => None,
+            };
             let _ = tx.send(EntryResult {
                 index,
+                tls,
                 outcome,
                 duration: started.elapsed(),
             });
@@ -258,6 +269,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
     let results = by_index.into_iter().enumerate().map(|(index, r)| {
         r.unwrap_or(EntryResult {
             index,
+            tls: None,
             outcome: Err("interrupted before this entry finished".to_string()),
             duration: Duration::ZERO,
         })
@@ -271,7 +283,21 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
             tags: entry.tags.clone(),
             duration_ms: r.duration.as_millis() as u64,
             insecure: matches!(entry.source, Source::Url(_))
+                && entry.tls_fingerprint.is_none()
                 && (entry.insecure || cfg.live.insecure),
+            tls: match &entry.source {
+                Source::Url(u) if u.to_ascii_lowercase().starts_with("http://") => "none".into(),
+                Source::Url(_) => crate::xapi::tls_policy(entry, &cfg.live)
+                    .mode
+                    .as_str()
+                    .to_string(),
+                Source::Dump(_) => String::new(),
+            },
+            tls_version: r
+                .tls
+                .as_ref()
+                .map(|t| t.version.clone())
+                .unwrap_or_default(),
             ..Default::default()
         };
         match r.outcome {

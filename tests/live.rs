@@ -274,9 +274,13 @@ fn the_client_refuses_non_read_calls_before_the_wire() {
     use xen_sr_audit::xapi::{HttpClients, XapiError};
     let s = sim(demo_dumps(), &[], true);
     let opts = LiveOptions::default();
-    let clients = HttpClients::new(&opts, 1);
+    let clients = HttpClients::new(&opts, 1, &[]);
     let url = format!("http://{}/", s.hosts()[0].addr);
-    let mut conn = Connection::new(&clients, &url, "t", false, &opts).unwrap();
+    let verified = xen_sr_audit::xapi::tls::TlsPolicy {
+        mode: xen_sr_audit::xapi::tls::TlsMode::Verified,
+        legacy: false,
+    };
+    let mut conn = Connection::new(&clients, &url, "t", verified, &opts).unwrap();
     for method in [
         "VM.destroy",
         "SR.forget",
@@ -371,38 +375,8 @@ s.xenapi.session.logout()
 }
 
 fn self_signed(dir: &TestDir, ips: &[&str]) -> (PathBuf, PathBuf) {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let san = ips
-        .iter()
-        .map(|ip| format!("IP:{ip}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let out = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=xapi-sim",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .arg("-addext")
-        .arg(format!("subjectAltName={san}"))
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (cert, key)
+    let (cert, key) = util::self_signed_pem(2048, false, ips);
+    (dir.write("cert.pem", cert), dir.write("key.pem", key))
 }
 
 #[test]

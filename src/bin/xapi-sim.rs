@@ -61,6 +61,9 @@ struct Args {
     /// The PKCS#8 private key (PEM) of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Speak TLS 1.0 only, like XenServer 6.2 and 6.5 before SP1 (with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    tls_legacy_only: bool,
     /// The environment variable the written inventory names for the password.
     #[arg(long, default_value = "XAPI_SIM_PASSWORD")]
     password_env: String,
@@ -117,6 +120,7 @@ fn run(a: Args) -> anyhow::Result<()> {
             )),
             _ => None,
         },
+        tls_legacy_only: a.tls_legacy_only,
         ..SimOptions::default()
     };
     let wanted: Vec<String> = opts.faults.keys().cloned().collect();
@@ -143,8 +147,13 @@ fn run(a: Args) -> anyhow::Result<()> {
     for h in sim.hosts() {
         writeln!(
             out,
-            "{} http://{}/ {} pool={}{}",
+            "{} {}://{}/ {} pool={}{}",
             h.name,
+            if a.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             h.addr,
             if h.master { "master" } else { "member" },
             h.pool_name,

@@ -178,6 +178,8 @@ impl CsvRow for HostRow {
         "orphans",
         "conflicts",
         "insecure",
+        "tls",
+        "tls_version",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -200,6 +202,8 @@ impl CsvRow for HostRow {
             self.orphans.to_string(),
             self.conflicts.to_string(),
             b(self.insecure),
+            self.tls.clone(),
+            self.tls_version.clone(),
         ]
     }
 }

@@ -174,6 +174,8 @@ pub fn render(report: &Report) -> Result<String, String> {
         findings => &report.findings,
         filters => filters,
         nova => &report.nova,
+        tls_insecure => report.hosts.iter().filter(|h| h.tls == "insecure").map(|h| h.name.as_str()).collect::<Vec<_>>(),
+        tls_legacy => report.hosts.iter().filter(|h| h.legacy_tls()).map(|h| format!("{} ({})", h.name, h.tls_version)).collect::<Vec<_>>(),
         coverage_gaps => report.coverage.iter().filter(|c| c.coverage != Coverage::Audited).collect::<Vec<_>>(),
     };
     env.get_template("report.html")

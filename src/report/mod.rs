@@ -48,6 +48,20 @@ pub struct HostRow {
     pub conflicts: usize,
     /// TLS certificate verification was turned off for this entry.
     pub insecure: bool,
+    /// How the connection was secured: `none` (http), `verified`, `pinned` or `insecure`; empty for
+    /// dumps.
+    #[serde(default)]
+    pub tls: String,
+    /// The TLS version negotiated (`TLSv1.2`, `TLSv1`, ...), empty when none was.
+    #[serde(default)]
+    pub tls_version: String,
+}
+
+impl HostRow {
+    /// TLS 1.0 or 1.1: what old XenServer hosts speak, flagged in the reports.
+    pub fn legacy_tls(&self) -> bool {
+        matches!(self.tls_version.as_str(), "TLSv1" | "TLSv1.1")
+    }
 }
 
 /// Run metadata: what produced this report, when, from what.

@@ -121,6 +121,31 @@ pub fn render(r: &Report) -> String {
     if !r.run.complete {
         let _ = writeln!(out, "- **Incomplete**: the scan was interrupted");
     }
+    let names = |pick: &dyn Fn(&crate::report::HostRow) -> bool| {
+        r.hosts
+            .iter()
+            .filter(|h| pick(h))
+            .map(|h| md_escape(&h.name))
+            .collect::<Vec<_>>()
+    };
+    let insecure = names(&|h| h.tls == "insecure");
+    if !insecure.is_empty() {
+        let _ = writeln!(
+            out,
+            "- **TLS not verified (insecure)** for {}: {}",
+            n(insecure.len(), "entry", "entries"),
+            insecure.join(", ")
+        );
+    }
+    let legacy = names(&|h| h.legacy_tls());
+    if !legacy.is_empty() {
+        let _ = writeln!(
+            out,
+            "- **legacy TLS** (TLS 1.0/1.1) for {}: {}",
+            n(legacy.len(), "entry", "entries"),
+            legacy.join(", ")
+        );
+    }
     let _ = writeln!(
         out,
         "- Exit code {} (`--fail-on {}`)\n",

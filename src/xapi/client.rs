@@ -5,10 +5,11 @@
 //! the fallback), and logout on every path. Only an allowlist of read methods can ever be sent: the
 //! check sits in front of the wire, so a write cannot happen by mistake.
 
+use super::tls::{Connector, TlsLog, TlsPolicy, TlsSeen};
 use super::wire::{self, Response};
 use super::XapiError;
 use crate::config::{FetchMode, LiveOptions};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,49 +37,54 @@ pub fn is_read_method(method: &str) -> bool {
     }
 }
 
-/// The HTTP clients of a scan: one verifying TLS, one not (for `insecure` entries), both reused for
-/// every call so connections and TLS contexts are set up once per host, not once per call.
+/// The HTTP clients of a scan: one agent per TLS policy (verified, insecure, each pinned
+/// certificate, each with or without legacy TLS), each reused for every call with that policy so
+/// connections and TLS contexts are set up once, not once per call.
 #[derive(Debug)]
 pub struct HttpClients {
     call_timeout: Duration,
     ca_file: Option<std::path::PathBuf>,
     concurrency: usize,
-    // Built on first use: each costs a load of the system's CA store, and most scans need one.
-    verified: std::sync::OnceLock<Result<ureq::Agent, String>>,
-    insecure: std::sync::OnceLock<Result<ureq::Agent, String>>,
+    // Built on first use: a verified context loads the system's CA store.
+    agents: std::sync::Mutex<HashMap<TlsPolicy, Result<ureq::Agent, String>>>,
+    /// What each TLS handshake of the scan negotiated, by host.
+    pub tls_log: TlsLog,
+    /// Pinned fingerprints by host (lower case), from the inventory: a `HOST_IS_SLAVE` redirect to a
+    /// master is pinned with the master's own row.
+    pub(crate) pins: HashMap<String, [u8; 32]>,
     /// Fetches shared by the inventory rows of one pool, for this scan.
     pub(crate) shared_fetches: super::SharedFetches,
 }
 
 impl HttpClients {
-    pub fn new(opts: &LiveOptions, concurrency: usize) -> HttpClients {
+    pub fn new(
+        opts: &LiveOptions,
+        concurrency: usize,
+        entries: &[crate::inventory::Entry],
+    ) -> HttpClients {
+        let pins = entries
+            .iter()
+            .filter_map(|e| {
+                let crate::inventory::Source::Url(url) = &e.source else {
+                    return None;
+                };
+                let (host, _) = crate::inventory::host_port(url)?;
+                Some((host.to_ascii_lowercase(), e.tls_fingerprint?))
+            })
+            .collect();
         HttpClients {
             call_timeout: opts.call_timeout,
             ca_file: opts.ca_file.clone(),
             concurrency,
-            verified: std::sync::OnceLock::new(),
-            insecure: std::sync::OnceLock::new(),
+            agents: std::sync::Mutex::new(HashMap::new()),
+            tls_log: TlsLog::default(),
+            pins,
             shared_fetches: super::SharedFetches::default(),
         }
     }
 
-    fn build(&self, insecure: bool) -> Result<ureq::Agent, String> {
-        let tls = if insecure {
-            native_tls::TlsConnector::builder()
-                .danger_accept_invalid_certs(true)
-                .danger_accept_invalid_hostnames(true)
-                .build()
-                .map_err(|e| format!("TLS setup: {e}"))?
-        } else {
-            let mut verified = native_tls::TlsConnector::builder();
-            if let Some(ca) = &self.ca_file {
-                let pem = std::fs::read(ca).map_err(|e| format!("{}: {e}", ca.display()))?;
-                let cert = native_tls::Certificate::from_pem(&pem)
-                    .map_err(|e| format!("{}: not a PEM certificate: {e}", ca.display()))?;
-                verified.add_root_certificate(cert);
-            }
-            verified.build().map_err(|e| format!("TLS setup: {e}"))?
-        };
+    fn build(&self, policy: TlsPolicy) -> Result<ureq::Agent, String> {
+        let tls = Connector::new(policy, self.ca_file.as_deref(), Arc::clone(&self.tls_log))?;
         Ok(ureq::AgentBuilder::new()
             .timeout_connect(self.call_timeout)
             .timeout_read(self.call_timeout)
@@ -91,22 +97,26 @@ impl HttpClients {
             .build())
     }
 
-    /// The shared agent for verified or unverified TLS (plain http uses the verified one).
-    pub fn agent(&self, insecure: bool) -> Result<&ureq::Agent, String> {
-        let cell = if insecure {
-            &self.insecure
-        } else {
-            &self.verified
-        };
-        cell.get_or_init(|| self.build(insecure))
-            .as_ref()
-            .map_err(Clone::clone)
+    /// The shared agent for a TLS policy (plain http uses any: its TLS is never used).
+    pub fn agent(&self, policy: TlsPolicy) -> Result<ureq::Agent, String> {
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        agents
+            .entry(policy)
+            .or_insert_with(|| self.build(policy))
+            .clone()
+    }
+
+    /// What the last handshake with `url`'s host negotiated, if it was https.
+    pub fn tls_seen(&self, url: &str) -> Option<TlsSeen> {
+        let (host, _) = crate::inventory::host_port(url)?;
+        let log = self.tls_log.lock().ok()?;
+        log.get(&host.to_ascii_lowercase()).cloned()
     }
 }
 
 /// One entry's conversation with XAPI.
 pub struct Connection<'a> {
-    agent: &'a ureq::Agent,
+    agent: ureq::Agent,
     pub url: String,
     /// The inventory name, for messages.
     pub name: String,
@@ -119,15 +129,13 @@ impl<'a> Connection<'a> {
         clients: &'a HttpClients,
         url: &str,
         name: &str,
-        insecure: bool,
+        tls: TlsPolicy,
         opts: &'a LiveOptions,
     ) -> Result<Self, XapiError> {
-        let agent = clients
-            .agent(insecure)
-            .map_err(|message| XapiError::Setup {
-                host: name.to_string(),
-                message,
-            })?;
+        let agent = clients.agent(tls).map_err(|message| XapiError::Setup {
+            host: name.to_string(),
+            message,
+        })?;
         Ok(Connection {
             agent,
             url: url.to_string(),
@@ -363,7 +371,15 @@ fn is_tls_failure(t: &ureq::Transport) -> bool {
     use std::error::Error;
     let mut src: Option<&(dyn Error + 'static)> = t.source();
     while let Some(e) = src {
-        if e.is::<native_tls::Error>() || e.is::<native_tls::HandshakeError<std::net::TcpStream>>()
+        let text = e.to_string();
+        if [
+            "TLS handshake failed",
+            "TLS setup",
+            "certificate fingerprint mismatch",
+            "presented no certificate",
+        ]
+        .iter()
+        .any(|m| text.starts_with(m))
         {
             return true;
         }

@@ -3,6 +3,8 @@
 //! is what the scanner calls for an inventory entry with a `url`.
 
 pub mod client;
+pub mod tls;
+pub mod trust;
 pub mod wire;
 pub mod xmlscan;
 
@@ -131,22 +133,36 @@ enum Attempt {
     Redirect(String),
 }
 
+/// How an entry's https connection is secured: pinned when the inventory gives a fingerprint, else
+/// insecure when asked, else verified; legacy TLS only when asked for that entry (or all).
+pub fn tls_policy(entry: &Entry, live: &LiveOptions) -> tls::TlsPolicy {
+    let mode = match entry.tls_fingerprint {
+        Some(fp) => tls::TlsMode::Pinned(fp),
+        None if entry.insecure || live.insecure => tls::TlsMode::Insecure,
+        None => tls::TlsMode::Verified,
+    };
+    tls::TlsPolicy {
+        mode,
+        legacy: entry.tls_legacy || live.tls_legacy,
+    }
+}
+
 /// Log in at `url`, fetch, log out on every path. HOST_IS_SLAVE comes back as a redirect.
 fn fetch_at(
     entry: &Entry,
     url: &str,
+    tls: tls::TlsPolicy,
     clients: &HttpClients,
     live: &LiveOptions,
     cancel: &AtomicBool,
 ) -> Result<Attempt, XapiError> {
-    let insecure = entry.insecure || live.insecure;
     let password = resolve_password(entry)?;
     let user = if entry.username.is_empty() {
         "root".to_string()
     } else {
         entry.username.clone()
     };
-    let mut conn = client::Connection::new(clients, url, &entry.name, insecure, live)?;
+    let mut conn = client::Connection::new(clients, url, &entry.name, tls, live)?;
     let login = |conn: &mut client::Connection| -> Result<String, XapiError> {
         let v = conn.call(
             "session.login_with_password",
@@ -233,9 +249,9 @@ impl SharedFetches {
     }
 }
 
-/// The key of a fetch: the address (case-folded, one trailing slash) and where the credentials come
-/// from (never the password itself).
-fn fetch_key(url: &str, entry: &Entry) -> String {
+/// The key of a fetch: the address (case-folded, one trailing slash), how it is secured, and where
+/// the credentials come from (never the password itself).
+fn fetch_key(url: &str, entry: &Entry, tls: tls::TlsPolicy) -> String {
     let url = url.trim_end_matches('/').to_ascii_lowercase();
     let secret_source = match (&entry.password_env, &entry.password_file) {
         (Some(v), _) => format!("env:{v}"),
@@ -243,9 +259,35 @@ fn fetch_key(url: &str, entry: &Entry) -> String {
         _ => "env:XSA_PASSWORD".to_string(),
     };
     format!(
-        "{url}/\u{0}{}\u{0}{secret_source}\u{0}{}",
-        entry.username, entry.insecure
+        "{url}/\u{0}{}\u{0}{secret_source}\u{0}{tls:?}",
+        entry.username
     )
+}
+
+/// How to secure the connection to the master a pinned member redirects to: with the master's own
+/// pin from the inventory, or not at all (the member's pin is not the master's certificate).
+fn master_tls(
+    entry: &Entry,
+    tls: tls::TlsPolicy,
+    master: &str,
+    clients: &HttpClients,
+) -> Result<tls::TlsPolicy, XapiError> {
+    if !matches!(tls.mode, tls::TlsMode::Pinned(_)) {
+        return Ok(tls);
+    }
+    let host = master.trim_matches(['[', ']']).to_ascii_lowercase();
+    match clients.pins.get(&host) {
+        Some(fp) => Ok(tls::TlsPolicy {
+            mode: tls::TlsMode::Pinned(*fp),
+            ..tls
+        }),
+        None => Err(XapiError::Setup {
+            host: entry.name.clone(),
+            message: format!(
+                "this host is a pool member (HOST_IS_SLAVE) and its master {master} has no tls_fingerprint in the inventory: add a row for the master with its fingerprint (xen-sr-audit trust records it)"
+            ),
+        }),
+    }
 }
 
 /// The scanner's entry point for a `url` entry: fetch (or share the fetch of) its pool.
@@ -261,19 +303,21 @@ pub fn fetch_snapshot(
             message: "not a url entry".into(),
         });
     };
-    let attempt = |at: &str| match fetch_at(entry, at, clients, live, cancel) {
+    let attempt = |at: &str, tls| match fetch_at(entry, at, tls, clients, live, cancel) {
         Ok(Attempt::Fetched(s)) => Shared::Fetched(Arc::from(s)),
         Ok(Attempt::Redirect(master)) => Shared::Redirect(master),
         Err(e) => Shared::Failed(e.to_string()),
     };
     let shared = &clients.shared_fetches;
-    let outcome = match shared.once(fetch_key(url, entry), || attempt(url)) {
+    let tls = tls_policy(entry, live);
+    let outcome = match shared.once(fetch_key(url, entry, tls), || attempt(url, tls)) {
         Shared::Redirect(master) => {
             let to = master_url(url, &master).ok_or_else(|| XapiError::Setup {
                 host: entry.name.clone(),
                 message: format!("HOST_IS_SLAVE with an unusable master address {master:?}"),
             })?;
-            match shared.once(fetch_key(&to, entry), || attempt(&to)) {
+            let to_tls = master_tls(entry, tls, &master, clients)?;
+            match shared.once(fetch_key(&to, entry, to_tls), || attempt(&to, to_tls)) {
                 Shared::Redirect(_) => return Err(XapiError::Setup {
                     host: entry.name.clone(),
                     message:

@@ -198,3 +198,59 @@ pub fn map(pairs: &[(&str, &str)]) -> xen_sr_audit::dump::FieldValue {
             .collect(),
     )
 }
+
+/// A self-signed certificate and its PKCS#8 key (PEM), made with OpenSSL in process: `bits` of RSA,
+/// signed with SHA-1 (as XenServer 6.x made them at install time) or SHA-256, valid for `ips`.
+pub fn self_signed_pem(bits: u32, sha1: bool, ips: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    use openssl::asn1::Asn1Time;
+    use openssl::bn::{BigNum, MsbOption};
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::extension::SubjectAlternativeName;
+    use openssl::x509::{X509NameBuilder, X509};
+    let key = PKey::from_rsa(Rsa::generate(bits).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "xapi-sim").unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    let mut serial = BigNum::new().unwrap();
+    serial.rand(64, MsbOption::MAYBE_ZERO, false).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    if !ips.is_empty() {
+        let mut san = SubjectAlternativeName::new();
+        for ip in ips {
+            san.ip(ip);
+        }
+        let ext = san.build(&b.x509v3_context(None, None)).unwrap();
+        b.append_extension(ext).unwrap();
+    }
+    let digest = if sha1 {
+        MessageDigest::sha1()
+    } else {
+        MessageDigest::sha256()
+    };
+    b.sign(&key, digest).unwrap();
+    let cert = b.build();
+    (
+        cert.to_pem().unwrap(),
+        key.private_key_to_pem_pkcs8().unwrap(),
+    )
+}
+
+/// The SHA-256 fingerprint of a PEM certificate, as `trust` prints it.
+pub fn fingerprint_of(cert_pem: &[u8]) -> String {
+    let cert = openssl::x509::X509::from_pem(cert_pem).unwrap();
+    let d = cert.digest(openssl::hash::MessageDigest::sha256()).unwrap();
+    let hex: Vec<String> = d.iter().map(|b| format!("{b:02X}")).collect();
+    format!("sha256:{}", hex.join(":"))
+}

@@ -88,6 +88,8 @@ pub struct SimOptions {
     pub auth_failure_delay: Duration,
     /// Serve HTTPS with this certificate and PKCS#8 key (PEM), as XAPI does on 443.
     pub tls: Option<(Vec<u8>, Vec<u8>)>,
+    /// Speak TLS 1.0 only, with the ciphers of that era, as XenServer 6.2 and 6.5 before SP1 do.
+    pub tls_legacy_only: bool,
 }
 
 impl Default for SimOptions {
@@ -103,6 +105,7 @@ impl Default for SimOptions {
             event_from: true,
             auth_failure_delay: Duration::from_millis(50),
             tls: None,
+            tls_legacy_only: false,
         }
     }
 }
@@ -176,7 +179,35 @@ struct Shared {
     shutdown: AtomicBool,
     session_counter: AtomicU64,
     invalid_fired: Mutex<HashMap<usize, bool>>,
-    tls: Option<native_tls::TlsAcceptor>,
+    tls: Option<openssl::ssl::SslAcceptor>,
+}
+
+/// The HTTPS side of the simulator: modern (TLS 1.2+), or TLS 1.0 only with the ciphers and key
+/// sizes of that era (OpenSSL's security level 0), as XenServer 6.2 and 6.5 before SP1 serve.
+fn tls_acceptor(
+    cert: &[u8],
+    key: &[u8],
+    legacy_only: bool,
+) -> io::Result<openssl::ssl::SslAcceptor> {
+    use openssl::ssl::{SslAcceptor, SslMethod, SslVersion};
+    let setup = |e: openssl::error::ErrorStack| io::Error::other(format!("TLS setup: {e}"));
+    let cert = openssl::x509::X509::from_pem(cert).map_err(setup)?;
+    let key = openssl::pkey::PKey::private_key_from_pem(key).map_err(setup)?;
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).map_err(setup)?;
+    if legacy_only {
+        // Mozilla's profile switches TLS 1.0/1.1 off by option, which no version range overrides.
+        b.clear_options(openssl::ssl::SslOptions::NO_TLSV1 | openssl::ssl::SslOptions::NO_TLSV1_1);
+        b.set_security_level(0);
+        b.set_min_proto_version(Some(SslVersion::TLS1))
+            .map_err(setup)?;
+        b.set_max_proto_version(Some(SslVersion::TLS1))
+            .map_err(setup)?;
+        b.set_cipher_list("DEFAULT:@SECLEVEL=0").map_err(setup)?;
+    }
+    b.set_certificate(&cert).map_err(setup)?;
+    b.set_private_key(&key).map_err(setup)?;
+    b.check_private_key().map_err(setup)?;
+    Ok(b.build())
 }
 
 /// A running simulator. Dropping it stops it.
@@ -370,14 +401,7 @@ impl Simulator {
             }
         }
         let tls = match &opts.tls {
-            Some((cert, key)) => {
-                let id = native_tls::Identity::from_pkcs8(cert, key)
-                    .map_err(|e| io::Error::other(format!("TLS identity: {e}")))?;
-                Some(
-                    native_tls::TlsAcceptor::new(id)
-                        .map_err(|e| io::Error::other(format!("TLS setup: {e}")))?,
-                )
-            }
+            Some((cert, key)) => Some(tls_acceptor(cert, key, opts.tls_legacy_only)?),
             None => None,
         };
         let shared = Arc::new(Shared {

@@ -1,0 +1,333 @@
+//! Real XenServer endpoints over loopback HTTPS: self-signed certificates refused unless pinned,
+//! pins checked (a wrong one names both fingerprints), TLS 1.0-only hosts (1024-bit RSA, SHA-1,
+//! as XenServer 6.2/6.5 made them) refused without `tls_legacy` and audited with it, `trust` then
+//! `scan` with no `--insecure`, a pinned member redirected to its master, and handshakes that stall
+//! or are cut are per-entry errors within `--timeout`. Certificates are made by the tests.
+
+mod util;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use util::{read_csv, xsa_env, TestDir};
+use xen_sr_audit::sim::xapi::{SimOptions, Simulator};
+
+const PW: &str = "tls-test-pw";
+const PW_ENV: &str = "XSA_TLS_TEST_PW";
+
+fn edge_dump() -> PathBuf {
+    util::root().join("fixtures/demo/dumps/edge-01.state.db")
+}
+
+fn east_dump() -> PathBuf {
+    util::root().join("fixtures/demo/dumps/pool-east.xml")
+}
+
+struct Host {
+    sim: Simulator,
+    cert: Vec<u8>,
+}
+
+fn https_sim(dump: PathBuf, base_octet: u8, legacy_only: bool) -> Host {
+    let (cert, key) = if legacy_only {
+        util::self_signed_pem(1024, true, &[])
+    } else {
+        util::self_signed_pem(2048, false, &[])
+    };
+    let sim = Simulator::start(SimOptions {
+        dumps: vec![dump],
+        password: PW.into(),
+        base_octet,
+        tls: Some((cert.clone(), key)),
+        tls_legacy_only: legacy_only,
+        ..SimOptions::default()
+    })
+    .expect("simulator starts");
+    Host { sim, cert }
+}
+
+fn scan(dir: &TestDir, inventory: &str, out: &str, extra: &[&str]) -> util::Run {
+    let inv = dir.write(&format!("{out}.csv"), inventory);
+    let mut args = vec!["scan", "-i", inv.to_str().unwrap(), "-o", out, "-q"];
+    if !extra.contains(&"--timeout") {
+        args.extend(["--timeout", "3"]);
+    }
+    args.extend_from_slice(extra);
+    xsa_env(dir.path(), &args, &[(PW_ENV, PW)])
+}
+
+/// An inventory of the masters with extra columns filled per row.
+fn inventory(h: &Host, extra_header: &str, extra: &str) -> String {
+    let mut out = format!("name,url,password_env{extra_header}\n");
+    for host in h.sim.hosts().iter().filter(|h| h.master) {
+        out.push_str(&format!(
+            "{},https://{}/,{PW_ENV}{extra}\n",
+            host.name, host.addr
+        ));
+    }
+    out
+}
+
+#[test]
+fn self_signed_is_refused_unless_pinned_and_a_wrong_pin_names_both() {
+    let dir = TestDir::new();
+    let h = https_sim(edge_dump(), 91, false);
+    let fp = util::fingerprint_of(&h.cert);
+    // Unpinned, self-signed: refused by default.
+    scan(&dir, &inventory(&h, "", ""), "plain", &[]).expect_code(3);
+    let hosts = read_csv(&dir.join("plain/hosts.csv"));
+    assert!(
+        hosts[0]["error"].contains("certificate verify failed"),
+        "{hosts:?}"
+    );
+    // Pinned (any spelling of the fingerprint): accepted without --insecure.
+    let lower = fp
+        .trim_start_matches("sha256:")
+        .replace(':', "")
+        .to_lowercase();
+    for (i, pin) in [fp.clone(), lower].iter().enumerate() {
+        let out = format!("pinned{i}");
+        scan(
+            &dir,
+            &inventory(&h, ",tls_fingerprint", &format!(",{pin}")),
+            &out,
+            &[],
+        )
+        .expect_code(2);
+        let hosts = read_csv(&dir.join(&out).join("hosts.csv"));
+        assert_eq!(hosts[0]["status"], "ok", "{hosts:?}");
+        assert_eq!(hosts[0]["tls"], "pinned");
+        assert_eq!(hosts[0]["insecure"], "false");
+        assert!(hosts[0]["tls_version"].starts_with("TLSv1."), "{hosts:?}");
+    }
+    // A wrong pin: refused, naming both fingerprints.
+    let wrong = format!("sha256:{}", ["00"; 32].join(":"));
+    scan(
+        &dir,
+        &inventory(&h, ",tls_fingerprint", &format!(",{wrong}")),
+        "wrong",
+        &[],
+    )
+    .expect_code(3);
+    let err = &read_csv(&dir.join("wrong/hosts.csv"))[0]["error"];
+    assert!(err.contains(&wrong) && err.contains(&fp), "{err}");
+    // --insecure is flagged as such.
+    scan(&dir, &inventory(&h, "", ""), "insecure", &["--insecure"]).expect_code(2);
+    let hosts = read_csv(&dir.join("insecure/hosts.csv"));
+    assert_eq!(
+        (hosts[0]["tls"].as_str(), hosts[0]["insecure"].as_str()),
+        ("insecure", "true")
+    );
+    let md = std::fs::read_to_string(dir.join("insecure/summary.md")).unwrap();
+    assert!(md.contains("not verified (insecure)"), "{md}");
+}
+
+#[test]
+fn tls_1_0_only_hosts_need_tls_legacy() {
+    let dir = TestDir::new();
+    let h = https_sim(edge_dump(), 92, true);
+    let fp = util::fingerprint_of(&h.cert);
+    let pinned = inventory(&h, ",tls_fingerprint", &format!(",{fp}"));
+    scan(&dir, &pinned, "modern", &[]).expect_code(3);
+    let err = &read_csv(&dir.join("modern/hosts.csv"))[0]["error"];
+    assert!(
+        err.contains("tls_legacy"),
+        "the error names the remedy: {err}"
+    );
+    // The column, for this entry.
+    let legacy = inventory(&h, ",tls_fingerprint,tls_legacy", &format!(",{fp},true"));
+    scan(&dir, &legacy, "legacy", &[]).expect_code(2);
+    let hosts = read_csv(&dir.join("legacy/hosts.csv"));
+    assert_eq!(
+        (
+            hosts[0]["status"].as_str(),
+            hosts[0]["tls_version"].as_str()
+        ),
+        ("ok", "TLSv1")
+    );
+    let md = std::fs::read_to_string(dir.join("legacy/summary.md")).unwrap();
+    assert!(md.contains("legacy TLS"), "{md}");
+    let html = std::fs::read_to_string(dir.join("legacy/report.html")).unwrap();
+    assert!(
+        html.contains("TLSv1"),
+        "the page flags the legacy TLS entry"
+    );
+    // The flag, for every entry.
+    scan(&dir, &pinned, "flag", &["--tls-legacy"]).expect_code(2);
+    // Modern hosts keep refusing TLS 1.0 from us: legacy is opt-in per entry.
+    let modern = https_sim(east_dump(), 93, false);
+    let fp2 = util::fingerprint_of(&modern.cert);
+    scan(
+        &dir,
+        &inventory(&modern, ",tls_fingerprint", &format!(",{fp2}")),
+        "m",
+        &[],
+    )
+    .expect_code(2);
+    assert!(read_csv(&dir.join("m/hosts.csv"))[0]["tls_version"].starts_with("TLSv1."));
+    assert_ne!(
+        read_csv(&dir.join("m/hosts.csv"))[0]["tls_version"],
+        "TLSv1"
+    );
+}
+
+#[test]
+fn trust_then_scan_needs_no_insecure() {
+    let dir = TestDir::new();
+    let h = https_sim(east_dump(), 94, false);
+    let fp = util::fingerprint_of(&h.cert);
+    // Every host of the pool (members too), plus a dump entry that trust skips.
+    let mut inv = String::from("# the fleet\nname,url,password_env,dump\n");
+    for host in h.sim.hosts() {
+        inv.push_str(&format!("{},https://{}/,{PW_ENV},\n", host.name, host.addr));
+    }
+    inv.push_str(&format!("edge,,,{}\n", edge_dump().display()));
+    let inv_path = dir.write("fleet.csv", &inv);
+    let run = xsa_env(
+        dir.path(),
+        &[
+            "trust",
+            "-i",
+            inv_path.to_str().unwrap(),
+            "-o",
+            "pinned.csv",
+        ],
+        &[],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stdout.starts_with("Trust on first use"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches(&fp).count(),
+        h.sim.hosts().len(),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("edge: skipped (a dump)"));
+    let pinned = read_csv(&dir.join("pinned.csv"));
+    assert!(pinned
+        .iter()
+        .filter(|r| !r["url"].is_empty())
+        .all(|r| r["tls_fingerprint"] == fp));
+    assert_eq!(
+        pinned.iter().find(|r| r["name"] == "edge").unwrap()["tls_fingerprint"],
+        ""
+    );
+    // The written inventory scans with no --insecure: every row, members redirected to the pinned master.
+    let pinned_text = std::fs::read_to_string(dir.join("pinned.csv")).unwrap();
+    scan(&dir, &pinned_text, "scan", &[]).expect_code(2);
+    let hosts = read_csv(&dir.join("scan/hosts.csv"));
+    assert!(hosts.iter().all(|h| h["status"] != "failed"), "{hosts:?}");
+    assert!(hosts
+        .iter()
+        .filter(|h| h["source"].starts_with("https"))
+        .all(|h| h["tls"] == "pinned"));
+    // Trusting again checks the pins: all match; a changed certificate is a mismatch, pin kept.
+    let run = xsa_env(
+        dir.path(),
+        &["trust", "-i", "pinned.csv", "-o", "again.csv"],
+        &[],
+    );
+    run.expect_code(0);
+    assert!(run.stdout.contains("matches the pinned"), "{}", run.stdout);
+    let other = https_sim(east_dump(), 95, false);
+    dir.write(
+        "moved.csv",
+        inventory(&other, ",tls_fingerprint", &format!(",{fp}")),
+    );
+    let run = xsa_env(
+        dir.path(),
+        &["trust", "-i", "moved.csv", "-o", "moved-out.csv"],
+        &[],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stdout.contains("MISMATCH") && run.stdout.contains(&util::fingerprint_of(&other.cert)),
+        "{}",
+        run.stdout
+    );
+    assert!(read_csv(&dir.join("moved-out.csv"))
+        .iter()
+        .all(|r| r["tls_fingerprint"] == fp));
+}
+
+#[test]
+fn a_pinned_member_redirected_to_an_unpinned_master_says_which_pin_to_add() {
+    let dir = TestDir::new();
+    let h = https_sim(east_dump(), 96, false);
+    let fp = util::fingerprint_of(&h.cert);
+    let member = h.sim.hosts().iter().find(|x| !x.master).unwrap();
+    let master = h.sim.hosts().iter().find(|x| x.master).unwrap();
+    let inv = format!(
+        "name,url,password_env,tls_fingerprint\n{},https://{}/,{PW_ENV},{fp}\n",
+        member.name, member.addr
+    );
+    scan(&dir, &inv, "member", &[]).expect_code(3);
+    let err = &read_csv(&dir.join("member/hosts.csv"))[0]["error"];
+    assert!(
+        err.contains("HOST_IS_SLAVE")
+            && err.contains(&master.addr.ip().to_string())
+            && err.contains("tls_fingerprint"),
+        "{err}"
+    );
+}
+
+#[test]
+fn stalled_or_cut_handshakes_fail_their_entry_within_the_timeout() {
+    let dir = TestDir::new();
+    // One listener that accepts and says nothing, one that closes at once.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let closing = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (sa, ca) = (silent.local_addr().unwrap(), closing.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in silent.incoming().take(8) {
+            held.push(s);
+        }
+    });
+    std::thread::spawn(move || {
+        for mut s in closing.incoming().take(8).flatten() {
+            let mut b = [0u8; 16];
+            let _ = s.read(&mut b);
+        }
+    });
+    let inv = format!(
+        "name,url,password_env,tls_fingerprint\nsilent,https://{sa}/,{PW_ENV},{0}\nclosing,https://{ca}/,{PW_ENV},{0}\n",
+        ["AB"; 32].join(":")
+    );
+    let run = scan(
+        &dir,
+        &inv,
+        "out",
+        &["--timeout", "1", "--host-deadline", "4"],
+    );
+    run.expect_code(3);
+    let hosts = read_csv(&dir.join("out/hosts.csv"));
+    assert!(
+        hosts
+            .iter()
+            .all(|h| h["status"] == "failed" && !h["error"].is_empty()),
+        "{hosts:?}"
+    );
+    // Malformed pins and tls_legacy values are inventory errors.
+    for (extra_header, extra, want) in [
+        (",tls_fingerprint", ",AB:CD", "tls_fingerprint"),
+        (
+            ",tls_legacy",
+            ",perhaps",
+            "tls_legacy must be true or false",
+        ),
+    ] {
+        let inv = format!("name,url,password_env{extra_header}\nx,https://{sa}/,{PW_ENV}{extra}\n");
+        let run = scan(&dir, &inv, "bad", &[]);
+        run.expect_code(64);
+        assert!(
+            run.stderr.contains(":2: x: ") && run.stderr.contains(want),
+            "{}",
+            run.stderr
+        );
+    }
+}
