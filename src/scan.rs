@@ -27,6 +27,7 @@ pub struct ScanConfig {
     pub inventory: Inventory,
     pub out_dir: PathBuf,
     pub formats: Vec<Format>,
+    pub write_options: crate::report::WriteOptions,
     pub progress: ProgressMode,
     pub concurrency: usize,
     pub live: LiveOptions,

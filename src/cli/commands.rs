@@ -358,8 +358,9 @@ pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     if !complete {
         report.exit_code = exit::INTERRUPTED;
     }
-    let written = crate::report::write_reports(&report, &cfg.out_dir, &cfg.formats)
-        .context("writing reports")?;
+    let written =
+        crate::report::write_reports(&report, &cfg.out_dir, &cfg.formats, cfg.write_options)
+            .context("writing reports")?;
     if cfg.progress != ProgressMode::Quiet {
         print_outcome(&report, &written, complete);
     }

@@ -11,8 +11,9 @@ use crate::policy::{exit, FailOn};
 use crate::report::{Format, NovaInfo};
 use crate::scan::ScanConfig;
 mod commands;
+mod config_file;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use commands::{capture_command, diff_command, inspect_command, scan_command, trust_command};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -47,7 +48,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit every entry of an inventory and write reports.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Save what a scan reads as offline dumps (secrets removed) plus an inventory of them, so the
     /// audit can be re-run offline and the evidence attached to a ticket.
     Capture(CaptureArgs),
@@ -57,6 +58,13 @@ pub enum Command {
     /// fingerprint, subject and expiry, and write a copy of the inventory that pins them
     /// (`tls_fingerprint`). Rows already pinned are checked, not replaced.
     Trust(TrustArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell or elvish) on stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout.
+    Man,
     /// Check that dumps can be read before an audit: per-table row counts, the pool, and the count of
     /// Nova instances, one dump at a time (exit 3 if any cannot be read).
     InspectDump(InspectArgs),
@@ -147,11 +155,18 @@ pub struct CaptureArgs {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
+    /// Read options from a TOML file (each under its long name; the command line wins; paths are
+    /// relative to the file).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Report formats, comma-separated: csv, json, html, md.
+    /// Report formats, comma-separated: csv, json, html, md, xlsx, junit, prom, or all.
     #[arg(long, value_name = "LIST", default_value = "csv,json,html,md")]
     pub format: String,
+    /// Start every CSV file with a UTF-8 byte order mark (for Excel in locales that misread UTF-8).
+    #[arg(long)]
+    pub csv_bom: bool,
     /// A previous report.json: mark each problem new, unchanged or first seen, and list what was resolved.
     #[arg(long, value_name = "REPORT_JSON")]
     pub baseline: Option<PathBuf>,
@@ -210,19 +225,27 @@ fn seconds(name: &str, v: f64) -> Result<Duration, UsageError> {
 pub fn parse_formats(s: &str) -> Result<Vec<Format>, UsageError> {
     let mut out = Vec::new();
     for part in s.split(',').filter(|p| !p.trim().is_empty()) {
-        let f = Format::parse(part).ok_or_else(|| {
-            UsageError(format!(
-                "--format: unknown format {part:?} (known: csv, json, html, md)"
-            ))
-        })?;
-        if !out.contains(&f) {
-            out.push(f);
+        let wanted: Vec<Format> = if part.trim().eq_ignore_ascii_case("all") {
+            Format::ALL.to_vec()
+        } else {
+            vec![Format::parse(part).ok_or_else(|| {
+                UsageError(format!(
+                    "--format: unknown format {part:?} (known: {}, all)",
+                    Format::NAMES
+                ))
+            })?]
+        };
+        for f in wanted {
+            if !out.contains(&f) {
+                out.push(f);
+            }
         }
     }
     if out.is_empty() {
-        return Err(UsageError(
-            "--format: name at least one of csv, json, html, md".into(),
-        ));
+        return Err(UsageError(format!(
+            "--format: name at least one of {}, all",
+            Format::NAMES
+        )));
     }
     Ok(out)
 }
@@ -336,6 +359,7 @@ impl CaptureArgs {
             inventory: src.inventory,
             out_dir: src.out_dir,
             formats: Vec::new(),
+            write_options: Default::default(),
             progress: src.progress,
             concurrency: src.concurrency,
             live: src.live,
@@ -400,6 +424,9 @@ impl ScanArgs {
             inventory: src.inventory,
             out_dir: src.out_dir,
             formats,
+            write_options: crate::report::WriteOptions {
+                csv_bom: self.csv_bom,
+            },
             progress: src.progress,
             concurrency: src.concurrency,
             live: src.live,
@@ -444,6 +471,8 @@ fn command_line(args: &[OsString]) -> String {
 /// Parse arguments and run the chosen command.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode> {
     let args: Vec<OsString> = args.into_iter().collect();
+    let line = command_line(&args);
+    let args = config_file::expand(args)?;
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e)
@@ -460,7 +489,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
             return Ok(ExitCode::from(exit::USAGE));
         }
     };
-    let line = command_line(&args);
     match cli.command {
         Command::Scan(a) => {
             let cfg = a.into_config(line)?;
@@ -472,6 +500,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
         }
         Command::Diff(a) => diff_command(&a),
         Command::Trust(a) => trust_command(&a),
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "xen-sr-audit", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::InspectDump(a) => inspect_command(&a),
     }
 }

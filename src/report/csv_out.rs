@@ -19,8 +19,14 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
 /// A type that is written as rows of a CSV table.
 pub trait CsvRow {
     const HEADER: &'static [&'static str];
+    /// The columns that hold counts (written as numbers where a format has numbers: XLSX).
+    const NUMERIC: &'static [&'static str] = &[];
     fn cells(&self) -> Vec<String>;
 }
+
+/// The UTF-8 byte order mark, for spreadsheet programs whose locale would read UTF-8 CSV as another
+/// encoding (`--csv-bom`).
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Write a header row and one record per row, every cell neutralised.
 pub fn write_csv<T: CsvRow>(out: &mut dyn Write, rows: &[T]) -> std::io::Result<()> {
@@ -117,6 +123,7 @@ impl CsvRow for Finding {
 }
 
 impl CsvRow for Instance {
+    const NUMERIC: &'static [&'static str] = &["volumes", "legacy", "new", "other", "conflicts"];
     const HEADER: &'static [&'static str] = &[
         "pool_uuid",
         "pool_name",
@@ -158,6 +165,18 @@ impl CsvRow for Instance {
 }
 
 impl CsvRow for HostRow {
+    const NUMERIC: &'static [&'static str] = &[
+        "duration_ms",
+        "hosts",
+        "vms",
+        "instances",
+        "attachments",
+        "blocked",
+        "review",
+        "legacy_srs",
+        "orphans",
+        "conflicts",
+    ];
     const HEADER: &'static [&'static str] = &[
         "name",
         "source",
@@ -209,6 +228,7 @@ impl CsvRow for HostRow {
 }
 
 impl CsvRow for Orphan {
+    const NUMERIC: &'static [&'static str] = &["vdis"];
     const HEADER: &'static [&'static str] = &[
         "pool_uuid",
         "pool_name",
@@ -236,6 +256,7 @@ impl CsvRow for Orphan {
 }
 
 impl CsvRow for Conflict {
+    const NUMERIC: &'static [&'static str] = &["attachments"];
     const HEADER: &'static [&'static str] = &[
         "pool_uuid",
         "pool_name",

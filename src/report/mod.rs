@@ -7,7 +7,10 @@ pub mod atomic;
 pub mod csv_out;
 pub mod html;
 pub mod json_out;
+pub mod junit;
+pub mod prom;
 pub mod summary_md;
+pub mod xlsx;
 
 use crate::audit::{
     findings_by_instance, Conflict, Coverage, CoverageRow, Finding, Instance, NovaCheck, Orphan,
@@ -523,10 +526,25 @@ pub enum Format {
     Json,
     Html,
     Markdown,
+    Xlsx,
+    Junit,
+    Prom,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Csv, Format::Json, Format::Html, Format::Markdown];
+    pub const ALL: [Format; 7] = [
+        Format::Csv,
+        Format::Json,
+        Format::Html,
+        Format::Markdown,
+        Format::Xlsx,
+        Format::Junit,
+        Format::Prom,
+    ];
+    /// What `--format` writes when not given.
+    pub const DEFAULT: [Format; 4] = [Format::Csv, Format::Json, Format::Html, Format::Markdown];
+    /// The names `--format` accepts (besides `all`).
+    pub const NAMES: &'static str = "csv, json, html, md, xlsx, junit, prom";
 
     pub fn parse(s: &str) -> Option<Format> {
         match s.trim().to_ascii_lowercase().as_str() {
@@ -534,9 +552,19 @@ impl Format {
             "json" => Some(Format::Json),
             "html" => Some(Format::Html),
             "md" | "markdown" => Some(Format::Markdown),
+            "xlsx" => Some(Format::Xlsx),
+            "junit" => Some(Format::Junit),
+            "prom" | "prometheus" => Some(Format::Prom),
             _ => None,
         }
     }
+}
+
+/// How reports are written, beyond which formats.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Start every CSV file with a UTF-8 byte order mark (`--csv-bom`).
+    pub csv_bom: bool,
 }
 
 /// Every file name a run may write into `--out`: the only files a later run removes when it does
@@ -551,6 +579,9 @@ pub const REPORT_FILES: &[&str] = &[
     "report.json",
     "report.html",
     "summary.md",
+    "report.xlsx",
+    "junit.xml",
+    "metrics.prom",
 ];
 
 /// What [`write_reports`] did.
@@ -568,6 +599,7 @@ pub fn write_reports(
     report: &Report,
     dir: &std::path::Path,
     formats: &[Format],
+    options: WriteOptions,
 ) -> Result<Written, crate::error::ReportError> {
     let mut out = atomic::StagedOutputs::new(dir)?;
     type Job<'a> = (
@@ -578,30 +610,54 @@ pub fn write_reports(
     for format in formats {
         match format {
             Format::Csv => {
+                let bom = move |w: &mut dyn std::io::Write| {
+                    if options.csv_bom {
+                        w.write_all(csv_out::UTF8_BOM)?;
+                    }
+                    Ok::<(), std::io::Error>(())
+                };
                 jobs.push((
                     "findings.csv",
-                    Box::new(|w| csv_out::write_csv(w, &report.findings)),
+                    Box::new(move |w| {
+                        bom(w)?;
+                        csv_out::write_csv(w, &report.findings)
+                    }),
                 ));
                 jobs.push((
                     "instances.csv",
-                    Box::new(|w| csv_out::write_csv(w, &report.instances)),
+                    Box::new(move |w| {
+                        bom(w)?;
+                        csv_out::write_csv(w, &report.instances)
+                    }),
                 ));
                 jobs.push((
                     "hosts.csv",
-                    Box::new(|w| csv_out::write_csv(w, &report.hosts)),
+                    Box::new(move |w| {
+                        bom(w)?;
+                        csv_out::write_csv(w, &report.hosts)
+                    }),
                 ));
                 jobs.push((
                     "orphans.csv",
-                    Box::new(|w| csv_out::write_csv(w, &report.orphans)),
+                    Box::new(move |w| {
+                        bom(w)?;
+                        csv_out::write_csv(w, &report.orphans)
+                    }),
                 ));
                 jobs.push((
                     "conflicts.csv",
-                    Box::new(|w| csv_out::write_csv(w, &report.conflicts)),
+                    Box::new(move |w| {
+                        bom(w)?;
+                        csv_out::write_csv(w, &report.conflicts)
+                    }),
                 ));
                 if report.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
                     jobs.push((
                         "coverage.csv",
-                        Box::new(|w| csv_out::write_csv(w, &report.coverage)),
+                        Box::new(move |w| {
+                            bom(w)?;
+                            csv_out::write_csv(w, &report.coverage)
+                        }),
                     ));
                 }
             }
@@ -612,6 +668,9 @@ pub fn write_reports(
             Format::Markdown => {
                 jobs.push(("summary.md", Box::new(|w| summary_md::write_md(w, report))))
             }
+            Format::Xlsx => jobs.push(("report.xlsx", Box::new(|w| xlsx::write_xlsx(w, report)))),
+            Format::Junit => jobs.push(("junit.xml", Box::new(|w| junit::write_junit(w, report)))),
+            Format::Prom => jobs.push(("metrics.prom", Box::new(|w| prom::write_prom(w, report)))),
         }
     }
     out.stage_parallel(jobs)?;

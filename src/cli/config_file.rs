@@ -1,0 +1,146 @@
+//! `scan --config FILE`: every `scan` option in a TOML file, under its long name (`inventory`,
+//! `out`, `format`, `fail_on`, `baseline`, `waivers`, `concurrency`, ...; dashes or underscores),
+//! so a compliance job keeps its settings in one reviewed file. Paths are relative to the file.
+//! Options given on the command line win over the file. An unknown key is an error naming the key,
+//! the file and its line. The file becomes command-line arguments, so both go through the same
+//! checks in the same single step.
+
+use crate::error::InputError;
+use clap::parser::ValueSource;
+use clap::{ArgAction, CommandFactory};
+use std::ffi::OsString;
+use std::path::Path;
+
+/// The options whose values are paths (resolved against the config file's folder).
+const PATH_KEYS: &[&str] = &[
+    "inventory",
+    "out",
+    "baseline",
+    "waivers",
+    "ca_file",
+    "nova_servers",
+    "nova_bdms",
+];
+
+fn line_of_key(text: &str, key: &str) -> u64 {
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i as u64 + 1)
+}
+
+/// The arguments with the config file's options put in front of those of the command line, for a
+/// `scan` that names `--config`; any other arguments come back as they are.
+pub fn expand(args: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
+    let matches = match super::Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(&args)
+    {
+        Ok(m) => m,
+        Err(_) => return Ok(args), // clap reports it when the arguments are parsed for real
+    };
+    let Some(("scan", scan)) = matches.subcommand() else {
+        return Ok(args);
+    };
+    let Some(path) = scan.get_one::<std::path::PathBuf>("config").cloned() else {
+        return Ok(args);
+    };
+    let text = std::fs::read_to_string(&path).map_err(|cause| InputError::Unreadable {
+        path: path.clone(),
+        cause,
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| InputError::Invalid {
+        path: path.clone(),
+        line: e.span().map_or(1, |s| {
+            1 + text[..s.start.min(text.len())].matches('\n').count() as u64
+        }),
+        message: e.message().to_string(),
+    })?;
+    let base = path.parent().unwrap_or(Path::new(""));
+    let cmd = super::Cli::command();
+    let scan_cmd = cmd
+        .find_subcommand("scan")
+        .ok_or_else(|| anyhow::anyhow!("internal error: no scan command"))?;
+    let known: Vec<String> = scan_cmd
+        .get_arguments()
+        .filter(|a| a.get_long().is_some() && a.get_id() != "config" && a.get_id() != "help")
+        .map(|a| a.get_id().to_string())
+        .collect();
+    let mut tokens: Vec<OsString> = Vec::new();
+    for (raw_key, value) in &table {
+        let key = raw_key.replace('-', "_");
+        let invalid = |message: String| InputError::Invalid {
+            path: path.clone(),
+            line: line_of_key(&text, raw_key),
+            message,
+        };
+        let Some(arg) = scan_cmd
+            .get_arguments()
+            .find(|a| a.get_id() == key.as_str() && known.contains(&key))
+        else {
+            return Err(invalid(format!(
+                "unknown key {raw_key:?} (known: {})",
+                known.join(", ")
+            ))
+            .into());
+        };
+        if scan.value_source(&key) == Some(ValueSource::CommandLine) {
+            continue; // the command line wins
+        }
+        let long = format!("--{}", arg.get_long().unwrap_or(&key));
+        let is_path = PATH_KEYS.contains(&key.as_str());
+        let text_of = |v: &toml::Value| -> Result<OsString, InputError> {
+            let s = match v {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                other => {
+                    return Err(invalid(format!(
+                        "{raw_key}: expected text or a number, got {}",
+                        other.type_str()
+                    )))
+                }
+            };
+            Ok(if is_path {
+                base.join(s).into_os_string()
+            } else {
+                s.into()
+            })
+        };
+        match (arg.get_action(), value) {
+            (ArgAction::SetTrue, toml::Value::Boolean(true)) => tokens.push(long.into()),
+            (ArgAction::SetTrue, toml::Value::Boolean(false)) => {}
+            (ArgAction::SetTrue, _) => {
+                return Err(invalid(format!("{raw_key}: expected true or false")).into())
+            }
+            (ArgAction::Append, toml::Value::Array(items)) => {
+                for item in items {
+                    tokens.push(long.clone().into());
+                    tokens.push(text_of(item)?);
+                }
+            }
+            (_, toml::Value::Array(items)) if key == "format" => {
+                let parts: Result<Vec<String>, InputError> = items
+                    .iter()
+                    .map(|i| text_of(i).map(|s| s.to_string_lossy().into_owned()))
+                    .collect();
+                tokens.push(long.into());
+                tokens.push(parts?.join(",").into());
+            }
+            (_, v) => {
+                tokens.push(long.into());
+                tokens.push(text_of(v)?);
+            }
+        }
+    }
+    // [program, "scan", <the file's options>, <the command line's>]
+    let mut out = Vec::with_capacity(args.len() + tokens.len());
+    let mut it = args.into_iter();
+    out.extend(it.by_ref().take(2));
+    out.extend(tokens);
+    out.extend(it);
+    Ok(out)
+}
