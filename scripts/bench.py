@@ -33,13 +33,18 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
+LAST_CPU = {}
+
+
 def measure(cmd, env=None, cwd=None):
-    """Run a command; return (wall seconds, peak RSS in MiB, exit code, stderr text)."""
+    """Run a command; return (wall seconds, peak RSS in MiB, exit code, stderr text). Its user and
+    system CPU seconds are left in LAST_CPU."""
     with tempfile.TemporaryFile() as err, open(os.devnull, "wb") as null:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, stdout=null, stderr=err, env=env, cwd=cwd)
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
+        LAST_CPU.update(user=ru.ru_utime, sys=ru.ru_stime)
         p.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         return wall, ru.ru_maxrss / 1024.0, p.returncode, err.read().decode(errors="replace")
@@ -132,7 +137,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--runs", type=int)
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "xsa-bench"))
-    ap.add_argument("--only", default="wide,deep,offline")
+    ap.add_argument("--only", default="wide,deep,offline,scale")
     a = ap.parse_args()
     runs = a.runs or (1 if a.quick else 3)
     only = set(a.only.split(","))
@@ -211,6 +216,55 @@ def main():
                ["peak RSS tool", "%.0f MiB" % rss_tool, "", "%.2fx the response" % (rss_tool / (body / 2**20)), "<= 2x"],
                ["peak RSS SDK", "%.0f MiB" % rss_sdk, "", "", ""],
                ["findings tool / SDK", "%d / %d" % (found, found_sdk), "", "", "equal"]])
+
+    if "scale" in only:
+        # Issue 14's configuration: many small single-host pools, 20 ms per call, --concurrency 256.
+        lat, conc = 20, 256
+        sizes = [300, 1000] if a.quick else [1000, 3000, 10000]
+        body = []
+        for i, hosts in enumerate(sizes):
+            inv = gen(os.path.join(a.workdir, "scale-%d" % hosts), "--pools", str(hosts), "--hosts", "1", "--instances", "3", "--seed", "5")
+            # One simulator serves at most 5,000 hosts (a listening socket each, under the file limit).
+            with open(inv) as f:
+                header, *lines = f.read().splitlines()
+            parts = []
+            for k in range(0, len(lines), 5000):
+                part = os.path.join(os.path.dirname(inv), "part-%d.csv" % k)
+                with open(part, "w") as f:
+                    f.write("\n".join([header] + lines[k:k + 5000]) + "\n")
+                parts.append(part)
+            sims = [Sim(part, a.workdir, lat, 70 + 3 * i + k) for k, part in enumerate(parts)]
+            live = os.path.join(a.workdir, "scale-live-%d.csv" % hosts)
+            with open(live, "w") as out_f:
+                for k, sim in enumerate(sims):
+                    with open(sim.live) as f:
+                        text = f.read().splitlines()
+                    out_f.write("\n".join(text if k == 0 else text[1:]) + "\n")
+            try:
+                out = os.path.join(a.workdir, "scale-out-%d" % hosts)
+                s0 = [sim.stats() for sim in sims]
+                cpu = []
+
+                def scale_run():
+                    wall, rss = scan(live, out, conc)
+                    cpu.append((LAST_CPU["user"], LAST_CPU["sys"]))
+                    return wall, rss
+
+                t, rss = median_runs(runs, scale_run)
+                s1 = [sim.stats() for sim in sims]
+                found = rows(os.path.join(out, "findings.csv"))
+            finally:
+                for sim in sims:
+                    sim.stop()
+            user = statistics.median(c[0] for c in cpu)
+            system = statistics.median(c[1] for c in cpu)
+            mb = sum(b["bytes_out"] - a_["bytes_out"] for a_, b in zip(s0, s1)) / runs / 1e6
+            floor = math.ceil(hosts / conc) * 3 * lat / 1000.0
+            body.append(["%d hosts (%.0f MB of answers, %d findings)" % (hosts, mb, found), "%.2f s" % t,
+                         "%.2f s" % floor, "%.2f + %.2f s" % (user, system),
+                         "%.2f ms" % ((user + system) * 1000.0 / hosts), "%.0f MiB" % rss])
+        table("Fleet scale: single-host pools, 3 instances each, %d ms per call, --concurrency %d" % (lat, conc),
+              ["hosts", "wall", "network floor", "user + sys CPU", "CPU per host", "peak RSS"], body)
 
     if "offline" in only:
         inst = 2000 if a.quick else 10000

@@ -54,41 +54,47 @@ pub struct EntryResult {
     pub index: usize,
     /// What the entry's TLS handshake negotiated (https entries that got that far).
     pub tls: Option<crate::xapi::tls::TlsSeen>,
-    /// The audit, with the snapshot it came from when the caller asked to keep it (`capture`).
-    pub outcome: Result<(Option<Arc<Snapshot>>, PoolAudit), String>,
+    /// The audit, with the snapshot it came from when the caller asked to keep it (`capture`);
+    /// shared by the rows of one pool.
+    pub outcome: Result<Arc<Audited>, String>,
     pub duration: Duration,
 }
 
-/// Fetch one entry's pool snapshot, from its dump or live.
-pub fn fetch_entry(
-    entry: &Entry,
-    cfg: &ScanConfig,
-    clients: &HttpClients,
-    cancel: &AtomicBool,
-) -> Result<Arc<Snapshot>, String> {
-    match &entry.source {
-        Source::Dump(path) => {
-            let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
-            snapshot_from_database(&db)
-                .map(Arc::new)
-                .map_err(|e| format!("{}: {e}", path.display()))
-        }
-        Source::Url(_) => crate::xapi::fetch_snapshot(entry, clients, &cfg.live, cancel)
-            .map_err(|e| e.to_string()),
-    }
+/// One pool's audit, and its snapshot when the caller keeps snapshots (`capture`).
+#[derive(Debug, Clone)]
+pub struct Audited {
+    pub snapshot: Option<Arc<Snapshot>>,
+    pub audit: PoolAudit,
 }
 
+/// Fetch one entry's pool (from its dump, or live: sharing the fetch of another row of the same
+/// pool) and audit it. A scan keeps only the audit: the snapshot is dropped as soon as it is
+/// audited, so memory follows the reports, not the fleet's records.
 fn process(
     keep_snapshot: bool,
     entry: &Entry,
     cfg: &ScanConfig,
     clients: &HttpClients,
     cancel: &AtomicBool,
-) -> Result<(Option<Arc<Snapshot>>, PoolAudit), String> {
-    let snap = fetch_entry(entry, cfg, clients, cancel)?;
-    let audit = audit_pool(&snap, &cfg.nova);
-    // A scan needs only the audit: dropping the snapshot here keeps memory flat on large fleets.
-    Ok((keep_snapshot.then_some(snap), audit))
+) -> Result<Arc<Audited>, String> {
+    let audited = |snap: Snapshot| {
+        let audit = audit_pool(&snap, &cfg.nova);
+        Audited {
+            snapshot: keep_snapshot.then(|| Arc::new(snap)),
+            audit,
+        }
+    };
+    match &entry.source {
+        Source::Dump(path) => {
+            let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
+            let snap =
+                snapshot_from_database(&db).map_err(|e| format!("{}: {e}", path.display()))?;
+            drop(db);
+            Ok(Arc::new(audited(snap)))
+        }
+        Source::Url(_) => crate::xapi::fetch_shared(entry, clients, &cfg.live, cancel, audited)
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// Run every entry; returns the results in inventory order and whether the scan ran to the end.
@@ -104,24 +110,14 @@ pub fn scan_entries(
         cfg.concurrency,
         &cfg.inventory.entries,
     ));
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.concurrency.max(1))
-        .thread_name(|i| format!("xsa-scan-{i}"))
-        .build()
-        .map_err(|e| {
-            format!(
-                "cannot start {} scan threads: {e} (lower --concurrency)",
-                cfg.concurrency
-            )
-        })?;
     let (tx, rx) = mpsc::channel::<EntryResult>();
     let shared_cfg = Arc::new(cfg.clone());
-    for index in 0..entries.len() {
-        let tx = tx.clone();
+    // One entry, start to end: fetch, audit, send the result to the collector.
+    let run_one = {
         let cfg = Arc::clone(&shared_cfg);
         let cancel = Arc::clone(&cancel);
         let clients = Arc::clone(&clients);
-        pool.spawn(move || {
+        Arc::new(move |index: usize, tx: &mpsc::Sender<EntryResult>| {
             if cancel.load(Ordering::Relaxed) {
                 return;
             }
@@ -144,8 +140,53 @@ pub fn scan_entries(
                 outcome,
                 duration: started.elapsed(),
             });
-        });
+        })
+    };
+    let (live, offline): (Vec<usize>, Vec<usize>) =
+        (0..entries.len()).partition(|i| matches!(entries[*i].source, Source::Url(_)));
+    // Live entries wait on the network: `--concurrency` plain threads, each taking the next entry
+    // when it is done with one. (A rayon pool of that many threads spent its time in work-stealing
+    // bookkeeping and context switches: 7% of a 3,000-host scan went to crossbeam's epoch alone.)
+    let live = Arc::new(live);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for i in 0..cfg.concurrency.max(1).min(live.len()) {
+        let (live, next, run_one, tx) = (
+            Arc::clone(&live),
+            Arc::clone(&next),
+            Arc::clone(&run_one),
+            tx.clone(),
+        );
+        std::thread::Builder::new()
+            .name(format!("xsa-live-{i}"))
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                while let Some(&index) = live.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    run_one(index, &tx);
+                }
+            })
+            .map_err(|e| {
+                format!(
+                    "cannot start {} scan threads: {e} (lower --concurrency)",
+                    cfg.concurrency
+                )
+            })?;
     }
+    // Dumps are CPU work: rayon, one thread per core (at most --concurrency).
+    let pool = if offline.is_empty() {
+        None
+    } else {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.min(cfg.concurrency.max(1)))
+            .thread_name(|i| format!("xsa-dump-{i}"))
+            .build()
+            .map_err(|e| format!("cannot start the dump readers: {e}"))?;
+        for index in offline {
+            let (run_one, tx) = (Arc::clone(&run_one), tx.clone());
+            pool.spawn(move || run_one(index, &tx));
+        }
+        Some(pool)
+    };
     drop(tx);
 
     let mut progress = Progress::new(cfg.progress, entries.len());
@@ -167,8 +208,10 @@ pub fn scan_entries(
     }
     progress.finish();
     results.sort_by_key(|r| r.index);
-    // Dropping the pool does not wait: workers still blocked on a host after a cancel end on their
-    // own timeouts and hold no shared state.
+    // The results now hold the only references to the audits the fetch cache shared.
+    clients.shared_fetches.clear();
+    // Neither the threads nor the pool are waited for: workers still blocked on a host after a
+    // cancel end on their own timeouts and hold no state the caller uses.
     drop(pool);
     Ok((results, complete))
 }
@@ -214,7 +257,7 @@ impl Progress {
         // Counts are not shown here: an entry of a pool already read counts nothing in the reports
         // (hosts.csv: same-pool-as), and the per-pool totals are printed once at the end.
         let status = match &r.outcome {
-            Ok((_, a)) => format!("ok: read pool {:?}", printable(&a.pool_name)),
+            Ok(a) => format!("ok: read pool {:?}", printable(&a.audit.pool_name)),
             Err(e) => format!("failed: {}", printable(e)),
         };
         if let Some(bar) = &self.bar {
@@ -306,7 +349,8 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
                 row.status = "failed".into();
                 row.error = e;
             }
-            Ok((_, audit)) => {
+            Ok(audited) => {
+                let audit = &audited.audit;
                 row.pool_uuid = audit.pool_uuid.clone();
                 row.pool_name = audit.pool_name.clone();
                 let first = (!audit.pool_uuid.is_empty())
@@ -336,7 +380,12 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
                     row.legacy_srs = audit.legacy_srs;
                     row.orphans = audit.orphans.len();
                     row.conflicts = audit.conflicts.len();
-                    audits.push((entry.name.clone(), audit));
+                    // Only rows of one pool share an audit: the others are dropped by now, or
+                    // (a pool listed twice) still hold it and it is copied once.
+                    let owned = Arc::try_unwrap(audited)
+                        .map(|a| a.audit)
+                        .unwrap_or_else(|shared| shared.audit.clone());
+                    audits.push((entry.name.clone(), owned));
                 }
             }
         }

@@ -226,20 +226,21 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
                 failed += 1;
                 eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
             }
-            Ok((None, _)) => {
-                failed += 1;
-                eprintln!(
-                    "xen-sr-audit: capture: {}: internal error: no snapshot kept",
-                    entry.name
-                );
-            }
-            Ok((Some(snap), _)) => {
+            Ok(audited) => {
+                let Some(snap) = audited.snapshot.as_ref() else {
+                    failed += 1;
+                    eprintln!(
+                        "xen-sr-audit: capture: {}: internal error: no snapshot kept",
+                        entry.name
+                    );
+                    continue;
+                };
                 if !snap.pool.uuid.is_empty() && !seen.insert(snap.pool.uuid.clone()) {
                     continue;
                 }
                 let file = format!("{}.xml", crate::report::safe_file_name(&entry.name));
                 staged.stage(&file, |w| {
-                    crate::dump::write_dump(w, &crate::dump::snapshot_tables(&snap)).map(|_| ())
+                    crate::dump::write_dump(w, &crate::dump::snapshot_tables(snap)).map(|_| ())
                 })?;
                 inventory.push(crate::inventory::DumpRow {
                     name: entry.name.clone(),

@@ -270,8 +270,8 @@ impl<'a> Connection<'a> {
             read: std::rc::Rc::clone(&counted),
             limit,
         };
-        let decoded =
-            wire::decode_response_from(std::io::BufReader::with_capacity(256 * 1024, body), filter);
+        // The scanner buffers what it reads: no BufReader in between (a second copy of every byte).
+        let decoded = wire::decode_response_from(body, filter);
         let protocol = |message: String| XapiError::Protocol {
             host: self.name.clone(),
             method: method.to_string(),

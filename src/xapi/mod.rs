@@ -223,10 +223,12 @@ fn fetch_at(
     result.map(|s| Attempt::Fetched(Box::new(s)))
 }
 
-/// What one fetch at an address gave, shareable between the inventory rows that lead there.
-#[derive(Debug, Clone)]
+/// What one fetch at an address gave, shareable between the inventory rows that lead there: the
+/// caller's digest of the snapshot (the scan keeps its audit, not the snapshot, so what the cache
+/// holds is no more than the reports will), a redirect, or the failure.
+#[derive(Clone)]
 enum Shared {
-    Fetched(Arc<Snapshot>),
+    Fetched(Arc<dyn std::any::Any + Send + Sync>),
     Redirect(String),
     Failed(String),
 }
@@ -234,12 +236,23 @@ enum Shared {
 /// One fetch per address and credentials in a scan. An inventory that lists every host of a pool
 /// would otherwise pull the whole pool from the master once per row: rows whose login is redirected
 /// (HOST_IS_SLAVE) to the same master, and the master's own row, wait for and share one fetch.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct SharedFetches {
     cells: Mutex<HashMap<String, Arc<OnceLock<Shared>>>>,
 }
 
+impl std::fmt::Debug for SharedFetches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedFetches").finish_non_exhaustive()
+    }
+}
+
 impl SharedFetches {
+    /// Forget every fetch (at the end of a scan: the results then hold the only references).
+    pub fn clear(&self) {
+        self.cells.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     fn once(&self, key: String, fetch: impl FnOnce() -> Shared) -> Shared {
         let cell = {
             let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
@@ -290,13 +303,17 @@ fn master_tls(
     }
 }
 
-/// The scanner's entry point for a `url` entry: fetch (or share the fetch of) its pool.
-pub fn fetch_snapshot(
+/// The scanner's entry point for a `url` entry: fetch its pool (or share the fetch another row of
+/// the same pool made) and turn the snapshot into what the caller keeps with `digest`, once per
+/// fetch; rows that share the fetch share the digest.
+pub fn fetch_shared<T: Send + Sync + 'static>(
     entry: &Entry,
     clients: &HttpClients,
     live: &LiveOptions,
     cancel: &AtomicBool,
-) -> Result<Arc<Snapshot>, XapiError> {
+    digest: impl FnOnce(Snapshot) -> T,
+) -> Result<Arc<T>, XapiError> {
+    let digest = std::cell::Cell::new(Some(digest));
     let crate::inventory::Source::Url(url) = &entry.source else {
         return Err(XapiError::Setup {
             host: entry.name.clone(),
@@ -304,7 +321,10 @@ pub fn fetch_snapshot(
         });
     };
     let attempt = |at: &str, tls| match fetch_at(entry, at, tls, clients, live, cancel) {
-        Ok(Attempt::Fetched(s)) => Shared::Fetched(Arc::from(s)),
+        Ok(Attempt::Fetched(s)) => match digest.take() {
+            Some(d) => Shared::Fetched(Arc::new(d(*s))),
+            None => Shared::Failed(format!("{}: internal error: fetched twice", entry.name)),
+        },
         Ok(Attempt::Redirect(master)) => Shared::Redirect(master),
         Err(e) => Shared::Failed(e.to_string()),
     };
@@ -330,7 +350,10 @@ pub fn fetch_snapshot(
         other => other,
     };
     match outcome {
-        Shared::Fetched(s) => Ok(s),
+        Shared::Fetched(d) => d.downcast::<T>().map_err(|_| XapiError::Setup {
+            host: entry.name.clone(),
+            message: "internal error: a shared fetch of another kind".into(),
+        }),
         Shared::Failed(message) | Shared::Redirect(message) => Err(XapiError::Shared(message)),
     }
 }

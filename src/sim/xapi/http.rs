@@ -16,6 +16,7 @@ pub(super) fn accept_loop(shared: Arc<Shared>, host: usize, listener: TcpListene
             break;
         }
         let Ok(stream) = stream else { continue };
+        shared.stats.connections.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
         let _ = std::thread::Builder::new()

@@ -119,6 +119,8 @@ pub struct Stats {
     pub logouts: AtomicU64,
     pub non_read_calls: AtomicU64,
     pub bytes_out: AtomicU64,
+    /// TCP connections accepted (a client that reuses connections makes fewer than calls).
+    pub connections: AtomicU64,
     pub sessions: Mutex<HashMap<String, usize>>,
 }
 
@@ -128,14 +130,15 @@ impl Stats {
     }
     pub fn summary(&self) -> String {
         format!(
-            "calls={} logins={} failed_logins={} logouts={} open_sessions={} non_read_calls={} bytes_out={}",
+            "calls={} logins={} failed_logins={} logouts={} open_sessions={} non_read_calls={} bytes_out={} connections={}",
             self.calls.load(Ordering::Relaxed),
             self.logins.load(Ordering::Relaxed),
             self.failed_logins.load(Ordering::Relaxed),
             self.logouts.load(Ordering::Relaxed),
             self.open_sessions(),
             self.non_read_calls.load(Ordering::Relaxed),
-            self.bytes_out.load(Ordering::Relaxed)
+            self.bytes_out.load(Ordering::Relaxed),
+            self.connections.load(Ordering::Relaxed),
         )
     }
 }
