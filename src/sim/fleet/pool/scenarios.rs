@@ -10,6 +10,10 @@ use crate::sim::fleet::nova::{iscsi_connection_info, provided_connection_info};
 use crate::sim::fleet::GEN_NAMESPACE;
 use uuid::Uuid;
 
+fn iqn_of(vol: &str) -> String {
+    format!("iqn.2010-10.org.openstack:volume-{vol}")
+}
+
 impl PoolGen<'_> {
     pub(in crate::sim::fleet) fn scenarios(&mut self) {
         let host = self.hosts[0].clone();
@@ -175,45 +179,46 @@ impl PoolGen<'_> {
         self.bare_instance(n + 2, &host, false);
     }
 
+    /// A new-style SR (as Mitaka names it) for `target:port` and a fresh volume's IQN, attached to
+    /// `vm` at `userdevice`; returns the volume id.
+    fn new_style_volume(
+        &mut self,
+        vm: &str,
+        host: &str,
+        target: &str,
+        port: &str,
+        userdevice: usize,
+    ) -> String {
+        let vol = self.uuid("volume");
+        let iqn = iqn_of(&vol);
+        let uuid = nova_sr_uuid(target, port, &iqn);
+        let sr = self.iscsi_sr(
+            &uuid,
+            &format!("tempSR-{uuid}"),
+            "Disk-for:None",
+            host,
+            target,
+            Some(port),
+            &iqn,
+            None,
+        );
+        self.attach_volume(vm, &sr, userdevice, &vol);
+        self.stats.new += 1;
+        vol
+    }
+
     fn nova_volume_cases(&mut self, n: usize, p: usize, host: &str) {
         let host = host.to_string();
-        let iqn_of = |vol: &str| format!("iqn.2010-10.org.openstack:volume-{vol}");
         // A: the boot volume's portal moved since its new-style SR was introduced (mismatch), and a
         // data volume whose portal has no port: the SR was introduced by a compute with
         // target_port 3261, the destinations default to 3260 (mismatch).
         let (vm, nova_uuid, _) = self.bare_instance(n, &host, true);
-        let vol = self.uuid("volume");
         let (old, new) = (format!("10.20.{p}.30"), format!("10.21.{p}.30"));
-        let uuid = nova_sr_uuid(&old, "3260", &iqn_of(&vol));
-        let sr = self.iscsi_sr(
-            &uuid,
-            &format!("tempSR-{uuid}"),
-            "Disk-for:None",
-            &host,
-            &old,
-            Some("3260"),
-            &iqn_of(&vol),
-            None,
-        );
-        self.attach_volume(&vm, &sr, 0, &vol);
-        self.stats.new += 1;
+        let vol = self.new_style_volume(&vm, &host, &old, "3260", 0);
         let info = iscsi_connection_info(&format!("{new}:3260"), &iqn_of(&vol), &vol, 1, None);
         self.bdm(&nova_uuid, &vol, 0, Some(info));
-        let vol = self.uuid("volume");
         let target = format!("10.22.{p}.40");
-        let uuid = nova_sr_uuid(&target, "3261", &iqn_of(&vol));
-        let sr = self.iscsi_sr(
-            &uuid,
-            &format!("tempSR-{uuid}"),
-            "Disk-for:None",
-            &host,
-            &target,
-            Some("3261"),
-            &iqn_of(&vol),
-            None,
-        );
-        self.attach_volume(&vm, &sr, 1, &vol);
-        self.stats.new += 1;
+        let vol = self.new_style_volume(&vm, &host, &target, "3261", 1);
         let info = iscsi_connection_info(&target, &iqn_of(&vol), &vol, 1, None);
         self.bdm(&nova_uuid, &vol, 1, Some(info));
 
@@ -246,21 +251,8 @@ impl PoolGen<'_> {
             1,
             Some(provided_connection_info(&provided, &vol)),
         );
-        let vol = self.uuid("volume");
         let target = format!("10.20.{p}.31");
-        let uuid = nova_sr_uuid(&target, "3260", &iqn_of(&vol));
-        let sr = self.iscsi_sr(
-            &uuid,
-            &format!("tempSR-{uuid}"),
-            "Disk-for:None",
-            &host,
-            &target,
-            Some("3260"),
-            &iqn_of(&vol),
-            None,
-        );
-        self.attach_volume(&vm, &sr, 2, &vol);
-        self.stats.new += 1;
+        let vol = self.new_style_volume(&vm, &host, &target, "3260", 2);
         self.bdm(&nova_uuid, &vol, 2, None);
         let vol = self.uuid("volume");
         let sr = self.iscsi_sr(
