@@ -324,27 +324,35 @@ pub fn parse_fingerprint(s: &str) -> Result<[u8; 32], String> {
     Ok(out)
 }
 
-/// The host and port a URL names (the scheme's default port when it gives none).
-pub fn host_port(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let default = if scheme.eq_ignore_ascii_case("https") {
-        443
+/// The host and the port text of a URL's authority (`[v6]` brackets removed).
+fn split_authority(url: &str) -> Result<(&str, Option<&str>), String> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if let Some(v6) = authority.strip_prefix('[') {
+        let (h, tail) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("unclosed [ in {authority:?}"))?;
+        Ok((h, tail.strip_prefix(':')))
     } else {
-        80
-    };
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (h, tail) = v6.split_once(']')?;
-        (h, tail.strip_prefix(':'))
-    } else {
-        match authority.rsplit_once(':') {
+        Ok(match authority.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
             None => (authority, None),
-        }
-    };
+        })
+    }
+}
+
+/// The host and port a URL names (the scheme's default port when it gives none).
+pub fn host_port(url: &str) -> Option<(String, u16)> {
+    let (host, port) = split_authority(url).ok()?;
     let port = match port {
         Some(p) => p.parse().ok()?,
-        None => default,
+        None if url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://")) =>
+        {
+            443
+        }
+        None => 80,
     };
     Some((host.to_string(), port))
 }
@@ -413,19 +421,7 @@ pub fn with_column(
 
 /// A URL's host must be there and its port, if given, a port number.
 fn check_authority(url: &str) -> Result<(), String> {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or_default();
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        match v6.split_once(']') {
-            Some((h, tail)) => (h, tail.strip_prefix(':')),
-            None => return Err(format!("unclosed [ in {authority:?}")),
-        }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
+    let (host, port) = split_authority(url)?;
     if host.is_empty() {
         return Err(format!("no host in {url:?}"));
     }

@@ -143,12 +143,12 @@ impl Connector {
         })
     }
 
-    /// Handshake on `io` for `host`, check the pin, and record what was negotiated.
+    /// Handshake on `io` for `host`, check the pin, and record (and return) what was negotiated.
     pub fn handshake<S: Read + Write + std::fmt::Debug>(
         &self,
         host: &str,
         io: S,
-    ) -> Result<SslStream<S>, String> {
+    ) -> Result<(SslStream<S>, TlsSeen), String> {
         let mut cfg = self
             .ssl
             .configure()
@@ -187,9 +187,12 @@ impl Connector {
             }
         }
         if let Ok(mut log) = self.log.lock() {
-            log.insert(host.trim_matches(['[', ']']).to_ascii_lowercase(), seen);
+            log.insert(
+                host.trim_matches(['[', ']']).to_ascii_lowercase(),
+                seen.clone(),
+            );
         }
-        Ok(stream)
+        Ok((stream, seen))
     }
 }
 
@@ -225,7 +228,7 @@ impl ureq::TlsConnector for Connector {
         io: Box<dyn ureq::ReadWrite>,
     ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
         self.handshake(dns_name, io)
-            .map(|s| Box::new(Stream(s)) as Box<dyn ureq::ReadWrite>)
+            .map(|(s, _)| Box::new(Stream(s)) as Box<dyn ureq::ReadWrite>)
             .map_err(|m| std::io::Error::other(m).into())
     }
 }

@@ -42,14 +42,7 @@ pub fn probe(host: &str, port: u16, legacy: bool, timeout: Duration) -> Result<T
         legacy,
     };
     let connector = Connector::new(policy, None, Default::default())?;
-    let stream = connector.handshake(host, tcp)?;
-    let cert = stream
-        .ssl()
-        .peer_certificate()
-        .ok_or_else(|| "the host presented no certificate".to_string())?;
-    let mut seen = super::tls::describe(&cert)?;
-    seen.version = stream.ssl().version_str().to_string();
-    Ok(seen)
+    connector.handshake(host, tcp).map(|(_, seen)| seen)
 }
 
 /// Trust (or check) one entry.
