@@ -541,8 +541,6 @@ impl Format {
         Format::Junit,
         Format::Prom,
     ];
-    /// What `--format` writes when not given.
-    pub const DEFAULT: [Format; 4] = [Format::Csv, Format::Json, Format::Html, Format::Markdown];
     /// The names `--format` accepts (besides `all`).
     pub const NAMES: &'static str = "csv, json, html, md, xlsx, junit, prom";
 
