@@ -362,3 +362,40 @@ fn regression_helper_binaries_validate_and_fail_in_one_line() {
     assert!(run.stderr.contains("/no/such.xml"), "{}", run.stderr);
     let _ = xsa_env;
 }
+
+#[test]
+fn regression_a_terminal_progress_bar_names_each_failure_as_it_happens() {
+    // A real terminal: util-linux's `script` runs the binary on a pseudo-terminal, so stderr is a
+    // TTY and the progress bar is drawn.
+    let dir = TestDir::new();
+    let inv = dir.write(
+        "inv.csv",
+        format!(
+            "name,dump\nbroken,{}\nedge,{}\n",
+            dir.join("missing.xml").display(),
+            util::root()
+                .join("fixtures/demo/dumps/edge-01.state.db")
+                .display()
+        ),
+    );
+    let cmd = format!(
+        "{} scan -i {} -o {}",
+        env!("CARGO_BIN_EXE_xen-sr-audit"),
+        inv.display(),
+        dir.join("out").display()
+    );
+    let o = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&o.stdout);
+    assert!(screen.contains(" hosts, "), "the bar was drawn: {screen:?}");
+    let above_bar = screen
+        .find("broken: failed: ")
+        .expect("the failure is printed while the bar is up");
+    let end_list = screen
+        .find("1 entry could not be audited:")
+        .expect("and listed at the end");
+    assert!(above_bar < end_list, "{screen:?}");
+}
