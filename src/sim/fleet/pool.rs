@@ -195,6 +195,16 @@ impl PoolGen<'_> {
                 ("other_config", map(&[("i18n-key", "local-storage")])),
             ],
         ));
+        self.pbd(
+            host,
+            &sr,
+            &[("device", "/dev/disk/by-id/scsi-SATA_ST1000NM0033-part3")],
+        );
+        sr
+    }
+
+    /// The PBD that plugs `sr` into `host`.
+    fn pbd(&mut self, host: &str, sr: &str, device_config: &[(&str, &str)]) {
         let pbd = self.opaque("pbd");
         let pbd_uuid = self.uuid("pbd-uuid");
         self.rows.pbd.push((
@@ -202,15 +212,11 @@ impl PoolGen<'_> {
             vec![
                 ("uuid", t(pbd_uuid)),
                 ("host", t(host)),
-                ("SR", t(sr.clone())),
-                (
-                    "device_config",
-                    map(&[("device", "/dev/disk/by-id/scsi-SATA_ST1000NM0033-part3")]),
-                ),
+                ("SR", t(sr)),
+                ("device_config", map(device_config)),
                 ("currently_attached", t("true")),
             ],
         ));
-        sr
     }
 
     /// An iSCSI SR as Nova introduces it, with its PBD on `host`.
@@ -252,18 +258,7 @@ impl PoolGen<'_> {
         if self.counter % 3 == 0 {
             pbd_dc.push(("backend-kind", "vbd"));
         }
-        let pbd = self.opaque("pbd");
-        let pbd_uuid = self.uuid("pbd-uuid");
-        self.rows.pbd.push((
-            pbd,
-            vec![
-                ("uuid", t(pbd_uuid)),
-                ("host", t(host)),
-                ("SR", t(sr.clone())),
-                ("device_config", map(&pbd_dc)),
-                ("currently_attached", t("true")),
-            ],
-        ));
+        self.pbd(host, &sr, &pbd_dc);
         sr
     }
 

@@ -45,28 +45,11 @@ impl PoolGen<'_> {
             &iqn,
             Some(("eql", "demo-chap-secret-eql")),
         );
-        let vm = self.opaque("vm");
-        let vm_uuid = self.uuid("vm-uuid");
-        let nova_uuid = self.uuid("instance");
-        let name = format!("instance-{:08x}", 0x100 * (self.pool_index + 1) + n + 1);
-        self.rows.vm.push((
-            vm.clone(),
-            vec![
-                ("uuid", t(vm_uuid)),
-                ("name_label", t(name.clone())),
-                ("is_a_template", t("false")),
-                ("is_control_domain", t("false")),
-                ("power_state", t("Running")),
-                ("resident_on", t(host.clone())),
-                ("other_config", map(&[("nova_uuid", &nova_uuid)])),
-            ],
-        ));
+        let (vm, nova_uuid, name) = self.bare_instance(n + 1, &host, true);
         let (vdi, _) = self.vdi(&legacy, &format!("volume-{vol}"), &[], Some("7"));
         self.vbd(&vm, &vdi, 0, true);
-        self.stats.instances += 1;
         self.stats.attachments += 1;
         self.stats.legacy += 1;
-        self.server(&nova_uuid, &name, &host, true);
         let info = iscsi_connection_info(
             &format!("{target}:{port}"),
             &iqn,
