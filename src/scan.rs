@@ -104,12 +104,8 @@ pub fn scan_entries(
     cancel: Arc<AtomicBool>,
 ) -> Result<(Vec<EntryResult>, bool), String> {
     let entries = &cfg.inventory.entries;
-    // One set of HTTP clients (TLS contexts, connection pools) for every call of the scan.
-    let clients = Arc::new(HttpClients::new(
-        &cfg.live,
-        cfg.concurrency,
-        &cfg.inventory.entries,
-    ));
+    // What every connection of the scan shares (TLS contexts, pins, the fetch cache).
+    let clients = Arc::new(HttpClients::new(&cfg.live, &cfg.inventory.entries));
     let (tx, rx) = mpsc::channel::<EntryResult>();
     let shared_cfg = Arc::new(cfg.clone());
     // One entry, start to end: fetch, audit, send the result to the collector.

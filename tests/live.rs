@@ -274,7 +274,7 @@ fn the_client_refuses_non_read_calls_before_the_wire() {
     use xen_sr_audit::xapi::{HttpClients, XapiError};
     let s = sim(demo_dumps(), &[], true);
     let opts = LiveOptions::default();
-    let clients = HttpClients::new(&opts, 1, &[]);
+    let clients = HttpClients::new(&opts, &[]);
     let url = format!("http://{}/", s.hosts()[0].addr);
     let verified = xen_sr_audit::xapi::tls::TlsPolicy {
         mode: xen_sr_audit::xapi::tls::TlsMode::Verified,

@@ -1,10 +1,12 @@
-//! The read-only XAPI client. One [`HttpClients`] (ureq agents with their TLS contexts and connection
-//! pools) serves every call of a scan; a [`Connection`] is one entry's conversation: login (following
+//! The read-only XAPI client. One [`HttpClients`] (TLS contexts, pins, the fetch cache) serves every
+//! call of a scan; a [`Connection`] is one entry's conversation over one kept-alive HTTP connection
+//! ([`super::http`]): login (following
 //! `HOST_IS_SLAVE` once), the data fetch in as few round trips as XAPI allows (`event.from` with an
 //! empty token returns every object of the listed classes in one call; `get_all_records` per class is
 //! the fallback), and logout on every path. Only an allowlist of read methods can ever be sent: the
 //! check sits in front of the wire, so a write cannot happen by mistake.
 
+use super::http::{HttpConnection, Target, TransportError};
 use super::tls::{Connector, TlsLog, TlsPolicy, TlsSeen};
 use super::wire::{self, Response};
 use super::XapiError;
@@ -17,6 +19,9 @@ use xmlrpc::Value;
 
 /// The originator XAPI records for our sessions.
 pub const ORIGINATOR: &str = "xen-sr-audit";
+
+/// The `User-Agent` of every request.
+const USER_AGENT: &str = concat!("xen-sr-audit/", env!("CARGO_PKG_VERSION"));
 
 /// True for the methods this tool may send: login, logout, `event.from` and `<class>.get_*`.
 pub fn is_read_method(method: &str) -> bool {
@@ -37,16 +42,14 @@ pub fn is_read_method(method: &str) -> bool {
     }
 }
 
-/// The HTTP clients of a scan: one agent per TLS policy (verified, insecure, each pinned
-/// certificate, each with or without legacy TLS), each reused for every call with that policy so
-/// connections and TLS contexts are set up once, not once per call.
+/// What every connection of a scan shares: one TLS context per TLS policy (verified, insecure,
+/// each pinned certificate, each with or without legacy TLS), built on first use (a verified one
+/// loads the system's CA store) and reused, the handshakes seen, the pins, and the fetch cache.
+/// Connections themselves are not shared: each entry's conversation has its own.
 #[derive(Debug)]
 pub struct HttpClients {
-    call_timeout: Duration,
     ca_file: Option<std::path::PathBuf>,
-    concurrency: usize,
-    // Built on first use: a verified context loads the system's CA store.
-    agents: std::sync::Mutex<HashMap<TlsPolicy, Result<ureq::Agent, String>>>,
+    connectors: std::sync::Mutex<HashMap<TlsPolicy, Result<Arc<Connector>, String>>>,
     /// What each TLS handshake of the scan negotiated, by host.
     pub tls_log: TlsLog,
     /// Pinned fingerprints by host (lower case), from the inventory: a `HOST_IS_SLAVE` redirect to a
@@ -57,11 +60,7 @@ pub struct HttpClients {
 }
 
 impl HttpClients {
-    pub fn new(
-        opts: &LiveOptions,
-        concurrency: usize,
-        entries: &[crate::inventory::Entry],
-    ) -> HttpClients {
+    pub fn new(opts: &LiveOptions, entries: &[crate::inventory::Entry]) -> HttpClients {
         let pins = entries
             .iter()
             .filter_map(|e| {
@@ -73,36 +72,23 @@ impl HttpClients {
             })
             .collect();
         HttpClients {
-            call_timeout: opts.call_timeout,
             ca_file: opts.ca_file.clone(),
-            concurrency,
-            agents: std::sync::Mutex::new(HashMap::new()),
+            connectors: std::sync::Mutex::new(HashMap::new()),
             tls_log: TlsLog::default(),
             pins,
             shared_fetches: super::SharedFetches::default(),
         }
     }
 
-    fn build(&self, policy: TlsPolicy) -> Result<ureq::Agent, String> {
-        let tls = Connector::new(policy, self.ca_file.as_deref(), Arc::clone(&self.tls_log))?;
-        Ok(ureq::AgentBuilder::new()
-            .timeout_connect(self.call_timeout)
-            .timeout_read(self.call_timeout)
-            .timeout_write(self.call_timeout)
-            .max_idle_connections(self.concurrency.max(1) * 2)
-            .max_idle_connections_per_host(2)
-            .redirects(0)
-            .user_agent(concat!("xen-sr-audit/", env!("CARGO_PKG_VERSION")))
-            .tls_connector(Arc::new(tls))
-            .build())
-    }
-
-    /// The shared agent for a TLS policy (plain http uses any: its TLS is never used).
-    pub fn agent(&self, policy: TlsPolicy) -> Result<ureq::Agent, String> {
-        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
-        agents
+    /// The shared TLS context for a policy.
+    pub fn connector(&self, policy: TlsPolicy) -> Result<Arc<Connector>, String> {
+        let mut connectors = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
+        connectors
             .entry(policy)
-            .or_insert_with(|| self.build(policy))
+            .or_insert_with(|| {
+                Connector::new(policy, self.ca_file.as_deref(), Arc::clone(&self.tls_log))
+                    .map(Arc::new)
+            })
             .clone()
     }
 
@@ -116,7 +102,7 @@ impl HttpClients {
 
 /// One entry's conversation with XAPI.
 pub struct Connection<'a> {
-    agent: ureq::Agent,
+    http: HttpConnection,
     pub url: String,
     /// The inventory name, for messages.
     pub name: String,
@@ -132,12 +118,17 @@ impl<'a> Connection<'a> {
         tls: TlsPolicy,
         opts: &'a LiveOptions,
     ) -> Result<Self, XapiError> {
-        let agent = clients.agent(tls).map_err(|message| XapiError::Setup {
+        let setup = |message| XapiError::Setup {
             host: name.to_string(),
             message,
-        })?;
+        };
+        let target = Target::parse(url).map_err(setup)?;
+        let connector = match target.https {
+            true => Some(clients.connector(tls).map_err(setup)?),
+            false => None,
+        };
         Ok(Connection {
-            agent,
+            http: HttpConnection::new(target, connector, USER_AGENT),
             url: url.to_string(),
             name: name.to_string(),
             opts,
@@ -191,133 +182,53 @@ impl<'a> Connection<'a> {
                 })?,
             };
             let timeout = budget.min(self.opts.call_timeout);
-            let result = self
-                .agent
-                .post(&self.url)
-                .set("Content-Type", "text/xml")
-                .timeout(timeout)
-                .send_bytes(&body);
-            match result {
-                Ok(resp) => return self.read_response(method, resp, timeout, filter),
-                Err(ureq::Error::Status(code, resp)) => {
-                    // Drain a little of the body so the connection can be reused; it is HTML, not XAPI.
-                    let _ = resp
-                        .into_reader()
-                        .take(64 * 1024)
-                        .read_to_end(&mut Vec::new());
+            let error = match self.http.post("text/xml", &body, timeout) {
+                Ok(resp) if (200..300).contains(&resp.status) => {
+                    return read_response(&self.name, self.opts, method, resp, timeout, filter)
+                }
+                Ok(resp) => {
+                    // Read a little of the body so the connection can be reused; it is HTML, not XAPI.
+                    let status = resp.status;
+                    resp.finish(64 * 1024);
                     return Err(XapiError::Http {
                         host: self.name.clone(),
                         method: method.to_string(),
-                        status: code,
+                        status,
                     });
                 }
-                Err(ureq::Error::Transport(t)) => {
-                    let connect_failed = matches!(
-                        t.kind(),
-                        ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns
-                    ) && !is_tls_failure(&t);
-                    let message = transport_message(&t);
-                    if connect_failed && attempt < self.opts.connect_retries && fixed.is_none() {
-                        let backoff = Duration::from_millis(200 << attempt);
-                        if self.remaining().is_some_and(|r| r > backoff) {
-                            attempt += 1;
-                            std::thread::sleep(backoff);
-                            continue;
-                        }
+                Err(error) => error,
+            };
+            match error {
+                TransportError::Connect(message)
+                    if attempt < self.opts.connect_retries && fixed.is_none() =>
+                {
+                    let backoff = Duration::from_millis(200 << attempt);
+                    if self.remaining().is_some_and(|r| r > backoff) {
+                        attempt += 1;
+                        std::thread::sleep(backoff);
+                        continue;
                     }
-                    return Err(if is_timeout(&t) {
-                        XapiError::Timeout {
-                            host: self.name.clone(),
-                            method: method.to_string(),
-                            after: timeout,
-                        }
-                    } else {
-                        XapiError::Connect {
-                            host: self.name.clone(),
-                            url: self.url.clone(),
-                            message,
-                        }
-                    });
+                    return Err(self.connect_error(message));
                 }
+                TransportError::Timeout => {
+                    return Err(XapiError::Timeout {
+                        host: self.name.clone(),
+                        method: method.to_string(),
+                        after: timeout,
+                    })
+                }
+                TransportError::Connect(message)
+                | TransportError::Tls(message)
+                | TransportError::Broken(message) => return Err(self.connect_error(message)),
             }
         }
     }
 
-    fn read_response(
-        &mut self,
-        method: &str,
-        resp: ureq::Response,
-        timeout: Duration,
-        filter: Option<wire::FieldFilter>,
-    ) -> Result<Value, XapiError> {
-        let limit = self.opts.max_response_bytes;
-        let too_large = || XapiError::TooLarge {
+    fn connect_error(&self, message: String) -> XapiError {
+        XapiError::Connect {
             host: self.name.clone(),
-            method: method.to_string(),
-            limit,
-        };
-        if resp
-            .header("Content-Length")
-            .and_then(|l| l.parse::<u64>().ok())
-            .is_some_and(|len| len > limit)
-        {
-            return Err(too_large());
-        }
-        // Decode as the body streams in: no copy of the whole answer is ever held.
-        let counted = std::rc::Rc::new(std::cell::Cell::new(0u64));
-        let body = CappedReader {
-            inner: resp.into_reader(),
-            read: std::rc::Rc::clone(&counted),
-            limit,
-        };
-        // The scanner buffers what it reads: no BufReader in between (a second copy of every byte).
-        let decoded = wire::decode_response_from(body, filter);
-        let protocol = |message: String| XapiError::Protocol {
-            host: self.name.clone(),
-            method: method.to_string(),
+            url: self.url.clone(),
             message,
-        };
-        let value = match decoded {
-            Ok(Response::Value(v)) => v,
-            Ok(Response::Fault(f)) => return Err(protocol(format!("XML-RPC fault {}", short(&f)))),
-            Err(_) if counted.get() > limit => return Err(too_large()),
-            Err(e)
-                if matches!(
-                    e.io,
-                    Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
-                ) =>
-            {
-                return Err(XapiError::Timeout {
-                    host: self.name.clone(),
-                    method: method.to_string(),
-                    after: timeout,
-                })
-            }
-            Err(e) if e.io.is_some() => {
-                return Err(protocol(format!("reading the response: {}", e.message)))
-            }
-            Err(e) => return Err(protocol(e.to_string())),
-        };
-        let Value::Struct(mut envelope) = value else {
-            return Err(protocol("response is not a Status struct".into()));
-        };
-        match envelope.get("Status").and_then(Value::as_str) {
-            Some("Success") => Ok(envelope
-                .remove("Value")
-                .unwrap_or(Value::String(String::new()))),
-            Some("Failure") => {
-                let desc: Vec<String> = envelope
-                    .get("ErrorDescription")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().map(value_text).collect())
-                    .unwrap_or_default();
-                Err(XapiError::Failure {
-                    host: self.name.clone(),
-                    method: method.to_string(),
-                    description: desc,
-                })
-            }
-            _ => Err(protocol("response has no Status".into())),
         }
     }
 
@@ -325,6 +236,86 @@ impl<'a> Connection<'a> {
     pub fn logout(&mut self, session: &str) {
         let t = self.opts.call_timeout.min(Duration::from_secs(5));
         let _ = self.call_with_timeout("session.logout", &[Value::from(session)], Some(t), None);
+    }
+}
+
+/// Decode an answer as it streams in, within the size cap, into its value or the XAPI failure.
+fn read_response(
+    name: &str,
+    opts: &LiveOptions,
+    method: &str,
+    mut resp: super::http::Response<'_>,
+    timeout: Duration,
+    filter: Option<wire::FieldFilter>,
+) -> Result<Value, XapiError> {
+    let limit = opts.max_response_bytes;
+    let too_large = || XapiError::TooLarge {
+        host: name.to_string(),
+        method: method.to_string(),
+        limit,
+    };
+    if resp.content_length.is_some_and(|len| len > limit) {
+        return Err(too_large());
+    }
+    // Decode as the body streams in: no copy of the whole answer is ever held.
+    let counted = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let body = CappedReader {
+        inner: &mut resp,
+        read: std::rc::Rc::clone(&counted),
+        limit,
+    };
+    // The scanner buffers what it reads: no BufReader in between (a second copy of every byte).
+    let decoded = wire::decode_response_from(body, filter);
+    if decoded.is_ok() {
+        // Whitespace after the document, if any: read it so the connection serves the next call.
+        resp.finish(64 * 1024);
+    }
+    let protocol = |message: String| XapiError::Protocol {
+        host: name.to_string(),
+        method: method.to_string(),
+        message,
+    };
+    let value = match decoded {
+        Ok(Response::Value(v)) => v,
+        Ok(Response::Fault(f)) => return Err(protocol(format!("XML-RPC fault {}", short(&f)))),
+        Err(_) if counted.get() > limit => return Err(too_large()),
+        Err(e)
+            if matches!(
+                e.io,
+                Some(std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
+            ) =>
+        {
+            return Err(XapiError::Timeout {
+                host: name.to_string(),
+                method: method.to_string(),
+                after: timeout,
+            })
+        }
+        Err(e) if e.io.is_some() => {
+            return Err(protocol(format!("reading the response: {}", e.message)))
+        }
+        Err(e) => return Err(protocol(e.to_string())),
+    };
+    let Value::Struct(mut envelope) = value else {
+        return Err(protocol("response is not a Status struct".into()));
+    };
+    match envelope.get("Status").and_then(Value::as_str) {
+        Some("Success") => Ok(envelope
+            .remove("Value")
+            .unwrap_or(Value::String(String::new()))),
+        Some("Failure") => {
+            let desc: Vec<String> = envelope
+                .get("ErrorDescription")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(value_text).collect())
+                .unwrap_or_default();
+            Err(XapiError::Failure {
+                host: name.to_string(),
+                method: method.to_string(),
+                description: desc,
+            })
+        }
+        _ => Err(protocol("response has no Status".into())),
     }
 }
 
@@ -345,64 +336,6 @@ impl<R: Read> Read for CappedReader<R> {
         }
         Ok(n)
     }
-}
-
-fn transport_message(t: &ureq::Transport) -> String {
-    // ureq's Display repeats the URL; keep the kind, the detail and the causes (TLS errors live there).
-    use std::error::Error;
-    let mut out = match t.message() {
-        Some(m) => format!("{}: {m}", t.kind()),
-        None => t.kind().to_string(),
-    };
-    let mut src: Option<&(dyn Error + 'static)> = t.source();
-    while let Some(e) = src {
-        let m = e.to_string();
-        if !out.contains(&m) {
-            out.push_str(": ");
-            out.push_str(&m);
-        }
-        src = e.source();
-    }
-    out
-}
-
-/// A TLS handshake failure: retrying cannot help.
-fn is_tls_failure(t: &ureq::Transport) -> bool {
-    use std::error::Error;
-    let mut src: Option<&(dyn Error + 'static)> = t.source();
-    while let Some(e) = src {
-        let text = e.to_string();
-        if [
-            "TLS handshake failed",
-            "TLS setup",
-            "certificate fingerprint mismatch",
-            "presented no certificate",
-        ]
-        .iter()
-        .any(|m| text.starts_with(m))
-        {
-            return true;
-        }
-        src = e.source();
-    }
-    t.message().is_some_and(|m| m.contains("tls"))
-}
-
-fn is_timeout(t: &ureq::Transport) -> bool {
-    use std::error::Error;
-    let mut src: Option<&(dyn Error + 'static)> = t.source();
-    while let Some(e) = src {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if matches!(
-                io.kind(),
-                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-            ) {
-                return true;
-            }
-        }
-        src = e.source();
-    }
-    t.to_string().contains("timed out")
 }
 
 fn short(v: &Value) -> String {

@@ -3,6 +3,7 @@
 //! is what the scanner calls for an inventory entry with a `url`.
 
 pub mod client;
+pub mod http;
 pub mod tls;
 pub mod trust;
 pub mod wire;

@@ -11,7 +11,6 @@ use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode, SslVersion
 use openssl::x509::X509Ref;
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -89,7 +88,7 @@ pub fn describe(cert: &X509Ref) -> Result<TlsSeen, String> {
     })
 }
 
-/// A ureq TLS connector on OpenSSL with one [`TlsPolicy`].
+/// A TLS client context on OpenSSL with one [`TlsPolicy`], built once per policy for a scan.
 pub struct Connector {
     ssl: SslConnector,
     policy: TlsPolicy,
@@ -193,43 +192,6 @@ impl Connector {
             );
         }
         Ok((stream, seen))
-    }
-}
-
-/// An OpenSSL stream as ureq wants it.
-#[derive(Debug)]
-struct Stream(SslStream<Box<dyn ureq::ReadWrite>>);
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl ureq::ReadWrite for Stream {
-    fn socket(&self) -> Option<&TcpStream> {
-        self.0.get_ref().socket()
-    }
-}
-
-impl ureq::TlsConnector for Connector {
-    fn connect(
-        &self,
-        dns_name: &str,
-        io: Box<dyn ureq::ReadWrite>,
-    ) -> Result<Box<dyn ureq::ReadWrite>, ureq::Error> {
-        self.handshake(dns_name, io)
-            .map(|(s, _)| Box::new(Stream(s)) as Box<dyn ureq::ReadWrite>)
-            .map_err(|m| std::io::Error::other(m).into())
     }
 }
 
