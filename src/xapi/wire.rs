@@ -6,7 +6,7 @@
 //! without `Z` (kept as text: the audit reads no dates), struct member names written unescaped.
 //! The server side (the simulator) uses [`write_value`] and [`decode_call`].
 
-use super::xmlscan::{RawTok, ScanError, Scanner};
+use super::xmlscan::{At, RawTok, ScanError, Scanner};
 use std::collections::BTreeMap;
 use std::io::Read;
 use xmlrpc::Value;
@@ -130,7 +130,8 @@ enum Tok {
 
 struct Decoder<'f, R: Read> {
     scan: Scanner<R>,
-    text: Vec<u8>,
+    /// The last text token's place in the scanner's buffer (valid until the next token).
+    text: (usize, usize),
     text_is_cdata: bool,
     name_buf: Vec<u8>,
     filter: Option<FieldFilter<'f>>,
@@ -140,7 +141,7 @@ impl<'f, R: Read> Decoder<'f, R> {
     fn new(input: R, filter: Option<FieldFilter<'f>>) -> Self {
         Decoder {
             scan: Scanner::new(input),
-            text: Vec::with_capacity(256),
+            text: (0, 0),
             text_is_cdata: false,
             name_buf: Vec::with_capacity(64),
             filter,
@@ -156,29 +157,33 @@ impl<'f, R: Read> Decoder<'f, R> {
     }
 
     fn next(&mut self) -> Result<Tok, WireError> {
-        let tok = self.scan.next_token().map_err(scan_error)?;
-        Ok(match tok {
-            RawTok::Start(name) => Tok::Start(tag_of(name)),
-            RawTok::Empty(name) => Tok::Empty(tag_of(name)),
-            RawTok::End(name) => Tok::End(tag_of(name)),
-            RawTok::Text { bytes, cdata } => {
-                self.text.clear();
-                self.text.extend_from_slice(bytes);
+        let at = self.scan.next_span().map_err(scan_error)?;
+        Ok(match at {
+            At::Start(a, b) => Tok::Start(tag_of(self.scan.bytes(a, b))),
+            At::Empty(a, b) => Tok::Empty(tag_of(self.scan.bytes(a, b))),
+            At::End(a, b) => Tok::End(tag_of(self.scan.bytes(a, b))),
+            At::Text(a, b, cdata) => {
+                self.text = (a, b);
                 self.text_is_cdata = cdata;
                 Tok::Text
             }
-            RawTok::Eof => Tok::Eof,
+            At::Eof => Tok::Eof,
         })
     }
 
+    /// The last text token's bytes.
+    fn text(&self) -> &[u8] {
+        self.scan.bytes(self.text.0, self.text.1)
+    }
+
     fn blank(&self) -> bool {
-        !self.text_is_cdata && self.text.iter().all(u8::is_ascii_whitespace)
+        !self.text_is_cdata && self.text().iter().all(u8::is_ascii_whitespace)
     }
 
     /// The current text, entities decoded; `lenient` keeps a bare `&` as written (XAPI writes struct
     /// member names without escaping).
     fn push_text(&self, out: &mut String, lenient: bool) -> Result<(), WireError> {
-        let raw = std::str::from_utf8(&self.text).map_err(|_| self.err("text is not UTF-8"))?;
+        let raw = std::str::from_utf8(self.text()).map_err(|_| self.err("text is not UTF-8"))?;
         if self.text_is_cdata || !raw.contains('&') {
             out.push_str(raw);
             return Ok(());
@@ -329,7 +334,10 @@ impl<'f, R: Read> Decoder<'f, R> {
     fn read_name(&mut self) -> Result<(), WireError> {
         loop {
             match self.next()? {
-                Tok::Text => self.name_buf.extend_from_slice(&self.text),
+                Tok::Text => {
+                    let (a, b) = self.text;
+                    self.name_buf.extend_from_slice(self.scan.bytes(a, b));
+                }
                 Tok::End(Tag::Name) => return Ok(()),
                 other => return Err(self.unexpected(other, "a member name")),
             }
@@ -628,6 +636,50 @@ mod tests {
         match decode_response(body.as_bytes()).unwrap() {
             Response::Value(v) => v,
             Response::Fault(_) => panic!("fault"),
+        }
+    }
+
+    #[test]
+    fn every_tag_name_and_near_misses() {
+        let names = [
+            ("value", Tag::Value),
+            ("member", Tag::Member),
+            ("name", Tag::Name),
+            ("struct", Tag::Struct),
+            ("array", Tag::Array),
+            ("data", Tag::Data),
+            ("string", Tag::Str),
+            ("i4", Tag::I4),
+            ("int", Tag::I4),
+            ("i8", Tag::I8),
+            ("boolean", Tag::Boolean),
+            ("double", Tag::Double),
+            ("dateTime.iso8601", Tag::DateTime),
+            ("base64", Tag::Base64),
+            ("nil", Tag::Nil),
+            ("methodResponse", Tag::MethodResponse),
+            ("methodCall", Tag::MethodCall),
+            ("methodName", Tag::MethodName),
+            ("params", Tag::Params),
+            ("param", Tag::Param),
+            ("fault", Tag::Fault),
+        ];
+        for (name, tag) in names {
+            assert_eq!(tag_of(name.as_bytes()), tag, "{name}");
+            // Same length, one byte changed anywhere: not that tag.
+            for i in 0..name.len() {
+                let mut near = name.as_bytes().to_vec();
+                near[i] ^= 0x20;
+                assert_eq!(
+                    tag_of(&near),
+                    Tag::Other,
+                    "{}",
+                    String::from_utf8_lossy(&near)
+                );
+            }
+        }
+        for other in ["", "v", "values", "i", "membe", "struct ", "Value"] {
+            assert_eq!(tag_of(other.as_bytes()), Tag::Other, "{other:?}");
         }
     }
 

@@ -151,6 +151,40 @@ impl<R: Read> Scanner<R> {
         })
     }
 
+    /// The first `byte` in `buf[pos + from..end]`, as an index relative to `pos`: a plain loop over
+    /// the first bytes (XML-RPC's tags and most of its texts are short, and memchr's setup costs more
+    /// than it saves there), memchr beyond.
+    #[inline]
+    fn find_byte_in_view(&self, from: usize, byte: u8) -> Option<usize> {
+        let window = &self.buf[self.pos + from..self.end];
+        let near = window.len().min(24);
+        match window[..near].iter().position(|&c| c == byte) {
+            Some(i) => Some(from + i),
+            None => memchr::memchr(byte, &window[near..]).map(|i| from + near + i),
+        }
+    }
+
+    /// Like [`Scanner::find`] for one byte, trying what is already in view first.
+    #[inline]
+    fn find_byte(&mut self, from: usize, byte: u8) -> Result<Option<usize>, ScanError> {
+        match self.find_byte_in_view(from, byte) {
+            Some(i) => Ok(Some(i)),
+            None => self.find(from.max(self.end - self.pos), &[byte]),
+        }
+    }
+
+    /// The next token as positions (see [`At`]).
+    #[inline]
+    pub fn next_span(&mut self) -> Result<At, ScanError> {
+        self.next_at()
+    }
+
+    /// The bytes at `a..b` of the buffer, for a span of the last token.
+    #[inline]
+    pub fn bytes(&self, a: usize, b: usize) -> &[u8] {
+        &self.buf[a..b]
+    }
+
     /// The next token as positions in `buf` (valid until the next call).
     fn next_at(&mut self) -> Result<At, ScanError> {
         loop {
@@ -158,31 +192,33 @@ impl<R: Read> Scanner<R> {
                 return Ok(At::Eof);
             }
             if self.buf[self.pos] != b'<' {
-                let stop = self.find(0, b"<")?.unwrap_or(self.end - self.pos);
+                let stop = self.find_byte(0, b'<')?.unwrap_or(self.end - self.pos);
                 let (a, b) = (self.pos, self.pos + stop);
                 self.pos = b;
                 return Ok(At::Text(a, b, false));
             }
             // A markup construct: make sure its first bytes are in view.
             while self.end - self.pos < 9 && self.fill()? {}
-            let head = &self.buf[self.pos..self.end];
-            if head.starts_with(b"<!--") {
-                let close = self
-                    .find(4, b"-->")?
-                    .ok_or_else(|| self.fail("unterminated comment"))?;
-                self.pos += close + 3;
-                continue;
-            }
-            if head.starts_with(b"<![CDATA[") {
-                let close = self
-                    .find(9, b"]]>")?
-                    .ok_or_else(|| self.fail("unterminated CDATA section"))?;
-                let (a, b) = (self.pos + 9, self.pos + close);
-                self.pos += close + 3;
-                return Ok(At::Text(a, b, true));
+            if self.buf.get(self.pos + 1) == Some(&b'!') {
+                let head = &self.buf[self.pos..self.end];
+                if head.starts_with(b"<!--") {
+                    let close = self
+                        .find(4, b"-->")?
+                        .ok_or_else(|| self.fail("unterminated comment"))?;
+                    self.pos += close + 3;
+                    continue;
+                }
+                if head.starts_with(b"<![CDATA[") {
+                    let close = self
+                        .find(9, b"]]>")?
+                        .ok_or_else(|| self.fail("unterminated CDATA section"))?;
+                    let (a, b) = (self.pos + 9, self.pos + close);
+                    self.pos += close + 3;
+                    return Ok(At::Text(a, b, true));
+                }
             }
             let close = self
-                .find(1, b">")?
+                .find_byte(1, b'>')?
                 .ok_or_else(|| self.fail("unexpected end of body inside a tag"))?;
             let (a, b) = (self.pos + 1, self.pos + close);
             self.pos += close + 1;
@@ -218,8 +254,10 @@ impl<R: Read> Scanner<R> {
     }
 }
 
-/// A token's place in the buffer.
-enum At {
+/// A token's place in the scanner's buffer ([`Scanner::bytes`] reads it), valid until the next
+/// call: what [`Scanner::next_span`] gives a caller that wants no borrow held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
     Start(usize, usize),
     Empty(usize, usize),
     End(usize, usize),
