@@ -183,8 +183,20 @@ impl<'f, R: Read> Decoder<'f, R> {
     /// The current text, entities decoded; `lenient` keeps a bare `&` as written (XAPI writes struct
     /// member names without escaping).
     fn push_text(&self, out: &mut String, lenient: bool) -> Result<(), WireError> {
-        let raw = std::str::from_utf8(self.text()).map_err(|_| self.err("text is not UTF-8"))?;
-        if self.text_is_cdata || !raw.contains('&') {
+        self.push_span(out, self.text, self.text_is_cdata, lenient)
+    }
+
+    /// Like [`Decoder::push_text`] for a span of the scanner's buffer.
+    fn push_span(
+        &self,
+        out: &mut String,
+        (a, b): (usize, usize),
+        cdata: bool,
+        lenient: bool,
+    ) -> Result<(), WireError> {
+        let raw = std::str::from_utf8(self.scan.bytes(a, b))
+            .map_err(|_| self.err("text is not UTF-8"))?;
+        if cdata || !raw.contains('&') {
             out.push_str(raw);
             return Ok(());
         }
@@ -260,6 +272,12 @@ impl<'f, R: Read> Decoder<'f, R> {
             return Err(self.err("nesting too deep"));
         }
         let mut text = String::new();
+        // Fast path: a plain text value, `text</value>`, the commonest form in XAPI's answers.
+        let span = self.scan.text_span().map_err(scan_error)?;
+        self.push_span(&mut text, span, false, false)?;
+        if self.scan.eat(b"</value>").map_err(scan_error)? {
+            return Ok(Value::String(text));
+        }
         loop {
             match self.next()? {
                 Tok::Text => self.push_text(&mut text, false)?,
@@ -358,6 +376,11 @@ impl<'f, R: Read> Decoder<'f, R> {
 
     /// Skip a `<value>` subtree whose start tag was just read, decoding nothing.
     fn skip_value(&mut self) -> Result<(), WireError> {
+        // Fast path: a plain text value.
+        self.scan.text_span().map_err(scan_error)?;
+        if self.scan.eat(b"</value>").map_err(scan_error)? {
+            return Ok(());
+        }
         let mut depth = 1usize;
         loop {
             match self.scan.next_token().map_err(scan_error)? {
@@ -380,14 +403,23 @@ impl<'f, R: Read> Decoder<'f, R> {
         loop {
             match self.next()? {
                 Tok::Start(Tag::Member) => {
-                    let (t, empty) = self.open()?;
-                    if t != Tag::Name {
-                        return Err(self.err("member without a name"));
-                    }
                     // The raw name decides; only a kept name becomes a String.
                     self.name_buf.clear();
-                    if !empty {
-                        self.read_name()?;
+                    if self.scan.eat(b"<name>").map_err(scan_error)? {
+                        // Fast path: `<name>text</name>` written exactly so.
+                        let (a, b) = self.scan.text_span().map_err(scan_error)?;
+                        self.name_buf.extend_from_slice(self.scan.bytes(a, b));
+                        if !self.scan.eat(b"</name>").map_err(scan_error)? {
+                            self.read_name()?;
+                        }
+                    } else {
+                        let (t, empty) = self.open()?;
+                        if t != Tag::Name {
+                            return Err(self.err("member without a name"));
+                        }
+                        if !empty {
+                            self.read_name()?;
+                        }
                     }
                     let keep = !filtering
                         || self
@@ -399,7 +431,10 @@ impl<'f, R: Read> Decoder<'f, R> {
                     } else {
                         String::new()
                     };
-                    let (t, empty) = self.open()?;
+                    let (t, empty) = match self.scan.eat(b"<value>").map_err(scan_error)? {
+                        true => (Tag::Value, false),
+                        false => self.open()?,
+                    };
                     if t != Tag::Value {
                         return Err(self.err("member without a value"));
                     }
@@ -415,7 +450,9 @@ impl<'f, R: Read> Decoder<'f, R> {
                     } else if !empty {
                         self.skip_value()?;
                     }
-                    self.close(Tag::Member)?;
+                    if !self.scan.eat(b"</member>").map_err(scan_error)? {
+                        self.close(Tag::Member)?;
+                    }
                 }
                 Tok::End(Tag::Struct) => return Ok(Value::Struct(map)),
                 Tok::Text if self.blank() => {}
