@@ -243,6 +243,7 @@ def main():
             try:
                 out = os.path.join(a.workdir, "scale-out-%d" % hosts)
                 s0 = [sim.stats() for sim in sims]
+                sim_cpu0 = sum(sim.cpu_seconds() for sim in sims)
                 cpu = []
 
                 def scale_run():
@@ -252,6 +253,7 @@ def main():
 
                 t, rss = median_runs(runs, scale_run)
                 s1 = [sim.stats() for sim in sims]
+                sim_cpu = (sum(sim.cpu_seconds() for sim in sims) - sim_cpu0) / runs
                 found = rows(os.path.join(out, "findings.csv"))
             finally:
                 for sim in sims:
@@ -262,9 +264,11 @@ def main():
             floor = math.ceil(hosts / conc) * 3 * lat / 1000.0
             body.append(["%d hosts (%.0f MB of answers, %d findings)" % (hosts, mb, found), "%.2f s" % t,
                          "%.2f s" % floor, "%.2f + %.2f s" % (user, system),
-                         "%.2f ms" % ((user + system) * 1000.0 / hosts), "%.0f MiB" % rss])
+                         "%.2f ms" % ((user + system) * 1000.0 / hosts), "%.0f MiB" % rss,
+                         "%.2f s" % sim_cpu])
         table("Fleet scale: single-host pools, 3 instances each, %d ms per call, --concurrency %d" % (lat, conc),
-              ["hosts", "wall", "network floor", "user + sys CPU", "CPU per host", "peak RSS"], body)
+              ["hosts", "wall", "network floor", "user + sys CPU", "CPU per host", "peak RSS",
+               "simulator CPU (same cores)"], body)
 
     if "offline" in only:
         inst = 2000 if a.quick else 10000
