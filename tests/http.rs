@@ -264,6 +264,28 @@ fn the_call_timeout_bounds_the_whole_answer_not_each_read() {
 }
 
 #[test]
+fn a_silent_kept_connection_times_out_within_the_call_and_opens_no_other() {
+    let s = server(vec![
+        vec![Step::Answer(OK_HELLO), Step::Silent],
+        vec![Step::Answer(OK_WORLD)],
+    ]);
+    let mut conn = connection(&s.url);
+    assert_eq!(
+        call(&mut conn, Duration::from_secs(5)),
+        Ok((200, "hello".into()))
+    );
+    assert_eq!(
+        call(&mut conn, Duration::from_millis(300)),
+        Err("Timeout".into())
+    );
+    assert_eq!(
+        s.connections.load(Ordering::SeqCst),
+        1,
+        "a timeout is not a closed connection: no second connection"
+    );
+}
+
+#[test]
 fn refused_and_unparsable_targets() {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -213,11 +213,14 @@ impl HttpConnection {
         }
     }
 
-    pub fn target(&self) -> &Target {
-        &self.target
-    }
-
-    fn connect(&self, timeout: Duration) -> Result<Open, TransportError> {
+    /// Connect (and shake hands, for https) within what is left before `deadline`.
+    fn connect(&self, deadline: Instant) -> Result<Open, TransportError> {
+        let left = || {
+            deadline
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or(TransportError::Timeout)
+        };
         let t = &self.target;
         let addrs: Vec<_> = (t.host.as_str(), t.port)
             .to_socket_addrs()
@@ -226,7 +229,7 @@ impl HttpConnection {
         let mut last = TransportError::Connect(format!("{} resolves to no address", t.host));
         let mut tcp = None;
         for addr in addrs {
-            match TcpStream::connect_timeout(&addr, timeout) {
+            match TcpStream::connect_timeout(&addr, left()?) {
                 Ok(s) => {
                     tcp = Some(s);
                     break;
@@ -236,6 +239,7 @@ impl HttpConnection {
             }
         }
         let tcp = tcp.ok_or(last)?;
+        let timeout = left()?;
         let setup = |e: io::Error| TransportError::Broken(format!("socket setup: {e}"));
         tcp.set_nodelay(true).map_err(setup)?;
         tcp.set_read_timeout(Some(timeout)).map_err(setup)?;
@@ -285,7 +289,7 @@ impl HttpConnection {
         loop {
             let mut open = match self.open.take() {
                 Some(open) => open,
-                None => self.connect(timeout)?,
+                None => self.connect(deadline)?,
             };
             let reused = open.answered > 0;
             match exchange(&mut open, &request, deadline) {
@@ -307,7 +311,8 @@ impl HttpConnection {
                     return Ok(response);
                 }
                 // Closed while idle: nothing of this call was answered, so sending it again is safe.
-                Err(Failed::BeforeAnswer(_)) if reused => continue,
+                // (Not a timeout: a host that is silent would only be waited for twice.)
+                Err(Failed::BeforeAnswer(e)) if reused && closed(&e) => continue,
                 Err(Failed::BeforeAnswer(e) | Failed::Answer(e)) => return Err(transport(e)),
                 Err(Failed::Http(m)) => return Err(TransportError::Broken(m)),
             }
@@ -337,6 +342,17 @@ fn transport(e: io::Error) -> TransportError {
     } else {
         TransportError::Broken(e.to_string())
     }
+}
+
+/// The host closed (or reset) the connection.
+fn closed(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
 }
 
 fn is_timeout(e: &io::Error) -> bool {
