@@ -137,9 +137,7 @@ impl<'a> Connection<'a> {
     }
 
     fn remaining(&self) -> Option<Duration> {
-        self.deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
+        super::http::time_left(self.deadline)
     }
 
     /// Send one call and return its XAPI `Value` (Status Success) or the failure description.

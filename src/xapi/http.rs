@@ -115,6 +115,13 @@ impl Write for Stream {
     }
 }
 
+/// The time before `deadline`, if any is left.
+pub fn time_left(deadline: Instant) -> Option<Duration> {
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+}
+
 /// An open connection and the socket timeout it has now (set again only when a call's remaining
 /// time falls well below it, so a fast call sets no socket option at all).
 struct Open {
@@ -127,10 +134,7 @@ struct Open {
 
 impl Open {
     fn arm(&mut self, deadline: Instant) -> io::Result<()> {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .ok_or(io::ErrorKind::TimedOut)?;
+        let left = time_left(deadline).ok_or(io::ErrorKind::TimedOut)?;
         if left < self.timeout.mul_f32(0.9) || left > self.timeout {
             let tcp = self.io.get_ref().tcp();
             tcp.set_read_timeout(Some(left))?;
@@ -215,12 +219,7 @@ impl HttpConnection {
 
     /// Connect (and shake hands, for https) within what is left before `deadline`.
     fn connect(&self, deadline: Instant) -> Result<Open, TransportError> {
-        let left = || {
-            deadline
-                .checked_duration_since(Instant::now())
-                .filter(|d| !d.is_zero())
-                .ok_or(TransportError::Timeout)
-        };
+        let left = || time_left(deadline).ok_or(TransportError::Timeout);
         let t = &self.target;
         let addrs: Vec<_> = (t.host.as_str(), t.port)
             .to_socket_addrs()
