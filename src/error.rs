@@ -49,6 +49,9 @@ pub enum DumpError {
     },
     #[error("{path}: truncated XAPI dump: {message}")]
     Truncated { path: PathBuf, message: String },
+    /// Not a dump at all (an inventory, a report, an empty file): said as such, not as a broken dump.
+    #[error("{path}: not a XAPI dump: {found} (expected the output of `xe pool-dump-database` or a state.db, plain or gzip)")]
+    NotADump { path: PathBuf, found: String },
 }
 
 /// Errors raised while writing reports: fatal for the run (exit code 74); no partial report is left.

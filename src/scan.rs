@@ -212,6 +212,15 @@ pub fn scan_entries(
     Ok((results, complete))
 }
 
+/// An entry's error without its leading `<entry name>: ` (live errors start with it), for a line
+/// that already names the entry. An error that names another row (a fetch shared with it) is kept.
+pub fn error_after_name<'a>(name: &str, error: &'a str) -> &'a str {
+    error
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(error)
+}
+
 /// Progress on stderr: a bar on a terminal, log lines otherwise, nothing when quiet.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
@@ -219,6 +228,9 @@ struct Progress {
     total: usize,
     done: usize,
     failed: usize,
+    /// Each pool reported so far: the inventory index and name of its first row (the one hosts.csv
+    /// counts it under), so the other rows can say they are the same pool.
+    pools: std::collections::HashMap<String, (usize, String)>,
 }
 
 impl Progress {
@@ -229,7 +241,7 @@ impl Progress {
             let bar = indicatif::ProgressBar::new(total as u64);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} hosts, {msg} (ETA {eta})",
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} entries, {msg} (ETA {eta})",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
@@ -242,6 +254,35 @@ impl Progress {
             total,
             done: 0,
             failed: 0,
+            pools: Default::default(),
+        }
+    }
+
+    /// What an entry that read its pool says: `read pool`, or, for a pool another row already
+    /// gave, that it is the same pool (hosts.csv: `same-pool-as`) and where it is counted.
+    fn pool_status(&mut self, index: usize, entry: &Entry, audit: &PoolAudit) -> String {
+        let pool = printable(&audit.pool_name);
+        if audit.pool_uuid.is_empty() {
+            return format!("ok: read pool {pool:?}");
+        }
+        match self.pools.get(&audit.pool_uuid).cloned() {
+            None => {
+                self.pools
+                    .insert(audit.pool_uuid.clone(), (index, entry.name.clone()));
+                format!("ok: read pool {pool:?}")
+            }
+            Some((first, name)) if first < index => format!(
+                "ok: same pool as {} ({pool:?}, counted there)",
+                printable(&name)
+            ),
+            Some((_, name)) => {
+                self.pools
+                    .insert(audit.pool_uuid.clone(), (index, entry.name.clone()));
+                format!(
+                    "ok: read pool {pool:?} (counted under this entry; {} is the same pool)",
+                    printable(&name)
+                )
+            }
         }
     }
 
@@ -253,8 +294,8 @@ impl Progress {
         // Counts are not shown here: an entry of a pool already read counts nothing in the reports
         // (hosts.csv: same-pool-as), and the per-pool totals are printed once at the end.
         let status = match &r.outcome {
-            Ok(a) => format!("ok: read pool {:?}", printable(&a.audit.pool_name)),
-            Err(e) => format!("failed: {}", printable(e)),
+            Ok(a) => self.pool_status(r.index, entry, &a.audit),
+            Err(e) => format!("failed: {}", printable(error_after_name(&entry.name, e))),
         };
         if let Some(bar) = &self.bar {
             if r.outcome.is_err() {
@@ -413,4 +454,22 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
 /// RFC 3339 UTC timestamp of a moment, to the second.
 pub fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_loses_only_its_own_entry_name() {
+        for (name, error, want) in [
+            ("xs01", "xs01: login refused", "login refused"),
+            ("xs01", "xs02: login refused", "xs02: login refused"),
+            ("xs0", "xs01: timed out", "xs01: timed out"),
+            ("a.xml", "d/a.xml: truncated", "d/a.xml: truncated"),
+            ("xs01", "xs01", "xs01"),
+        ] {
+            assert_eq!(error_after_name(name, error), want, "{name} / {error}");
+        }
+    }
 }

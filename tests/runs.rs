@@ -390,7 +390,10 @@ fn regression_a_terminal_progress_bar_names_each_failure_as_it_happens() {
         .output()
         .expect("script (util-linux) runs");
     let screen = String::from_utf8_lossy(&o.stdout);
-    assert!(screen.contains(" hosts, "), "the bar was drawn: {screen:?}");
+    assert!(
+        screen.contains(" entries, "),
+        "the bar was drawn: {screen:?}"
+    );
     let above_bar = screen
         .find("broken: failed: ")
         .expect("the failure is printed while the bar is up");

@@ -2,7 +2,8 @@
 //! taking its checked configuration and returning the exit code, and what a run prints on the
 //! console at its end.
 
-use super::{seconds, DiffArgs, InspectArgs, TrustArgs, UsageError};
+use super::output::{human_size, print_line, write_stdout, Listing};
+use super::{concurrency, seconds, DiffArgs, InspectArgs, TrustArgs, UsageError};
 use crate::config::ProgressMode;
 use crate::policy::exit;
 use crate::report::{Report, RunMeta};
@@ -12,6 +13,11 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
+
+/// `n thing` or `n things`.
+fn count(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", crate::audit::plural(n))
+}
 
 /// `inspect-dump`: read each dump as a scan would and say what is in it.
 pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
@@ -37,26 +43,26 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
                     .values()
                     .filter(|v| crate::classify::is_nova_instance(v))
                     .count();
-                let mb = db.bytes_read as f64 / 1e6;
-                println!(
-                    "{}: pool {:?} ({}), {} hosts, {} VMs, {} Nova instances; {:.1} MB read in {:.3} s ({:.0} MB/s)",
+                let seconds = took.as_secs_f64().max(1e-9);
+                print_line(format!(
+                    "{}: pool {:?} ({}), {}, {}, {}; {} read in {:.3} s ({}/s)",
                     path.display(),
                     crate::policy::baseline::printable(&snap.pool.name_label),
                     snap.pool.uuid,
-                    snap.hosts.len(),
-                    snap.vms.len(),
-                    instances,
-                    mb,
+                    count(snap.hosts.len(), "host"),
+                    count(snap.vms.len(), "VM"),
+                    count(instances, "Nova instance"),
+                    human_size(db.bytes_read),
                     took.as_secs_f64(),
-                    mb / took.as_secs_f64().max(1e-9)
-                );
+                    human_size((db.bytes_read as f64 / seconds) as u64)
+                ))?;
                 let counts: Vec<String> = db
                     .row_counts
                     .iter()
                     .filter(|(_, n)| **n > 0)
                     .map(|(t, n)| format!("{t}={n}"))
                     .collect();
-                println!("  rows: {}", counts.join(" "));
+                print_line(format!("  rows: {}", counts.join(" ")))?;
             }
         }
     }
@@ -103,16 +109,13 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
             "unchanged": c.count(Change::Unchanged),
             "fine": c.count(Change::Fine) + c.count(Change::Resolved),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        print_line(serde_json::to_string_pretty(&out)?)?;
     } else {
-        print!(
-            "{}",
-            crate::policy::baseline::render(
-                &c,
-                &a.old.display().to_string(),
-                &a.new.display().to_string()
-            )
-        );
+        write_stdout(crate::policy::baseline::render(
+            &c,
+            &a.old.display().to_string(),
+            &a.new.display().to_string(),
+        ))?;
     }
     Ok(ExitCode::from(if c.count(Change::New) > 0 {
         exit::WARNINGS
@@ -130,45 +133,42 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     use crate::policy::baseline::printable;
     use crate::xapi::trust::{trust_all, TrustOutcome};
     let timeout = seconds("timeout", a.timeout)?;
+    let concurrency = concurrency(a.concurrency)?;
     let inventory = crate::inventory::load(&a.inventory)?;
-    let results = trust_all(
-        &inventory.entries,
-        a.tls_legacy,
-        timeout,
-        a.concurrency.max(1),
-    );
-    println!("Trust on first use: compare each new fingerprint with the one the host itself shows (on its console: openssl x509 -noout -fingerprint -sha256 -in /etc/xensource/xapi-ssl.pem) before you rely on the pinned inventory.");
+    let results = trust_all(&inventory.entries, a.tls_legacy, timeout, concurrency);
+    let mut listing = Listing::default();
+    listing.line("Trust on first use: compare each new fingerprint with the one the host itself shows (on its console: openssl x509 -noout -fingerprint -sha256 -in /etc/xensource/xapi-ssl.pem) before you rely on the pinned inventory.")?;
     let mut pins = std::collections::HashMap::new();
     let (mut mismatched, mut failed) = (0, 0);
     for (e, r) in inventory.entries.iter().zip(&results) {
         let name = printable(&e.name);
         match r {
-            TrustOutcome::Skipped(why) => println!("{name}: skipped ({why})"),
+            TrustOutcome::Skipped(why) => listing.line(format!("{name}: skipped ({why})"))?,
             TrustOutcome::New(seen) => {
-                println!(
+                listing.line(format!(
                     "{name}: new {} {}; subject {}; expires {}",
                     seen.fingerprint,
                     seen.version,
                     printable(&seen.subject),
                     seen.not_after
-                );
+                ))?;
                 pins.insert(e.name.clone(), seen.fingerprint.clone());
             }
-            TrustOutcome::Matches(seen) => println!(
+            TrustOutcome::Matches(seen) => listing.line(format!(
                 "{name}: matches the pinned {} {}; expires {}",
                 seen.fingerprint, seen.version, seen.not_after
-            ),
+            ))?,
             TrustOutcome::Mismatch { pinned, seen } => {
                 mismatched += 1;
-                println!(
+                listing.line(format!(
                     "{name}: MISMATCH: the inventory pins {pinned}, the host presents {} (subject {}); the pin is kept",
                     seen.fingerprint,
                     printable(&seen.subject)
-                );
+                ))?;
             }
             TrustOutcome::Failed(why) => {
                 failed += 1;
-                println!("{name}: failed: {}", printable(why));
+                listing.line(format!("{name}: failed: {}", printable(why)))?;
             }
         }
     }
@@ -224,6 +224,7 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
         match r.outcome {
             Err(e) => {
                 failed += 1;
+                let e = crate::scan::error_after_name(&entry.name, &e);
                 eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
             }
             Ok(audited) => {

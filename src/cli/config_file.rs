@@ -8,7 +8,7 @@
 use crate::error::InputError;
 use clap::parser::ValueSource;
 use clap::{ArgAction, CommandFactory};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 /// The options whose values are paths (resolved against the config file's folder).
@@ -30,6 +30,62 @@ fn line_of_key(text: &str, key: &str) -> u64 {
                 .is_some_and(|rest| rest.trim_start().starts_with('='))
         })
         .map_or(1, |i| i as u64 + 1)
+}
+
+/// A value from the file gets the checks the command line would give it, here, where its line is
+/// known: clap's own (a number, one of the possible values), then the tool's (`--format` names,
+/// `--concurrency` range, seconds, the Nova target port).
+fn check_value(arg: &clap::Arg, value: &OsStr) -> Result<(), String> {
+    let alone = clap::Command::new("scan")
+        .no_binary_name(true)
+        .arg(arg.clone().required(false));
+    alone
+        .try_get_matches_from([with_value(arg, value)])
+        .map_err(|e| first_line_of(&e))?;
+    let text = value.to_string_lossy();
+    let flag = format!("--{}: ", arg.get_long().unwrap_or_default());
+    let ours = |e: super::UsageError| e.0.strip_prefix(&flag).unwrap_or(&e.0).to_string();
+    match arg.get_id().as_str() {
+        "format" => super::parse_formats(&text).map(drop).map_err(ours),
+        "concurrency" => text
+            .parse::<usize>()
+            .map_err(|e| e.to_string())
+            .and_then(|n| super::concurrency(n).map(drop).map_err(ours)),
+        name @ ("timeout" | "host_deadline") => text
+            .parse::<f64>()
+            .map_err(|e| e.to_string())
+            .and_then(|v| {
+                super::seconds(&name.replace('_', "-"), v)
+                    .map(drop)
+                    .map_err(ours)
+            }),
+        "nova_target_port" => super::target_port(&text).map(drop).map_err(ours),
+        _ => Ok(()),
+    }
+}
+
+/// `--name=value` as one argument, so a value that starts with a dash (`timeout = -2`) stays a value.
+fn with_value(arg: &clap::Arg, value: &OsStr) -> OsString {
+    let mut token = OsString::from(format!("--{}=", arg.get_long().unwrap_or_default()));
+    token.push(value);
+    token
+}
+
+/// clap's message on one line: without its `error: ` prefix and its "For more information"
+/// footer, with the possible values when it lists them.
+fn first_line_of(e: &clap::Error) -> String {
+    let text = e.to_string();
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    let mut message = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    if let Some(values) = lines
+        .map(str::trim)
+        .find(|l| l.starts_with("[possible values"))
+    {
+        message.push(' ');
+        message.push_str(values);
+    }
+    message
 }
 
 /// The arguments with the config file's options put in front of those of the command line, for a
@@ -118,8 +174,7 @@ pub fn expand(args: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
             }
             (ArgAction::Append, toml::Value::Array(items)) => {
                 for item in items {
-                    tokens.push(long.clone().into());
-                    tokens.push(text_of(item)?);
+                    tokens.push(with_value(arg, &text_of(item)?));
                 }
             }
             (_, toml::Value::Array(items)) if key == "format" => {
@@ -127,12 +182,14 @@ pub fn expand(args: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
                     .iter()
                     .map(|i| text_of(i).map(|s| s.to_string_lossy().into_owned()))
                     .collect();
-                tokens.push(long.into());
-                tokens.push(parts?.join(",").into());
+                let joined = OsString::from(parts?.join(","));
+                check_value(arg, &joined).map_err(|m| invalid(format!("{raw_key}: {m}")))?;
+                tokens.push(with_value(arg, &joined));
             }
             (_, v) => {
-                tokens.push(long.into());
-                tokens.push(text_of(v)?);
+                let value = text_of(v)?;
+                check_value(arg, &value).map_err(|m| invalid(format!("{raw_key}: {m}")))?;
+                tokens.push(with_value(arg, &value));
             }
         }
     }

@@ -12,6 +12,8 @@ use crate::report::{Format, NovaInfo};
 use crate::scan::ScanConfig;
 mod commands;
 mod config_file;
+mod man_page;
+mod output;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use commands::{capture_command, diff_command, inspect_command, scan_command, trust_command};
@@ -79,7 +81,9 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct TrustArgs {
-    /// The inventory to read.
+    /// The inventory to read (the inventory CSV of `scan`: name, url or dump, username,
+    /// password_env, password_file, site, tags, insecure, tls_fingerprint, tls_legacy; only https
+    /// url rows are contacted).
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: PathBuf,
     /// Where to write the copy with `tls_fingerprint` filled in (comment lines are not copied).
@@ -110,7 +114,11 @@ pub struct DiffArgs {
 /// Where the data comes from and how it is fetched: shared by `scan` and `capture`.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Inventory CSV (columns: name, url or dump, username, password_env, password_file, site, tags, insecure).
+    /// Inventory CSV with a header row; columns: name (unique), url (a live XAPI endpoint) or dump
+    /// (an offline dump, relative to the inventory), username (default root), password_env (a
+    /// variable holding the password), password_file (a file holding it), site, tags, insecure
+    /// (true: no TLS verification), tls_fingerprint (the pinned SHA-256 of the host's
+    /// certificate), tls_legacy (true: allow TLS 1.0/1.1).
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: PathBuf,
     /// Output folder (created if needed; checked before anything is scanned; files are replaced atomically).
@@ -185,10 +193,12 @@ pub struct ScanArgs {
     /// uuid the destination computes. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub nova_bdms: Vec<PathBuf>,
-    /// The destinations' `[xenserver] target_port` (used for portals without a port).
-    #[arg(long, value_name = "PORT", default_value = "3260")]
-    pub nova_target_port: String,
-    /// The destinations' `[xenserver] target_host` (used for empty portals; default: none).
+    /// The destinations' `[xenserver] target_port` (used for portals without a port; default
+    /// 3260). Only the Nova check uses it: it needs --nova-bdms.
+    #[arg(long, value_name = "PORT")]
+    pub nova_target_port: Option<String>,
+    /// The destinations' `[xenserver] target_host` (used for empty portals; default: none). Only
+    /// the Nova check uses it: it needs --nova-bdms.
     #[arg(long, value_name = "HOST")]
     pub nova_target_host: Option<String>,
 }
@@ -217,6 +227,17 @@ fn seconds(name: &str, v: f64) -> Result<Duration, UsageError> {
     } else {
         Err(UsageError(format!(
             "--{name} must be a positive number of seconds, got {v}"
+        )))
+    }
+}
+
+/// `--concurrency`, one rule for every command that contacts hosts: 1 to 1024.
+fn concurrency(n: usize) -> Result<usize, UsageError> {
+    if (1..=1024).contains(&n) {
+        Ok(n)
+    } else {
+        Err(UsageError(format!(
+            "--concurrency must be between 1 and 1024, got {n}"
         )))
     }
 }
@@ -264,13 +285,7 @@ impl SourceArgs {
     /// folder is checked last, by the caller, once every input is known to be good (a bad input
     /// leaves no folder behind).
     fn into_config(self) -> anyhow::Result<SourceConfig> {
-        if self.concurrency == 0 || self.concurrency > 1024 {
-            return Err(UsageError(format!(
-                "--concurrency must be between 1 and 1024, got {}",
-                self.concurrency
-            ))
-            .into());
-        }
+        concurrency(self.concurrency)?;
         if self.max_response_mb == 0 {
             return Err(UsageError("--max-response-mb must be at least 1".into()).into());
         }
@@ -391,21 +406,31 @@ impl ScanArgs {
             Some(p) => crate::policy::waivers::load(p)?,
             None => Vec::new(),
         };
-        let port = self.nova_target_port.trim();
-        if port.parse::<u16>().map_or(true, |p| p == 0) {
-            return Err(UsageError(format!(
-                "--nova-target-port must be a port number (1-65535), got {port:?}"
-            ))
-            .into());
-        }
+        let quiet = src.progress == ProgressMode::Quiet;
+        let port = target_port(self.nova_target_port.as_deref().unwrap_or("3260"))?;
         let conf = NovaTargetConf {
-            target_port: port.to_string(),
+            target_port: port,
             target_host: self
                 .nova_target_host
+                .as_deref()
                 .map(|h| h.trim().to_string())
                 .filter(|h| !h.is_empty()),
         };
         let nova_data = crate::nova::NovaData::load(&self.nova_servers, &self.nova_bdms)?;
+        if !quiet {
+            let target_options = [
+                ("--nova-target-port", self.nova_target_port.is_some()),
+                ("--nova-target-host", self.nova_target_host.is_some()),
+            ];
+            for warning in nova_warnings(
+                &self.nova_servers,
+                &self.nova_bdms,
+                target_options,
+                &nova_data,
+            ) {
+                warn(&warning);
+            }
+        }
         let nova = NovaView::new(
             nova_data.servers.as_deref(),
             nova_data.bdms.as_deref(),
@@ -442,6 +467,54 @@ impl ScanArgs {
     }
 }
 
+/// `--nova-target-port`: a port number, 1 to 65535.
+fn target_port(text: &str) -> Result<String, UsageError> {
+    let port = text.trim();
+    if port.parse::<u16>().map_or(true, |p| p == 0) {
+        return Err(UsageError(format!(
+            "--nova-target-port must be a port number (1-65535), got {port:?}"
+        )));
+    }
+    Ok(port.to_string())
+}
+
+/// Options that were given but change nothing, and Nova files that hold nothing: each a mistake
+/// the run would otherwise hide.
+fn nova_warnings(
+    servers: &[PathBuf],
+    bdms: &[PathBuf],
+    target_options: [(&str, bool); 2],
+    data: &crate::nova::NovaData,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let ignored: Vec<&str> = target_options
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect();
+    if bdms.is_empty() && !ignored.is_empty() {
+        warnings.push(format!(
+            "{} only change{} the Nova check, which needs --nova-bdms: ignored in this run",
+            ignored.join(" and "),
+            if ignored.len() == 1 { "s" } else { "" }
+        ));
+    }
+    if data.servers.as_ref().is_some_and(|s| s.is_empty()) {
+        let files: Vec<String> = servers.iter().map(|p| p.display().to_string()).collect();
+        warnings.push(format!(
+            "{} list{} no instance: export it with `openstack server list --all-projects --long -f json` (without --all-projects it lists only your own project's instances)",
+            files.join(", "),
+            if files.len() == 1 { "s" } else { "" }
+        ));
+    }
+    warnings
+}
+
+/// One warning line on stderr. A stderr that cannot be written to loses the warning, never the run.
+fn warn(message: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "warning: {message}");
+}
+
 /// What the comparison needs of an earlier report.
 fn baseline_of(path: String, old: crate::report::json_out::Comparable) -> Baseline {
     Baseline {
@@ -468,8 +541,16 @@ fn command_line(args: &[OsString]) -> String {
         .join(" ")
 }
 
-/// Parse arguments and run the chosen command.
+/// Parse arguments and run the chosen command. A stdout closed by its reader (`| head`) is a
+/// normal end: exit 0, nothing more printed.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode> {
+    match run_command(args) {
+        Err(e) if output::is_stdout_closed(&e) => Ok(ExitCode::SUCCESS),
+        other => other,
+    }
+}
+
+fn run_command(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode> {
     let args: Vec<OsString> = args.into_iter().collect();
     let line = command_line(&args);
     let args = config_file::expand(args)?;
@@ -481,7 +562,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
             ) =>
         {
-            print!("{e}");
+            output::write_stdout(e.to_string())?;
             return Ok(ExitCode::SUCCESS);
         }
         Err(e) => {
@@ -502,13 +583,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
         Command::Trust(a) => trust_command(&a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "xen-sr-audit", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "xen-sr-audit", &mut script);
+            output::write_stdout(script)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            std::io::Write::write_all(&mut std::io::stdout(), &out)?;
+            let mut page = Vec::new();
+            man_page::render(Cli::command(), &mut page)?;
+            output::write_stdout(page)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::InspectDump(a) => inspect_command(&a),

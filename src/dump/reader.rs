@@ -94,6 +94,12 @@ pub fn read_dump_from<R: BufRead>(
     let mut finished = false;
     let mut in_manifest = false;
     let mut current_table: Option<String> = None;
+    // Whether the document element has been seen: before it, anything else means "not a dump".
+    let mut started = false;
+    let not_a_dump = |found: String| DumpError::NotADump {
+        path: path.to_path_buf(),
+        found,
+    };
     let malformed = |offset: u64, message: String| DumpError::Malformed {
         path: path.to_path_buf(),
         offset,
@@ -110,6 +116,9 @@ pub fn read_dump_from<R: BufRead>(
                     cause: std::io::Error::other(e.to_string()),
                 })
             }
+            Err(quick_xml::Error::Syntax(_)) if !started => {
+                return Err(not_a_dump("it is not XML".into()))
+            }
             Err(quick_xml::Error::Syntax(e)) => {
                 return Err(DumpError::Truncated {
                     path: path.to_path_buf(),
@@ -119,16 +128,23 @@ pub fn read_dump_from<R: BufRead>(
             Err(e) => return Err(malformed(reader.error_position(), e.to_string())),
         };
         match event {
+            Event::Text(ref t) if !started && !is_blank(t) => {
+                return Err(not_a_dump("it starts with text, not XML".into()));
+            }
             Event::Start(ref e) | Event::Empty(ref e) => {
+                started = true;
                 let is_empty = matches!(event, Event::Empty(_));
                 let name = e.name();
                 match name.as_ref() {
                     b"database" if !depth_database && !finished => depth_database = !is_empty,
+                    other if !depth_database && !finished => {
+                        return Err(not_a_dump(format!(
+                            "its root element is <{}>, not <database>",
+                            String::from_utf8_lossy(other)
+                        )))
+                    }
                     _ if !depth_database => {
-                        return Err(malformed(
-                            offset,
-                            "not a XAPI database dump (no <database> root)".into(),
-                        ))
+                        return Err(malformed(offset, "an element after </database>".into()))
                     }
                     b"manifest" => in_manifest = !is_empty,
                     b"pair" if in_manifest => {
@@ -177,6 +193,13 @@ pub fn read_dump_from<R: BufRead>(
         buf.clear();
     }
     db.bytes_read = reader.buffer_position();
+    if !started {
+        return Err(not_a_dump(if db.bytes_read == 0 {
+            "the file is empty".into()
+        } else {
+            "it holds no XML element".into()
+        }));
+    }
     if !finished {
         return Err(DumpError::Truncated {
             path: path.to_path_buf(),
@@ -184,6 +207,12 @@ pub fn read_dump_from<R: BufRead>(
         });
     }
     Ok(db)
+}
+
+/// Whitespace (and a UTF-8 byte order mark) only: what may come before the document element.
+fn is_blank(text: &[u8]) -> bool {
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    text.iter().all(u8::is_ascii_whitespace)
 }
 
 fn decode_attr_value(raw: &[u8]) -> Result<String, String> {
@@ -279,7 +308,15 @@ mod tests {
                 "<database><table name=\"VM\"><row ref=\"a\"/></table>",
                 "truncated",
             ),
-            ("<html><body/></html>", "no <database> root"),
+            (
+                "<html><body/></html>",
+                "not a XAPI dump: its root element is <html>",
+            ),
+            (
+                "name,url\nh1,http://h1/\n",
+                "not a XAPI dump: it starts with text",
+            ),
+            ("  \n", "not a XAPI dump: it holds no XML element"),
             (
                 "<database><table name=\"VM\"><row ref=\"a\" uuid=\"&bogus;\"/></table></database>",
                 "bad XML escape",
@@ -289,7 +326,7 @@ mod tests {
                 "<database><table name=\"VM\"></tabel></database>",
                 "malformed",
             ),
-            ("", "truncated"),
+            ("", "not a XAPI dump: the file is empty"),
         ] {
             let err = read(text).unwrap_err().to_string();
             assert!(err.contains(want), "{text:?}: {err}");

@@ -55,8 +55,13 @@ pub enum XapiError {
         method: String,
         description: Vec<String>,
     },
-    #[error("{host}: login refused for user {user:?} (SESSION_AUTHENTICATION_FAILED)")]
-    AuthFailed { host: String, user: String },
+    #[error("{host}: login refused for user {user:?} (SESSION_AUTHENTICATION_FAILED); the password came from {password_source}")]
+    AuthFailed {
+        host: String,
+        user: String,
+        /// Where the password was read ([`password_source`]), never the password.
+        password_source: String,
+    },
     #[error("{host}: refused to send {method}: not a read-only call")]
     NotReadOnly { host: String, method: String },
     #[error(
@@ -98,13 +103,33 @@ pub fn resolve_password(entry: &Entry) -> Result<String, XapiError> {
             .map_err(|_| err(format!("environment variable {var} is not set")));
     }
     if let Some(file) = &entry.password_file {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| err(format!("{}: {}", file.display(), e.kind())))?;
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            err(match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    format!("the password file {} does not exist", file.display())
+                }
+                std::io::ErrorKind::PermissionDenied => format!(
+                    "the password file {} cannot be read (permission denied)",
+                    file.display()
+                ),
+                _ => format!("the password file {} cannot be read: {e}", file.display()),
+            })
+        })?;
         return Ok(text.trim_end_matches(['\r', '\n']).to_string());
     }
     std::env::var("XSA_PASSWORD").map_err(|_| {
         err("set password_env or password_file in the inventory, or XSA_PASSWORD".into())
     })
+}
+
+/// Where an entry's password comes from, for errors: `env var NAME`, `file PATH` or `XSA_PASSWORD`
+/// (the same order as [`resolve_password`]); never the password itself.
+pub fn password_source(entry: &Entry) -> String {
+    match (&entry.password_env, &entry.password_file) {
+        (Some(var), _) => format!("env var {var}"),
+        (None, Some(file)) => format!("file {}", file.display()),
+        (None, None) => "XSA_PASSWORD".to_string(),
+    }
 }
 
 /// The URL of the pool master named by `HOST_IS_SLAVE`: same scheme and port as the entry's URL.
@@ -185,6 +210,7 @@ fn fetch_at(
                 Err(XapiError::AuthFailed {
                     host: entry.name.clone(),
                     user: user.clone(),
+                    password_source: password_source(entry),
                 })
             }
             Err(e) => Err(e),

@@ -160,6 +160,10 @@ impl Connector {
             cfg.set_use_server_name_indication(false);
         }
         let stream = cfg.connect(host, io).map_err(|e| {
+            let verified = self.policy.mode == TlsMode::Verified;
+            if let Some(why) = untrusted_certificate(&e).filter(|_| verified) {
+                return format!("TLS handshake failed: the host's certificate is not trusted ({why}): pin it with `xen-sr-audit trust` (trust on first use), or trust its CA with --ca-file");
+            }
             let text = e.to_string();
             let old_protocol = ["protocol version", "unsupported protocol", "no protocols available"]
                 .iter()
@@ -192,6 +196,18 @@ impl Connector {
             );
         }
         Ok((stream, seen))
+    }
+}
+
+/// Why certificate verification failed, in OpenSSL's words (`self-signed certificate`, `certificate
+/// has expired`, ...), when that is what ended the handshake.
+fn untrusted_certificate<S>(e: &openssl::ssl::HandshakeError<S>) -> Option<&'static str> {
+    match e {
+        openssl::ssl::HandshakeError::Failure(mid) => {
+            let result = mid.ssl().verify_result();
+            (result != openssl::x509::X509VerifyResult::OK).then(|| result.error_string())
+        }
+        _ => None,
     }
 }
 
