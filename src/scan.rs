@@ -384,7 +384,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
         match r.outcome {
             Err(e) => {
                 row.status = "failed".into();
-                row.error = e;
+                row.error = error_after_name(&entry.name, &e).to_string();
             }
             Ok(audited) => {
                 let audit = &audited.audit;

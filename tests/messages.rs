@@ -71,6 +71,18 @@ fn regression_a_failed_entry_is_named_once_and_an_auth_failure_says_where_the_pa
         "{}",
         hosts[0]["error"]
     );
+    // The reports name it once too: hosts.csv has it in its own column, summary.md in front.
+    assert!(
+        hosts[0]["error"].starts_with("login refused"),
+        "{}",
+        hosts[0]["error"]
+    );
+    let summary = std::fs::read_to_string(dir.join("env/summary.md")).unwrap();
+    assert!(
+        summary.contains("pool-west-xs01: login refused")
+            && !summary.contains("pool-west-xs01: pool-west-xs01"),
+        "{summary}"
+    );
     // The same from a password file: the file is named, its content never.
     dir.write("pw.txt", format!("{PW}\n"));
     let by_file = dir.write(
