@@ -44,7 +44,7 @@ fn sim_west(base_octet: u8, faults: &[(&str, Fault)]) -> Simulator {
 
 #[test]
 fn regression_a_failed_entry_is_named_once_and_an_auth_failure_says_where_the_password_came_from() {
-    let s = sim_west(91, &[("pool-west-xs01", Fault::AuthFail)]);
+    let s = sim_west(121, &[("pool-west-xs01", Fault::AuthFail)]);
     let dir = TestDir::new();
     let by_env = dir.write("env.csv", s.inventory_csv(PW_ENV, false));
     let run = xsa_env(
@@ -144,11 +144,11 @@ fn regression_a_missing_password_file_says_so_naming_the_file_and_the_inventory_
 #[test]
 fn regression_an_untrusted_certificate_is_one_line_pointing_at_trust_and_ca_file() {
     let dir = TestDir::new();
-    let (cert, key) = util::self_signed_pem(2048, false, &["127.92.0.1"]);
+    let (cert, key) = util::self_signed_pem(2048, false, &["127.122.0.1"]);
     let s = Simulator::start(SimOptions {
         dumps: vec![west_dump()],
         password: PW.into(),
-        base_octet: 92,
+        base_octet: 122,
         tls: Some((cert, key)),
         ..SimOptions::default()
     })
