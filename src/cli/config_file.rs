@@ -201,3 +201,47 @@ pub fn expand(args: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
     out.extend(it);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_gets_the_checks_of_the_command_line() {
+        let cmd = super::super::Cli::command();
+        let scan = cmd.find_subcommand("scan").unwrap();
+        let arg = |id: &str| scan.get_arguments().find(|a| a.get_id() == id).unwrap();
+        for (id, value, want) in [
+            ("concurrency", "4", Ok(())),
+            ("concurrency", "four", Err("invalid value 'four'")),
+            ("concurrency", "0", Err("must be between 1 and 1024, got 0")),
+            ("format", "csv,json", Ok(())),
+            ("format", "xml", Err("unknown format \"xml\"")),
+            ("fail_on", "review", Ok(())),
+            (
+                "fail_on",
+                "x",
+                Err("[possible values: blocked, review, never]"),
+            ),
+            ("timeout", "-2", Err("--timeout must be a positive number")),
+            ("host_deadline", "60", Ok(())),
+            (
+                "nova_target_port",
+                "0",
+                Err("--nova-target-port must be a port"),
+            ),
+            ("inventory", "-fleet.csv", Ok(())),
+        ] {
+            let got = check_value(arg(id), OsStr::new(value));
+            match want {
+                Ok(()) => assert_eq!(got, Ok(()), "{id} = {value}"),
+                Err(text) => {
+                    let message = got.expect_err(id);
+                    assert!(message.contains(text), "{id} = {value}: {message}");
+                    assert!(!message.contains('\n'), "one line: {message}");
+                    assert!(!message.starts_with("--format:"), "{message}");
+                }
+            }
+        }
+    }
+}

@@ -597,3 +597,78 @@ fn run_command(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitC
         Command::InspectDump(a) => inspect_command(&a),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_concurrency_rule() {
+        for (n, ok) in [
+            (0, false),
+            (1, true),
+            (32, true),
+            (1024, true),
+            (1025, false),
+        ] {
+            assert_eq!(concurrency(n).is_ok(), ok, "{n}");
+        }
+    }
+
+    #[test]
+    fn nova_warnings_name_what_is_ignored_or_empty() {
+        let file = |s: &str| vec![PathBuf::from(s)];
+        let none: Vec<PathBuf> = Vec::new();
+        let some_servers = crate::nova::NovaData {
+            servers: Some(vec![crate::model::NovaServer::default()]),
+            bdms: None,
+        };
+        let no_servers = crate::nova::NovaData {
+            servers: Some(Vec::new()),
+            bdms: None,
+        };
+        let nothing = crate::nova::NovaData::default();
+        let given =
+            |port: bool, host: bool| [("--nova-target-port", port), ("--nova-target-host", host)];
+        for (servers, bdms, options, data, want) in [
+            (&none, &none, given(false, false), &nothing, vec![]),
+            (
+                &none,
+                &none,
+                given(true, false),
+                &nothing,
+                vec!["--nova-target-port only changes the Nova check"],
+            ),
+            (
+                &none,
+                &none,
+                given(true, true),
+                &nothing,
+                vec!["--nova-target-port and --nova-target-host only change the Nova check"],
+            ),
+            (&none, &file("b.tsv"), given(true, true), &nothing, vec![]),
+            (
+                &file("s.json"),
+                &none,
+                given(false, false),
+                &some_servers,
+                vec![],
+            ),
+            (
+                &file("s.json"),
+                &none,
+                given(false, false),
+                &no_servers,
+                vec!["s.json lists no instance", "--all-projects"],
+            ),
+        ] {
+            let got = nova_warnings(servers, bdms, options, data).join("\n");
+            if want.is_empty() {
+                assert!(got.is_empty(), "{got}");
+            }
+            for w in want {
+                assert!(got.contains(w), "{w:?} in {got:?}");
+            }
+        }
+    }
+}
