@@ -593,4 +593,127 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn json_values_read_as_python_2_prints_them() {
+        // Python 2.7: json.loads gives int/long, float, bool; "%s" prints them as below.
+        for (json, want) in [
+            ("\"iqn.x\"", NovaValue::Text("iqn.x".into())),
+            ("null", NovaValue::Null),
+            (
+                "0",
+                NovaValue::Scalar {
+                    text: "0".into(),
+                    truthy: false,
+                },
+            ),
+            // Known limit: serde_json reads the integer `-0` as the float -0.0 (Python: int 0, "0").
+            (
+                "-0",
+                NovaValue::Scalar {
+                    text: "-0.0".into(),
+                    truthy: false,
+                },
+            ),
+            (
+                "-0.0",
+                NovaValue::Scalar {
+                    text: "-0.0".into(),
+                    truthy: false,
+                },
+            ),
+            (
+                "3260",
+                NovaValue::Scalar {
+                    text: "3260".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "18446744073709551615",
+                NovaValue::Scalar {
+                    text: "18446744073709551615".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "0.30000000000000004",
+                NovaValue::Scalar {
+                    text: "0.3".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "1e16",
+                NovaValue::Scalar {
+                    text: "1e+16".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "true",
+                NovaValue::Scalar {
+                    text: "True".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "false",
+                NovaValue::Scalar {
+                    text: "False".into(),
+                    truthy: false,
+                },
+            ),
+            ("[\"a\", 1]", NovaValue::Array(vec![Some("a".into()), None])),
+            ("{\"k\": 1}", NovaValue::Object(vec!["k".into()])),
+        ] {
+            let v: Value = serde_json::from_str(json).unwrap();
+            assert_eq!(nova_value(&v), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn only_named_keys_keep_their_values() {
+        let conn = parse_connection_info(Some(serde_json::json!({"driver_volume_type": "iscsi",
+            "data": {"target_portal": "h:1", "auth_method": "CHAP", "auth_username": "u",
+                     "auth_password": "pw-SECRET", "introduce_sr_keys": ["sr_type"], "sr_type": "iscsi"}})))
+        .unwrap()
+        .unwrap();
+        let data = conn.data.unwrap();
+        assert_eq!(data["auth_password"], NovaValue::Present);
+        assert_eq!(data["auth_username"], NovaValue::Present);
+        assert_eq!(data["sr_type"], NovaValue::Present);
+        assert_eq!(data["auth_method"], NovaValue::Text("CHAP".into()));
+        assert_eq!(
+            data["introduce_sr_keys"],
+            NovaValue::Array(vec![Some("sr_type".into())])
+        );
+    }
+
+    #[test]
+    fn instances_export_reads_host_and_node_apart() {
+        let (_d, p) = write(
+            "i.csv",
+            "uuid,host,node,project_id\nA-1,compute-xs01,xs01,p\nb-2,,xs02,\n",
+        );
+        let s = load_servers(&p).unwrap();
+        let got: Vec<(&str, &str)> = s
+            .iter()
+            .map(|s| (s.host.as_str(), s.node.as_str()))
+            .collect();
+        assert_eq!(got, [("compute-xs01", "xs01"), ("", "xs02")]);
+        let (_d, p) = write(
+            "s.json",
+            r#"[{"ID": "a", "Host": "compute-xs01", "Power State": 1}, {"ID": "b", "Host": "c", "OS-EXT-SRV-ATTR:hypervisor_hostname": "xs02", "Power State": "Shutdown"}]"#,
+        );
+        let s = load_servers(&p).unwrap();
+        let got: Vec<(&str, &str, &str)> = s
+            .iter()
+            .map(|s| (s.host.as_str(), s.node.as_str(), s.power_state.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("compute-xs01", "", "Running"), ("c", "xs02", "Shutdown")]
+        );
+    }
 }
