@@ -4,7 +4,7 @@
 //! portals split wrongly), because the point is to predict what Nova will compute, not what it
 //! should. Applying them to a pool is [`crate::audit`]'s job; this module knows no source and no wire.
 
-use crate::model::{NovaConnection, Vm};
+use crate::model::{NovaConnection, NovaValue, Vm};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -67,18 +67,22 @@ pub fn is_volume_vbd(osvol: Option<&str>) -> bool {
 }
 
 /// Nova's `_mountpoint_to_number`: the VBD userdevice a BDM's `device_name` stands for. Strip
-/// `/dev/`; `[hs]d[a-p]` and `x?vd[a-p]` give the letter's index from `a`; all digits give the
-/// number; anything else is -1 in Nova (an error), `None` here. Python's `$` also matches before one
-/// trailing newline, and `int()` ignores surrounding whitespace; both are reproduced.
+/// `/dev/`; `^[hs]d[a-p]$` gives `ord(m[2]) - ord('a')`, `^x?vd[a-p]$` gives `ord(m[-1]) - ord('a')`,
+/// `^[0-9]+$` gives `int(m)`; anything else is -1 in Nova, `None` here, and so is a negative result.
+/// Python's `$` also matches before one trailing newline and Nova does not strip it: `sdb\n` is 1
+/// (the third character), `xvdb\n` is `ord('\n') - ord('a')`, negative (no disk), `12\n` is 12
+/// (`int()` ignores the newline). A trailing space matches nothing.
 pub fn mountpoint_to_number(device_name: &str) -> Option<u64> {
     let m = device_name.strip_prefix("/dev/").unwrap_or(device_name);
-    let regex_subject = m.strip_suffix('\n').unwrap_or(m);
-    let b = regex_subject.as_bytes();
+    // What `$` lets through: the subject, or the subject without its one trailing newline.
+    let before_dollar = m.strip_suffix('\n').unwrap_or(m);
     let letter = |c: u8| (b'a'..=b'p').contains(&c).then(|| u64::from(c - b'a'));
-    match b {
-        [b'h' | b's', b'd', c] => letter(*c),
-        [b'v', b'd', c] | [b'x', b'v', b'd', c] => letter(*c),
-        _ if !b.is_empty() && b.iter().all(u8::is_ascii_digit) => regex_subject.parse().ok(),
+    match before_dollar.as_bytes() {
+        [b'h' | b's', b'd', c] if (b'a'..=b'p').contains(c) => letter(m.as_bytes()[2]),
+        [b'v', b'd', c] | [b'x', b'v', b'd', c] if (b'a'..=b'p').contains(c) => {
+            letter(*m.as_bytes().last()?)
+        }
+        b if !b.is_empty() && b.iter().all(u8::is_ascii_digit) => before_dollar.parse().ok(),
         _ => None,
     }
 }
@@ -125,42 +129,109 @@ pub struct NovaSrInfo {
     pub source: NovaSrSource,
 }
 
-/// What Nova's `connect_volume` computes from a stored `connection_info`: the driver must be
-/// `iscsi` or `xensm`, then `parse_sr_info(data)`: `sr_uuid` in the data wins; else the target is
-/// `target_portal.split(':')[0]` (or `target_host` when that is empty), the port is
-/// `split(':')[1]` when the portal has a `:` (else `target_port`), and the uuid is uuid5 over
-/// `target/port/target_iqn`. `Err` says why Nova would fail instead (a missing key, a null value,
-/// another driver): the destination could not connect the volume at all.
+/// What Nova's `connect_volume` computes from a stored `connection_info`, step by step as Nova's
+/// mitaka-eol code runs it (`volumeops._check_is_supported_driver_type`, then
+/// `volume_utils.parse_sr_info` and `_parse_volume_info`): the driver must be `iscsi` or `xensm`;
+/// `sr_uuid` in the data wins (every key `introduce_sr_keys` names must then be present); else
+/// `volume_id`, `target_portal` and `target_iqn` must be present, the portal a string (or falsy),
+/// none of volume id, target or IQN null, and with `auth_method == "CHAP"` both CHAP fields present;
+/// the uuid is uuid5 over `target/port/iqn` as Python 2 prints them. `Err` says what Nova raises
+/// instead: the destination cannot connect the volume at all.
 pub fn parse_sr_info(conn: &NovaConnection, conf: &NovaTargetConf) -> Result<NovaSrInfo, String> {
-    match conn.driver_volume_type.as_deref() {
-        Some("iscsi" | "xensm") => {}
-        Some(other) => {
-            return Err(format!(
-                "driver_volume_type {other:?} is not one the XenAPI driver connects"
-            ))
-        }
-        None => return Err("connection_info has no driver_volume_type".into()),
-    }
+    check_supported_driver(conn.driver_volume_type.as_deref())?;
     let data = conn
         .data
         .as_ref()
-        .ok_or_else(|| "connection_info has no data object".to_string())?;
+        .ok_or_else(|| "connection_info has no data object (Nova indexes it)".to_string())?;
     if let Some(provided) = data.get("sr_uuid") {
-        let uuid = provided
-            .clone()
-            .ok_or_else(|| "sr_uuid is null in the connection data".to_string())?;
+        check_introduce_sr_keys(data)?;
+        let uuid = value_text(provided, "sr_uuid")?.ok_or_else(|| {
+            "sr_uuid is null: XAPI's SR.get_by_uuid cannot be called with None".to_string()
+        })?;
         return Ok(NovaSrInfo {
             uuid,
             source: NovaSrSource::Provided,
         });
     }
-    let key = |k: &str| -> Result<Option<&str>, String> {
+    parse_volume_info(data, conf)
+}
+
+/// `_check_is_supported_driver_type`: `iscsi` and `xensm` only.
+fn check_supported_driver(driver: Option<&str>) -> Result<(), String> {
+    match driver {
+        Some("iscsi" | "xensm") => Ok(()),
+        Some(other) => Err(format!(
+            "driver_volume_type {other:?} is not one the XenAPI driver connects (VolumeDriverNotFound)"
+        )),
+        None => Err("connection_info has no driver_volume_type (VolumeDriverNotFound)".into()),
+    }
+}
+
+/// `for k in connection_data.get('introduce_sr_keys', {}): params[k] = connection_data[k]`: a string
+/// is iterated by character, a list by element, an object by key; null, numbers and booleans are not
+/// iterable; every item must be a key of the data.
+fn check_introduce_sr_keys(data: &BTreeMap<String, NovaValue>) -> Result<(), String> {
+    let keys: Vec<Option<String>> = match data.get("introduce_sr_keys") {
+        None => return Ok(()),
+        Some(NovaValue::Text(s)) => s.chars().map(|c| Some(c.to_string())).collect(),
+        Some(NovaValue::Array(items)) => items.clone(),
+        Some(NovaValue::Object(keys)) => keys.iter().cloned().map(Some).collect(),
+        Some(_) => return Err("introduce_sr_keys is not iterable (TypeError)".into()),
+    };
+    for k in keys {
+        match k {
+            Some(k) if data.contains_key(&k) => {}
+            Some(k) => {
+                return Err(format!(
+                    "introduce_sr_keys names {k:?}, which the connection data lacks (KeyError)"
+                ))
+            }
+            None => {
+                return Err(
+                    "introduce_sr_keys holds a value that is not a key name (KeyError)".into(),
+                )
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The text Python 2's `"%s"` makes of a value Nova puts into the SR identity or looks up; `None`
+/// for null. Arrays and objects are refused: Python would print its repr of them (dict order
+/// included) and hand XAPI a value that is not a string.
+fn value_text(v: &NovaValue, key: &str) -> Result<Option<String>, String> {
+    match v {
+        NovaValue::Null => Ok(None),
+        NovaValue::Text(s) => Ok(Some(s.clone())),
+        NovaValue::Scalar { text, .. } => Ok(Some(text.clone())),
+        NovaValue::Array(_) | NovaValue::Object(_) | NovaValue::Present => Err(format!(
+            "{key} is a JSON array or object, not text: XAPI rejects the SR it would name"
+        )),
+    }
+}
+
+/// `_parse_volume_info` with `_get_target_host` and `_get_target_port`, then the uuid.
+fn parse_volume_info(
+    data: &BTreeMap<String, NovaValue>,
+    conf: &NovaTargetConf,
+) -> Result<NovaSrInfo, String> {
+    let key = |k: &str| {
         data.get(k)
-            .map(Option::as_deref)
-            .ok_or_else(|| format!("the connection data has no {k}"))
+            .ok_or_else(|| format!("the connection data has no {k} (KeyError)"))
     };
     let volume_id = key("volume_id")?;
-    let portal = key("target_portal")?.unwrap_or_default();
+    let portal = match key("target_portal")? {
+        NovaValue::Text(s) => s.as_str(),
+        NovaValue::Null => "",
+        NovaValue::Scalar { truthy: false, .. } => "",
+        NovaValue::Array(a) if a.is_empty() => "",
+        NovaValue::Object(o) if o.is_empty() => "",
+        _ => {
+            return Err(
+                "target_portal is not a string, and Nova splits it (AttributeError)".to_string(),
+            )
+        }
+    };
     let iqn = key("target_iqn")?;
     let from_portal = portal.split(':').next().filter(|h| !h.is_empty());
     let target_from_conf = from_portal.is_none();
@@ -171,23 +242,78 @@ pub fn parse_sr_info(conn: &NovaConnection, conf: &NovaTargetConf) -> Result<Nov
     } else {
         portal.split(':').nth(1).unwrap_or_default()
     };
-    let (Some(_), Some(target), Some(iqn)) = (volume_id, target, iqn) else {
-        return Err(if target.is_none() {
-            "the portal names no target host and no target_host is configured".to_string()
-        } else {
-            "volume_id or target_iqn is null in the connection data".to_string()
-        });
+    let Some(target) = target else {
+        return Err(
+            "the portal names no target host and no target_host is configured (StorageError)"
+                .to_string(),
+        );
     };
+    if *volume_id == NovaValue::Null || *iqn == NovaValue::Null {
+        return Err("volume_id or target_iqn is null (StorageError)".to_string());
+    }
+    check_chap_fields(data)?;
+    let iqn = value_text(iqn, "target_iqn")?.unwrap_or_default();
     Ok(NovaSrInfo {
-        uuid: nova_sr_uuid(target, port, iqn),
+        uuid: nova_sr_uuid(target, port, &iqn),
         source: NovaSrSource::Computed {
             target: target.to_string(),
             port: port.to_string(),
-            iqn: iqn.to_string(),
+            iqn,
             port_from_conf,
             target_from_conf,
         },
     })
+}
+
+/// `if 'auth_method' in data and data['auth_method'] == 'CHAP'`: both CHAP fields are indexed.
+fn check_chap_fields(data: &BTreeMap<String, NovaValue>) -> Result<(), String> {
+    if data.get("auth_method") != Some(&NovaValue::Text("CHAP".into())) {
+        return Ok(());
+    }
+    for k in ["auth_username", "auth_password"] {
+        if !data.contains_key(k) {
+            return Err(format!(
+                "auth_method is CHAP but the connection data has no {k} (KeyError)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Python 2's `str()` of a float (what `"%s" % x` prints): `'%.12g'`, plus `.0` when the result
+/// looks like an integer. `str(0.1 + 0.2) == '0.3'`, `str(1e16) == '1e+16'`, `str(100.0) == '100.0'`.
+pub fn py2_float_text(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0.0" } else { "0.0" }.into();
+    }
+    let sci = format!("{v:.11e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or_default();
+    if !(-4..12).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{}e{sign}{:02}", trim_fraction_zeros(mantissa), exp.abs());
+    }
+    let precision = usize::try_from(11 - exp).unwrap_or_default();
+    let fixed = trim_fraction_zeros(&format!("{v:.precision$}"));
+    if fixed.contains('.') {
+        fixed
+    } else {
+        fixed + ".0"
+    }
+}
+
+/// `1.2500` -> `1.25`, `3.000` -> `3`: what `%g` drops.
+fn trim_fraction_zeros(s: &str) -> String {
+    if !s.contains('.') {
+        return s.to_string();
+    }
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -208,11 +334,12 @@ impl Naming {
     }
 }
 
-/// How an SR uuid relates to Nova's conventions.
+/// How an SR uuid relates to Nova's conventions. `new` is exact: Nova computes a lower-case uuid and
+/// XAPI's `SR.get_by_uuid` compares uuids as exact strings, so an upper-case copy is not found.
 pub fn classify_sr(sr_uuid: &str, expected: Option<&str>) -> Naming {
     if legacy_volume_id(sr_uuid).is_some() {
         Naming::Legacy
-    } else if expected.is_some_and(|e| e.eq_ignore_ascii_case(sr_uuid)) {
+    } else if expected == Some(sr_uuid) {
         Naming::New
     } else {
         Naming::Other
@@ -340,7 +467,7 @@ mod tests {
                 Naming::Legacy,
             ),
             ("9ade368b-674f-59c2-b177-48cc5c7b2ac7", e, Naming::New),
-            ("9ADE368B-674F-59C2-B177-48CC5C7B2AC7", e, Naming::New),
+            ("9ADE368B-674F-59C2-B177-48CC5C7B2AC7", e, Naming::Other),
             ("9ade368b-674f-59c2-b177-48cc5c7b2ac7", None, Naming::Other),
             ("11111111-2222-3333-4444-555555555555", e, Naming::Other),
             ("FA15E-D15", e, Naming::Other),
@@ -398,6 +525,12 @@ mod tests {
             ("/dev/12", Some(12)),
             ("007", Some(7)),
             ("sdb\n", Some(1)),
+            // Nova's `ord(m[-1])` takes the newline itself: negative, no disk (regression:
+            // mountpoint_trailing_newline_on_vd_forms).
+            ("xvdb\n", None),
+            ("vdb\n", None),
+            ("12\n", Some(12)),
+            ("sdb ", None),
             ("/dev/sdaa", None),
             ("/dev/nvme0n1", None),
             ("/dev/xvdB", None),
@@ -414,7 +547,10 @@ mod tests {
             driver_volume_type: driver.map(str::to_string),
             data: Some(
                 data.iter()
-                    .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+                    .map(|(k, v)| {
+                        let value = v.map_or(NovaValue::Null, |t| NovaValue::Text(t.to_string()));
+                        (k.to_string(), value)
+                    })
                     .collect(),
             ),
         }

@@ -344,7 +344,7 @@ impl Snapshot {
 }
 
 /// One instance as Nova lists it: a row of `openstack server list --all-projects --long -f json`, or
-/// of an export of Nova's `instances` table.
+/// of an export of Nova's `instances` table (or, later, Nova's database).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NovaServer {
     pub uuid: String,
@@ -352,12 +352,39 @@ pub struct NovaServer {
     /// `Status` (ACTIVE, SHUTOFF, ...) or `vm_state` (active, stopped, ...).
     pub status: String,
     pub power_state: String,
-    /// The hypervisor hostname (`Host`, or the table's `node`): for the XenAPI driver, the XAPI host
-    /// record's `hostname`.
+    /// Nova's `instances.host` (`Host` of the server list, `OS-EXT-SRV-ATTR:host`): the
+    /// nova-compute *service's* host name, for the XenAPI driver the compute VM's `CONF.host`, which
+    /// is not the hypervisor's name.
     pub host: String,
+    /// Nova's `instances.node` (`OS-EXT-SRV-ATTR:hypervisor_hostname`): for the XenAPI driver the XAPI
+    /// host record's `hostname`. Empty when the export does not carry it (the server list does not).
+    pub node: String,
     pub project_id: String,
     /// Where it was read: `file:line` or `file: record N`.
     pub source: String,
+}
+
+/// One value of a stored `connection_info['data']`, kept only as far as Nova's code looks at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NovaValue {
+    /// JSON `null` (Python's `None`).
+    Null,
+    /// A JSON string.
+    Text(String),
+    /// A JSON number or boolean, as Python 2's `str()` prints it (`True`, `7`, `0.3`, `1e+16`).
+    Scalar {
+        text: String,
+        /// Python's truthiness of it (`0`, `0.0`, `False` are false).
+        truthy: bool,
+    },
+    /// A JSON array: each element's text where it is a string (what iterating it yields), `None`
+    /// for other elements.
+    Array(Vec<Option<String>>),
+    /// A JSON object: its keys.
+    Object(Vec<String>),
+    /// A key Nova's code may only test for presence (CHAP username and password, keys named by
+    /// `introduce_sr_keys`, anything else): the value is not kept, so no secret survives the read.
+    Present,
 }
 
 /// Nova's stored `connection_info` of one volume, with every secret dropped when it was read.
@@ -365,9 +392,10 @@ pub struct NovaServer {
 pub struct NovaConnection {
     /// `driver_volume_type` (`iscsi`, ...), `None` when the key is absent.
     pub driver_volume_type: Option<String>,
-    /// The `data` object's keys that Nova's `parse_sr_info` reads; a JSON null is `Some(None)`, an
-    /// absent key is absent (Nova tells the two apart). `None` when `data` is absent or not an object.
-    pub data: Option<BTreeMap<String, Option<String>>>,
+    /// The `data` object: every key, with the value of those Nova's `parse_sr_info` reads (the rest
+    /// [`NovaValue::Present`]); an absent key is absent (Nova tells absent and null apart). `None`
+    /// when `data` is absent or not an object.
+    pub data: Option<BTreeMap<String, NovaValue>>,
 }
 
 /// One row of Nova's `block_device_mapping` for a volume (`destination_type = 'volume'`).

@@ -7,14 +7,23 @@
 //! moment a row is read. A malformed file is an input error naming the file and the line or record:
 //! the run stops before anything is scanned.
 
+use crate::classify::py2_float_text;
 use crate::error::InputError;
-use crate::model::{NovaBdm, NovaConnection, NovaServer};
+use crate::model::{NovaBdm, NovaConnection, NovaServer, NovaValue};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-/// The keys of `connection_info['data']` that decide the SR uuid; nothing else is kept.
-const KEPT_DATA_KEYS: &[&str] = &["sr_uuid", "target_portal", "target_iqn", "volume_id"];
+/// The keys of `connection_info['data']` whose values decide the SR uuid or whether Nova can use the
+/// data at all; of every other key only its presence is kept.
+pub const VALUED_DATA_KEYS: &[&str] = &[
+    "sr_uuid",
+    "target_portal",
+    "target_iqn",
+    "volume_id",
+    "auth_method",
+    "introduce_sr_keys",
+];
 
 /// A table read from a file: its header and rows, each cell `None` for SQL NULL, with the line each
 /// row starts on.
@@ -243,15 +252,16 @@ pub fn load_servers(path: &Path) -> Result<Vec<NovaServer>, InputError> {
                     uuid: uuid.trim().to_ascii_lowercase(),
                     name: text("Name"),
                     status: text("Status"),
-                    power_state: text("Power State"),
+                    power_state: power_state_name(&text("Power State")),
                     host: text("Host"),
+                    node: text("OS-EXT-SRV-ATTR:hypervisor_hostname"),
                     project_id: text("Project ID"),
                     source: format!("{shown}: record {n}"),
                 });
             }
         }
         Shape::Table(t) => {
-            let [uuid, name, vm_state, power, node, project] = t.columns(
+            let [uuid, name, vm_state, power, node, project, host] = t.columns(
                 path,
                 [
                     ("uuid", true),
@@ -260,6 +270,7 @@ pub fn load_servers(path: &Path) -> Result<Vec<NovaServer>, InputError> {
                     ("power_state", false),
                     ("node", true),
                     ("project_id", false),
+                    ("host", false),
                 ],
             )?;
             for (line, row) in &t.rows {
@@ -272,7 +283,8 @@ pub fn load_servers(path: &Path) -> Result<Vec<NovaServer>, InputError> {
                     name: cell(row, name).unwrap_or_default().to_string(),
                     status: cell(row, vm_state).unwrap_or_default().to_string(),
                     power_state: power_state_name(cell(row, power).unwrap_or_default()),
-                    host: cell(row, node).unwrap_or_default().to_string(),
+                    host: cell(row, host).unwrap_or_default().to_string(),
+                    node: cell(row, node).unwrap_or_default().to_string(),
                     project_id: cell(row, project).unwrap_or_default().to_string(),
                     source: format!("{shown}:{line}"),
                 });
@@ -283,8 +295,10 @@ pub fn load_servers(path: &Path) -> Result<Vec<NovaServer>, InputError> {
 }
 
 /// Parse a stored `connection_info` (JSON text, or an object already) keeping only what decides the
-/// SR uuid. `Ok(None)` for NULL or empty.
-fn connection_of(v: Option<Value>) -> Result<Option<NovaConnection>, String> {
+/// SR uuid: the values of [`VALUED_DATA_KEYS`], and every other key of `data` as present (so
+/// `introduce_sr_keys` and the CHAP fields can be checked as Nova checks them, with no secret kept).
+/// `Ok(None)` for NULL or empty.
+pub fn parse_connection_info(v: Option<Value>) -> Result<Option<NovaConnection>, String> {
     let v = match v {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() || s.trim() == "null" => return Ok(None),
@@ -297,9 +311,16 @@ fn connection_of(v: Option<Value>) -> Result<Option<NovaConnection>, String> {
     };
     let data = match obj.get("data") {
         Some(Value::Object(d)) => Some(
-            KEPT_DATA_KEYS
-                .iter()
-                .filter_map(|k| d.get(*k).map(|v| (k.to_string(), json_text(v))))
+            d.iter()
+                .map(|(k, v)| {
+                    let kept = VALUED_DATA_KEYS.contains(&k.as_str());
+                    let value = if kept {
+                        nova_value(v)
+                    } else {
+                        NovaValue::Present
+                    };
+                    (k.clone(), value)
+                })
                 .collect::<BTreeMap<_, _>>(),
         ),
         _ => None,
@@ -308,6 +329,35 @@ fn connection_of(v: Option<Value>) -> Result<Option<NovaConnection>, String> {
         driver_volume_type: obj.get("driver_volume_type").and_then(json_text),
         data,
     }))
+}
+
+/// A JSON value as far as Nova's code reads it, scalars printed as Python 2's `str()` prints them.
+fn nova_value(v: &Value) -> NovaValue {
+    match v {
+        Value::Null => NovaValue::Null,
+        Value::String(s) => NovaValue::Text(s.clone()),
+        Value::Bool(b) => NovaValue::Scalar {
+            text: if *b { "True" } else { "False" }.to_string(),
+            truthy: *b,
+        },
+        Value::Number(n) => {
+            let text = match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => i.to_string(),
+                (_, Some(u), _) => u.to_string(),
+                (_, _, Some(f)) => py2_float_text(f),
+                _ => n.to_string(),
+            };
+            let truthy = !matches!(text.as_str(), "0" | "0.0" | "-0.0");
+            NovaValue::Scalar { text, truthy }
+        }
+        Value::Array(items) => NovaValue::Array(
+            items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect(),
+        ),
+        Value::Object(m) => NovaValue::Object(m.keys().cloned().collect()),
+    }
 }
 
 /// Read one block_device_mapping export.
@@ -329,7 +379,7 @@ pub fn load_bdms(path: &Path) -> Result<Vec<NovaBdm>, InputError> {
                     text("device_name"),
                     text("boot_index"),
                 );
-                let connection = connection_of(rec.remove("connection_info"))
+                let connection = parse_connection_info(rec.remove("connection_info"))
                     .map_err(|m| record_error(path, n, m))?;
                 out.push(NovaBdm {
                     instance_uuid: instance_uuid.trim().to_ascii_lowercase(),
@@ -354,7 +404,7 @@ pub fn load_bdms(path: &Path) -> Result<Vec<NovaBdm>, InputError> {
             )?;
             for (line, row) in &t.rows {
                 let connection =
-                    connection_of(cell(row, conn).map(|s| Value::String(s.to_string())))
+                    parse_connection_info(cell(row, conn).map(|s| Value::String(s.to_string())))
                         .map_err(|m| invalid(path, *line, m))?;
                 out.push(NovaBdm {
                     instance_uuid: cell(row, instance)
@@ -466,7 +516,7 @@ mod tests {
             assert_eq!(conn.driver_volume_type.as_deref(), Some("iscsi"));
             assert_eq!(
                 conn.data.as_ref().unwrap().get("target_portal"),
-                Some(&Some("10.0.0.1:3260".to_string()))
+                Some(&NovaValue::Text("10.0.0.1:3260".to_string()))
             );
             assert!(bdms[1].connection.is_none(), "{name}: NULL connection_info");
             assert!(!format!("{bdms:?}").contains("s3cr3t-chap"), "{name}");
@@ -541,6 +591,129 @@ mod tests {
         assert!(
             err.contains("instance x") && err.contains("record 1"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn json_values_read_as_python_2_prints_them() {
+        // Python 2.7: json.loads gives int/long, float, bool; "%s" prints them as below.
+        for (json, want) in [
+            ("\"iqn.x\"", NovaValue::Text("iqn.x".into())),
+            ("null", NovaValue::Null),
+            (
+                "0",
+                NovaValue::Scalar {
+                    text: "0".into(),
+                    truthy: false,
+                },
+            ),
+            // Known limit: serde_json reads the integer `-0` as the float -0.0 (Python: int 0, "0").
+            (
+                "-0",
+                NovaValue::Scalar {
+                    text: "-0.0".into(),
+                    truthy: false,
+                },
+            ),
+            (
+                "-0.0",
+                NovaValue::Scalar {
+                    text: "-0.0".into(),
+                    truthy: false,
+                },
+            ),
+            (
+                "3260",
+                NovaValue::Scalar {
+                    text: "3260".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "18446744073709551615",
+                NovaValue::Scalar {
+                    text: "18446744073709551615".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "0.30000000000000004",
+                NovaValue::Scalar {
+                    text: "0.3".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "1e16",
+                NovaValue::Scalar {
+                    text: "1e+16".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "true",
+                NovaValue::Scalar {
+                    text: "True".into(),
+                    truthy: true,
+                },
+            ),
+            (
+                "false",
+                NovaValue::Scalar {
+                    text: "False".into(),
+                    truthy: false,
+                },
+            ),
+            ("[\"a\", 1]", NovaValue::Array(vec![Some("a".into()), None])),
+            ("{\"k\": 1}", NovaValue::Object(vec!["k".into()])),
+        ] {
+            let v: Value = serde_json::from_str(json).unwrap();
+            assert_eq!(nova_value(&v), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn only_named_keys_keep_their_values() {
+        let conn = parse_connection_info(Some(serde_json::json!({"driver_volume_type": "iscsi",
+            "data": {"target_portal": "h:1", "auth_method": "CHAP", "auth_username": "u",
+                     "auth_password": "pw-SECRET", "introduce_sr_keys": ["sr_type"], "sr_type": "iscsi"}})))
+        .unwrap()
+        .unwrap();
+        let data = conn.data.unwrap();
+        assert_eq!(data["auth_password"], NovaValue::Present);
+        assert_eq!(data["auth_username"], NovaValue::Present);
+        assert_eq!(data["sr_type"], NovaValue::Present);
+        assert_eq!(data["auth_method"], NovaValue::Text("CHAP".into()));
+        assert_eq!(
+            data["introduce_sr_keys"],
+            NovaValue::Array(vec![Some("sr_type".into())])
+        );
+    }
+
+    #[test]
+    fn instances_export_reads_host_and_node_apart() {
+        let (_d, p) = write(
+            "i.csv",
+            "uuid,host,node,project_id\nA-1,compute-xs01,xs01,p\nb-2,,xs02,\n",
+        );
+        let s = load_servers(&p).unwrap();
+        let got: Vec<(&str, &str)> = s
+            .iter()
+            .map(|s| (s.host.as_str(), s.node.as_str()))
+            .collect();
+        assert_eq!(got, [("compute-xs01", "xs01"), ("", "xs02")]);
+        let (_d, p) = write(
+            "s.json",
+            r#"[{"ID": "a", "Host": "compute-xs01", "Power State": 1}, {"ID": "b", "Host": "c", "OS-EXT-SRV-ATTR:hypervisor_hostname": "xs02", "Power State": "Shutdown"}]"#,
+        );
+        let s = load_servers(&p).unwrap();
+        let got: Vec<(&str, &str, &str)> = s
+            .iter()
+            .map(|s| (s.host.as_str(), s.node.as_str(), s.power_state.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [("compute-xs01", "", "Running"), ("c", "xs02", "Shutdown")]
         );
     }
 }

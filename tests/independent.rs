@@ -112,6 +112,9 @@ type Key = Vec<String>;
 #[derive(Default)]
 struct Nova {
     bdms: BTreeMap<(String, u64), (String, Option<String>)>,
+    /// Every BDM of an instance in the order read: (device name, uuid), for Nova's check per
+    /// instance (pre_live_migration connects every BDM, whatever its device name).
+    all: BTreeMap<String, Vec<(String, Option<String>)>>,
     projects: BTreeMap<String, String>,
 }
 
@@ -152,7 +155,6 @@ fn read_nova(dir: &std::path::Path) -> Nova {
     let tsv = std::fs::read_to_string(dir.join("bdms.tsv")).unwrap();
     for line in tsv.lines().skip(1) {
         let f: Vec<&str> = line.split('\t').collect();
-        let Some(n) = disk_number(f[2]) else { continue };
         let uuid = (f[4] != "NULL").then(|| {
             let ci: serde_json::Value = serde_json::from_str(&f[4].replace("\\\\", "\\")).unwrap();
             let data = &ci["data"];
@@ -165,6 +167,11 @@ fn read_nova(dir: &std::path::Path) -> Nova {
             let port = parts.next().unwrap_or("3260");
             nova_uuid5(target, port, data["target_iqn"].as_str().unwrap())
         });
+        nova.all
+            .entry(f[0].to_string())
+            .or_default()
+            .push((f[2].to_string(), uuid.clone()));
+        let Some(n) = disk_number(f[2]) else { continue };
         nova.bdms
             .entry((f[0].to_string(), n))
             .or_insert((f[2].to_string(), uuid));
@@ -215,7 +222,7 @@ fn expected_findings(text: &str, nova: &Nova) -> BTreeSet<Key> {
             let uuid = &sr["uuid"];
             let (naming, verdict) = if uuid.to_uppercase().starts_with("FA15E-D15C-") {
                 ("legacy", "blocked")
-            } else if !expected.is_empty() && uuid.to_lowercase() == expected {
+            } else if !expected.is_empty() && *uuid == expected {
                 ("new", "ok")
             } else {
                 ("other", "review")
@@ -234,13 +241,22 @@ fn expected_findings(text: &str, nova: &Nova) -> BTreeSet<Key> {
                 .parse::<u64>()
                 .ok()
                 .and_then(|n| nova.bdms.get(&(oc["nova_uuid"].clone(), n)));
-            let (device, nova_uuid, check, verdict) = match bdm {
-                Some((device, Some(u))) if u.eq_ignore_ascii_case(uuid) => {
-                    (device.clone(), u.clone(), "match", "ok")
+            // The disk's own BDM if it yields the SR exactly, else any BDM of the instance that does.
+            let all = nova
+                .all
+                .get(&oc["nova_uuid"])
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let yields = |b: &&(String, Option<String>)| b.1.as_deref() == Some(uuid.as_str());
+            let producer = bdm.filter(yields).or_else(|| all.iter().find(yields));
+            let (device, nova_uuid, check, verdict) = match (producer, bdm) {
+                (Some((device, Some(u))), _) => (device.clone(), u.clone(), "match", "ok"),
+                (_, Some((device, Some(u)))) => (device.clone(), u.clone(), "mismatch", "blocked"),
+                (_, Some((device, None))) => (device.clone(), String::new(), "no-bdm", verdict),
+                _ if all.iter().any(|b| b.1.is_some()) => {
+                    (String::new(), String::new(), "not-in-map", "blocked")
                 }
-                Some((device, Some(u))) => (device.clone(), u.clone(), "mismatch", "blocked"),
-                Some((device, None)) => (device.clone(), String::new(), "no-bdm", verdict),
-                None => (String::new(), String::new(), "no-bdm", verdict),
+                _ => (String::new(), String::new(), "no-bdm", verdict),
             };
             out.insert(vec![
                 pool["uuid"].clone(),

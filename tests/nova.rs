@@ -8,7 +8,6 @@ mod util;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use util::{read_csv, read_json, xsa, TestDir};
-use xen_sr_audit::classify::nova_sr_uuid;
 
 type Row = BTreeMap<String, String>;
 
@@ -37,14 +36,22 @@ fn find<'a>(rows: &'a [Row], of: &Row) -> &'a Row {
 
 /// A one-row `mysql --batch` BDM export for `disk`, with `device` and `connection_info`.
 fn bdm_file(dir: &TestDir, name: &str, disk: &Row, device: &str, info: Option<String>) -> PathBuf {
-    dir.write(
-        name,
-        format!(
-            "instance_uuid\tvolume_id\tdevice_name\tboot_index\tconnection_info\n{}\tv\t{device}\tNULL\t{}\n",
+    bdm_rows(dir, name, &[(disk, device, info)])
+}
+
+/// A `mysql --batch` BDM export, one row per (disk whose instance it is for, device, connection_info).
+fn bdm_rows(dir: &TestDir, name: &str, rows: &[BdmRow]) -> PathBuf {
+    let mut text =
+        "instance_uuid\tvolume_id\tdevice_name\tboot_index\tconnection_info\n".to_string();
+    for (disk, device, info) in rows {
+        text += &format!(
+            "{}\tv\t{}\tNULL\t{}\n",
             disk["instance_uuid"],
-            info.unwrap_or_else(|| "NULL".into())
-        ),
-    )
+            device.replace('\\', "\\\\").replace('\n', "\\n"),
+            info.clone().unwrap_or_else(|| "NULL".into())
+        );
+    }
+    dir.write(name, text)
 }
 
 fn iscsi(portal: &str, iqn: &str) -> Option<String> {
@@ -62,6 +69,25 @@ fn provided(sr_uuid: &str) -> Option<String> {
             .to_string(),
     )
 }
+
+// Expected uuids, computed outside the code under test: Python 3's `uuid.uuid5(uuid.uuid5(
+// uuid.UUID(int=0), 'volume_utils-SR_UUID'), '<target>/<port>/<iqn>')`, i.e. what Nova's
+// `volume_utils.parse_sr_info` (tag mitaka-eol) returns for these demo volumes; the float case was
+// run through Nova's own function with Python 2's `str()` of a float emulated (see tests/nova_exact.rs).
+/// 10.20.2.11/3260/iqn.2010-10.org.openstack:volume-9f3eb0fd-129c-53f2-aa84-2dcbe89d3bc5
+const NEW_3260: &str = "9aa91cba-e7ab-5ea6-bc49-c1aae3e6bca2";
+/// 10.20.2.11/3261/iqn.2010-10.org.openstack:volume-9f3eb0fd-129c-53f2-aa84-2dcbe89d3bc5
+const NEW_3261: &str = "9fca71c4-f49e-5cf2-aad7-d35cb77c8be7";
+/// 10.99.0.1/3260/iqn.2010-10.org.openstack:volume-9f3eb0fd-129c-53f2-aa84-2dcbe89d3bc5
+const MOVED: &str = "5d70ce47-52a7-5a63-a477-34bf9d511b8c";
+/// 10.22.0.40/3260/iqn.2010-10.org.openstack:volume-76e71806-e97a-5c05-b386-9680fd9b162c
+const P3261_AS_3260: &str = "fdf73124-ef57-56c7-9169-3a08fabc233c";
+/// 10.22.0.40/3261/iqn.2010-10.org.openstack:volume-76e71806-e97a-5c05-b386-9680fd9b162c
+const P3261_AS_3261: &str = "a935db40-76d9-5beb-8acf-8b68c8e736e5";
+/// 10.20.2.11/3260/0.3: Nova's text of the float IQN 0.30000000000000004 in Python 2.
+const FLOAT_IQN: &str = "187e19df-6b59-589c-ad4a-8276489ff7d7";
+/// 10.40.2.20/3260/iqn.2001-05.com.equallogic:pool2-shared (the demo's legacy volume).
+const LEGACY_EXPECTED: &str = "67ba289c-85d6-5fd9-b376-a8cc95316378";
 
 fn letter(disk: &Row) -> char {
     char::from(b'a' + disk["userdevice"].parse::<u8>().unwrap())
@@ -102,7 +128,91 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
     let u = new_style["userdevice"].as_str();
     let t3261 = port_3261["target"].as_str();
     let iqn3261 = port_3261["target_iqn"].as_str();
+    // The literal uuids above were computed for exactly these demo volumes.
+    assert_eq!(
+        (t, iqn),
+        (
+            "10.20.2.11",
+            "iqn.2010-10.org.openstack:volume-9f3eb0fd-129c-53f2-aa84-2dcbe89d3bc5"
+        )
+    );
+    assert_eq!(
+        (t3261, iqn3261),
+        (
+            "10.22.0.40",
+            "iqn.2010-10.org.openstack:volume-76e71806-e97a-5c05-b386-9680fd9b162c"
+        )
+    );
+    assert_eq!(new_style["sr_uuid"], NEW_3260);
+    assert_eq!(legacy["expected_sr_uuid"], LEGACY_EXPECTED);
+    let float_iqn = Some(
+        serde_json::json!({"driver_volume_type": "iscsi", "data": {
+            "volume_id": "v", "target_portal": format!("{t}:3260"), "target_iqn": 0.1 + 0.2}})
+        .to_string(),
+    );
+    let chap_without_password = Some(
+        serde_json::json!({"driver_volume_type": "iscsi", "data": {
+            "volume_id": "v", "target_portal": format!("{t}:3260"), "target_iqn": iqn,
+            "auth_method": "CHAP", "auth_username": "u"}})
+        .to_string(),
+    );
+    let numeric_portal = Some(
+        serde_json::json!({"driver_volume_type": "iscsi", "data": {
+            "volume_id": "v", "target_portal": 3260, "target_iqn": iqn}})
+        .to_string(),
+    );
+    let other_upper = other["sr_uuid"].to_ascii_uppercase();
     let cases: Vec<Case> = vec![
+        // Rule 3: a float IQN is Python 2's str() of it, "0.3": another uuid than the SR's.
+        (
+            new_style,
+            format!("/dev/xvd{l}"),
+            float_iqn,
+            vec![],
+            "mismatch",
+            "blocked",
+            FLOAT_IQN.to_string(),
+        ),
+        // Rule 2: Nova raises before any lookup (KeyError on auth_password; AttributeError on a
+        // portal that is not a string).
+        (
+            new_style,
+            format!("/dev/xvd{l}"),
+            chap_without_password,
+            vec![],
+            "unusable",
+            "blocked",
+            String::new(),
+        ),
+        (
+            new_style,
+            format!("/dev/xvd{l}"),
+            numeric_portal,
+            vec![],
+            "unusable",
+            "blocked",
+            String::new(),
+        ),
+        // Rule 1: a provided sr_uuid differing only in case is not the SR XAPI finds.
+        (
+            other,
+            format!("/dev/xvd{}", letter(other)),
+            provided(&other_upper),
+            vec![],
+            "mismatch",
+            "blocked",
+            other_upper.clone(),
+        ),
+        // Rule 4: `$` matches before a trailing newline; `sd` forms take the third character...
+        (
+            new_style,
+            format!("sd{l}\n"),
+            iscsi(&format!("{t}:3260"), iqn),
+            vec![],
+            "match",
+            "ok",
+            NEW_3260.to_string(),
+        ),
         (
             new_style,
             format!("/dev/xvd{l}"),
@@ -110,7 +220,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "match",
             "ok",
-            nova_sr_uuid(t, "3260", iqn),
+            NEW_3260.to_string(),
         ),
         // A portal without a port takes the destination's target_port (3260 by default).
         (
@@ -120,7 +230,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "match",
             "ok",
-            nova_sr_uuid(t, "3260", iqn),
+            NEW_3260.to_string(),
         ),
         (
             new_style,
@@ -129,7 +239,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec!["--nova-target-port", "3261"],
             "mismatch",
             "blocked",
-            nova_sr_uuid(t, "3261", iqn),
+            NEW_3261.to_string(),
         ),
         // The port in the portal wins over target_port.
         (
@@ -139,7 +249,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec!["--nova-target-port", "3261"],
             "match",
             "ok",
-            nova_sr_uuid(t, "3260", iqn),
+            NEW_3260.to_string(),
         ),
         (
             new_style,
@@ -148,7 +258,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "mismatch",
             "blocked",
-            nova_sr_uuid(t, "3261", iqn),
+            NEW_3261.to_string(),
         ),
         // An empty portal takes target_host; without it Nova cannot connect (no usable BDM).
         (
@@ -158,15 +268,15 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec!["--nova-target-host", t],
             "match",
             "ok",
-            nova_sr_uuid(t, "3260", iqn),
+            NEW_3260.to_string(),
         ),
         (
             new_style,
             format!("/dev/xvd{l}"),
             iscsi("", iqn),
             vec![],
-            "no-bdm",
-            "ok",
+            "unusable",
+            "blocked",
             String::new(),
         ),
         // The portal moved since the SR was introduced.
@@ -177,7 +287,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "mismatch",
             "blocked",
-            nova_sr_uuid("10.99.0.1", "3260", iqn),
+            MOVED.to_string(),
         ),
         // Every device name form Nova translates, and one it does not.
         (
@@ -187,7 +297,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "match",
             "ok",
-            nova_sr_uuid(t, "3260", iqn),
+            NEW_3260.to_string(),
         ),
         (
             new_style,
@@ -196,7 +306,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "match",
             "ok",
-            nova_sr_uuid(t, "3260", iqn),
+            NEW_3260.to_string(),
         ),
         (
             new_style,
@@ -205,7 +315,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "match",
             "ok",
-            nova_sr_uuid(t, "3260", iqn),
+            NEW_3260.to_string(),
         ),
         (
             new_style,
@@ -214,7 +324,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "match",
             "ok",
-            nova_sr_uuid(t, "3260", iqn),
+            NEW_3260.to_string(),
         ),
         (
             new_style,
@@ -223,16 +333,28 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "match",
             "ok",
-            nova_sr_uuid(t, "3260", iqn),
+            NEW_3260.to_string(),
         ),
+        // A name Nova cannot number pairs with no disk, but pre_live_migration connects it all the
+        // same (rule 5): it yields this disk's SR, so the disk is in the VDI map.
         (
             new_style,
             format!("/dev/xvd{l}1"),
             iscsi(t, iqn),
             vec![],
-            "no-bdm",
+            "match",
             "ok",
-            String::new(),
+            NEW_3260.to_string(),
+        ),
+        // ... `x?vd` forms take the newline itself (negative: no disk), the same way.
+        (
+            new_style,
+            format!("xvd{l}\n"),
+            iscsi(t, iqn),
+            vec![],
+            "match",
+            "ok",
+            NEW_3260.to_string(),
         ),
         (
             new_style,
@@ -251,7 +373,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "mismatch",
             "blocked",
-            nova_sr_uuid(t3261, "3260", iqn3261),
+            P3261_AS_3260.to_string(),
         ),
         (
             port_3261,
@@ -260,7 +382,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec!["--nova-target-port", "3261"],
             "match",
             "ok",
-            nova_sr_uuid(t3261, "3261", iqn3261),
+            P3261_AS_3261.to_string(),
         ),
         // A Cinder-provided sr_uuid is used as given: the same uuid turns "review" into "ok".
         (
@@ -292,7 +414,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             vec![],
             "mismatch",
             "blocked",
-            legacy["expected_sr_uuid"].clone(),
+            LEGACY_EXPECTED.to_string(),
         ),
         (
             legacy,
@@ -320,18 +442,22 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
         if check == "mismatch" {
             assert!(got["remediation"].contains(&uuid), "{what}");
         }
-        if check == "no-bdm" && device.ends_with('1') {
-            assert_eq!(
-                got["nova_device"], "",
-                "{what}: an untranslatable name matches no disk"
-            );
-        } else if check != "no-bdm" {
+        if check != "no-bdm" {
             assert_eq!(got["nova_device"], device, "{what}");
         }
-        // Every other disk has no BDM in this file: no-bdm, verdict from its name.
+        // Every other disk has no BDM in this file: of another instance, no-bdm and the verdict
+        // from its name; of this instance, outside the VDI map when the BDM yields a uuid (rule 5).
         for r in &rows {
             if r["instance_uuid"] == disk["instance_uuid"] && r["userdevice"] == disk["userdevice"]
             {
+                continue;
+            }
+            if r["instance_uuid"] == disk["instance_uuid"] && !uuid.is_empty() {
+                assert_eq!(
+                    (r["nova_check"].as_str(), r["verdict"].as_str()),
+                    ("not-in-map", "blocked"),
+                    "{what}"
+                );
                 continue;
             }
             assert_eq!(r["nova_check"], "no-bdm", "{what}");
@@ -367,16 +493,20 @@ fn demo_with_nova_accounts_for_every_instance_and_keeps_secrets() {
     let json = read_json(&out.join("report.json"));
     for f in &findings {
         assert!(
-            ["match", "mismatch", "no-bdm"].contains(&f["nova_check"].as_str()),
+            ["match", "mismatch", "no-bdm", "not-in-map"].contains(&f["nova_check"].as_str()),
             "{f:?}"
         );
         match f["nova_check"].as_str() {
             "match" => assert!(
-                f["verdict"] == "ok" && f["nova_sr_uuid"].eq_ignore_ascii_case(&f["sr_uuid"]),
+                f["verdict"] == "ok" && f["nova_sr_uuid"] == f["sr_uuid"],
                 "{f:?}"
             ),
             "mismatch" => assert!(
                 f["verdict"] == "blocked" && f["nova_sr_uuid"] != f["sr_uuid"],
+                "{f:?}"
+            ),
+            "not-in-map" => assert!(
+                f["verdict"] == "blocked" && f["nova_device"].is_empty(),
                 "{f:?}"
             ),
             _ => {}
@@ -392,6 +522,7 @@ fn demo_with_nova_accounts_for_every_instance_and_keeps_secrets() {
         ("mismatch", "Cinder's connection data provides sr_uuid"),
         ("mismatch", "legacy name"),
         ("no-bdm", "has no connection_info"),
+        ("not-in-map", "VDI_NOT_IN_MAP"),
     ] {
         assert!(
             findings
@@ -576,4 +707,187 @@ fn bad_nova_exports_stop_the_run_before_scanning() {
     let missing = Path::new("no-such-bdms.tsv");
     let run = scan(&dir, "missing", &["--nova-bdms", missing.to_str().unwrap()]);
     assert_input_error(&dir, "missing", run, "no-such-bdms.tsv");
+}
+
+/// One row of a BDM export: the disk whose instance it is for, the device name, connection_info.
+type BdmRow<'a> = (&'a Row, &'a str, Option<String>);
+
+/// Rule 5: pre_live_migration connects every BDM of the instance and the source looks up every
+/// uuid: a BDM that pairs with no disk, or a second one for a disk, still counts.
+#[test]
+fn unpaired_bdms_are_reported_and_decide_the_instance() {
+    let dir = TestDir::new();
+    let plain = plain_findings(&dir);
+    let disk = plain
+        .iter()
+        .find(|f| {
+            f["instance_uuid"] == "ecb65c94-b49a-5922-8c7c-39eeebcc8db5" && f["userdevice"] == "1"
+        })
+        .unwrap();
+    assert_eq!(disk["sr_uuid"], NEW_3260);
+    let iqn = disk["target_iqn"].as_str();
+    let instances = |out: &str| read_csv(&dir.join(out).join("instances.csv"));
+    let this = |rows: &[Row]| {
+        rows.iter()
+            .find(|i| i["instance_uuid"] == disk["instance_uuid"])
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        this(&read_csv(&dir.join("plain/instances.csv")))["unpaired_bdms"],
+        ""
+    );
+    // Disk 2 of the instance, on the shared new-style SR 67ba289c-... of 10.40.2.20/3260/...pool2-shared.
+    let disk2 = plain
+        .iter()
+        .find(|f| f["instance_uuid"] == disk["instance_uuid"] && f["userdevice"] == "2")
+        .unwrap();
+    assert_eq!(disk2["sr_uuid"], LEGACY_EXPECTED);
+    let own = |d: &Row| iscsi(&format!("{}:{}", d["target"], d["port"]), &d["target_iqn"]);
+    let both = |extra: Option<(&'static str, Option<String>)>| {
+        let mut rows: Vec<BdmRow> = vec![
+            (disk, "/dev/sdb", own(disk)),
+            (disk2, "/dev/xvdc", own(disk2)),
+        ];
+        rows.extend(extra.map(|(device, info)| (disk, device, info)));
+        rows
+    };
+    let cases: Vec<(Vec<BdmRow>, &str, &str)> = vec![
+        // Only the disks' own BDMs: nothing unpaired.
+        (both(None), "", "ok"),
+        // A BDM under a name Nova cannot number, naming an SR this pool does not have.
+        (
+            both(Some(("/dev/nvme0n1", iscsi("10.99.0.1:3260", iqn)))),
+            "\"/dev/nvme0n1\" -> 5d70ce47-52a7-5a63-a477-34bf9d511b8c: not-in-pool",
+            "blocked",
+        ),
+        // A second BDM for disk 1 that Nova cannot use.
+        (
+            both(Some(("/dev/xvdb", Some(r#"{"driver_volume_type": "rbd", "data": {}}"#.into())))),
+            "\"/dev/xvdb\" -> driver_volume_type \"rbd\" is not one the XenAPI driver connects (VolumeDriverNotFound): unusable",
+            "blocked",
+        ),
+        // A BDM with no stored connection_info: Nova asks Cinder; to review.
+        (
+            both(Some(("/dev/xvdq", None))),
+            "\"/dev/xvdq\": no-connection-info",
+            "review",
+        ),
+        // A second BDM yielding the same SR is fine.
+        (
+            both(Some(("sdb ", own(disk)))),
+            "\"sdb \" -> 9aa91cba-e7ab-5ea6-bc49-c1aae3e6bca2: ok",
+            "ok",
+        ),
+        // Disk 2 without its BDM: outside the VDI map, whatever the unpaired ones say.
+        (
+            vec![(disk, "/dev/sdb", own(disk))],
+            "",
+            "blocked",
+        ),
+    ];
+    for (i, (rows, unpaired, verdict)) in cases.into_iter().enumerate() {
+        let file = bdm_rows(&dir, &format!("r5-{i}.tsv"), &rows);
+        let out = format!("r5-{i}");
+        let run = scan(&dir, &out, &["--nova-bdms", file.to_str().unwrap()]);
+        assert!([1, 2].contains(&run.code), "{}", run.stderr);
+        let got = this(&instances(&out));
+        let finding = find(&read_csv(&dir.join(&out).join("findings.csv")), disk).clone();
+        assert_eq!(finding["nova_check"], "match", "case {i}");
+        assert_eq!(got["unpaired_bdms"], unpaired, "case {i}");
+        assert_eq!(got["verdict"], verdict, "case {i}: {got:?}");
+        if !unpaired.is_empty() && verdict != "ok" {
+            assert!(
+                got["remediation"].contains("unpaired_bdms"),
+                "case {i}: {got:?}"
+            );
+        }
+        let json = read_json(&dir.join(&out).join("report.json"));
+        let j = json["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["instance_uuid"] == disk["instance_uuid"].as_str())
+            .unwrap();
+        assert_eq!(j["unpaired_bdms"], unpaired);
+    }
+}
+
+/// Rule 6: `Host` of the server list is the nova-compute service's host, not the hypervisor; the
+/// map is learned from the instances XAPI shows running, and never assumed.
+#[test]
+fn coverage_maps_service_hosts_through_what_xapi_shows() {
+    let dir = TestDir::new();
+    let rename = |l: &mut Vec<serde_json::Value>| {
+        for s in l.iter_mut() {
+            let h = s["Host"].as_str().unwrap().to_string();
+            s["Host"] = format!("compute-{h}").into();
+        }
+    };
+    coverage_run(&dir, "renamed", rename).expect_code(0);
+    let rows = read_csv(&dir.join("renamed/coverage.csv"));
+    assert!(rows.iter().all(|r| r["coverage"] == "audited"));
+    let ghost = |host: &str| serde_json::json!({"ID": "0f0f0f0f-0000-5000-8000-00000000000a", "Name": "ghost", "Status": "ACTIVE", "Power State": 1, "Host": host});
+    // On a renamed service host whose instances run on pool-00000-xs01: missing in XAPI (exit 1),
+    // not "not audited" (which comparing Host with the hostname would say: exit 3).
+    let run = coverage_run(&dir, "ghost", |l| {
+        rename(l);
+        l.push(ghost("COMPUTE-pool-00000-xs01"));
+    });
+    run.expect_code(1);
+    let rows = read_csv(&dir.join("ghost/coverage.csv"));
+    let g = rows.iter().find(|r| r["instance_name"] == "ghost").unwrap();
+    assert_eq!(
+        (
+            g["coverage"].as_str(),
+            g["xapi_host"].as_str(),
+            g["nova_host"].as_str()
+        ),
+        (
+            "missing-in-xapi",
+            "pool-00000-xs01",
+            "COMPUTE-pool-00000-xs01"
+        )
+    );
+    let md = std::fs::read_to_string(dir.join("ghost/summary.md")).unwrap();
+    assert!(
+        md.contains("Nova host -> XAPI host: compute-pool-00000-xs01 -> pool-00000-xs01"),
+        "{md}"
+    );
+    // A service host that no running instance shows, even one named like a dom0: not audited.
+    coverage_run(&dir, "unseen", |l| {
+        rename(l);
+        l.push(ghost("pool-00000-xs01"));
+    })
+    .expect_code(3);
+    // An instances-table export has `node`: it decides, whatever the service host.
+    let csv = dir.write(
+        "instances.csv",
+        "uuid,display_name,vm_state,power_state,host,node,project_id\n0f0f0f0f-0000-5000-8000-00000000000a,ghost,active,1,compute-x,POOL-00001-XS02,p\n",
+    );
+    let inv = dir.join("clean/inventory.csv");
+    let run = xsa(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            inv.to_str().unwrap(),
+            "-o",
+            "noded",
+            "-q",
+            "--nova-servers",
+            csv.to_str().unwrap(),
+        ],
+    );
+    let rows = read_csv(&dir.join("noded/coverage.csv"));
+    let g = rows.iter().find(|r| r["instance_name"] == "ghost").unwrap();
+    assert_eq!(
+        (
+            g["coverage"].as_str(),
+            g["xapi_host"].as_str(),
+            g["nova_host"].as_str()
+        ),
+        ("missing-in-xapi", "pool-00001-xs02", "compute-x")
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
 }

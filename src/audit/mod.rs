@@ -7,7 +7,7 @@ mod coverage;
 mod nova_check;
 
 pub use coverage::{coverage, Coverage, CoverageRow};
-pub use nova_check::{NovaCheck, NovaView};
+pub use nova_check::{other_bdms_text, NovaCheck, NovaView, OtherBdm};
 
 use crate::classify::{
     classify_sr, expected_from_device_config, is_nova_instance, is_volume_vbd, volume_id_of, Naming,
@@ -124,6 +124,11 @@ pub struct Instance {
     /// Every finding that makes the verdict worse than ok is waived.
     #[serde(default)]
     pub waived: bool,
+    /// With `--nova-bdms`: the instance's BDMs that no finding shows (a device name Nova cannot
+    /// number, a second BDM for one disk, ...), each `"device" -> uuid or reason: check`; they count
+    /// for the verdict (`unusable` and `not-in-pool` block it, `no-connection-info` needs review).
+    #[serde(default)]
+    pub unpaired_bdms: String,
 }
 
 /// A legacy-named SR that no VM uses: a clean-up candidate.
@@ -166,9 +171,13 @@ pub struct PoolAudit {
     pub instances: Vec<Instance>,
     pub orphans: Vec<Orphan>,
     pub conflicts: Vec<Conflict>,
-    /// The hostnames of the pool's hosts (lower case): where Nova places the instances it runs here.
+    /// The hostnames of the pool's hosts (lower case): Nova's `node` for the instances it runs here.
     #[serde(default)]
     pub hostnames: Vec<String>,
+    /// (instance uuid, hostname of the host it is resident on), lower case, for every running Nova
+    /// instance: what coverage learns the nova-compute service host -> XAPI host map from.
+    #[serde(skip)]
+    pub resident_hostnames: Vec<(String, String)>,
 }
 
 /// Findings grouped by instance (pool uuid, VM uuid), in report order: one pass, so that per-instance
@@ -286,6 +295,40 @@ fn finding_remediation(
     }
 }
 
+/// Why an instance's blocked volumes block it, in the words of the check that decided it.
+fn blocked_why(rows: &[Finding]) -> &'static str {
+    let any = |k: NovaCheck| rows.iter().any(|f| f.nova_check == k.as_str());
+    if any(NovaCheck::Unusable) {
+        "Nova's code raises on the connection data of a volume's BDM"
+    } else if any(NovaCheck::NotInMap) {
+        "no BDM yields a volume's SR, so its VDI is missing from the VDI map"
+    } else if any(NovaCheck::Mismatch) {
+        "the destination will look for another SR uuid than the source has"
+    } else {
+        "on legacy-named SRs"
+    }
+}
+
+/// What the instance's unpaired BDMs mean for a live migration, empty when they are all fine.
+fn unpaired_bdms_note(unpaired: &[OtherBdm]) -> String {
+    let worst = unpaired.iter().map(|o| o.verdict).max().unwrap_or_default();
+    let n = unpaired.iter().filter(|o| o.verdict == worst).count();
+    match worst {
+        Verdict::Ok => String::new(),
+        Verdict::Review => format!("{n} BDM{} of this instance that no disk pairs with has no stored connection_info (unpaired_bdms): Nova asks Cinder for it during pre_live_migration and the source must then find the SR it names; check it before live-migrating.", plural(n)),
+        Verdict::Blocked => format!("Live migration fails: pre_live_migration connects every BDM, and {n} BDM{} of this instance that no disk pairs with cannot be connected or names an SR this pool does not have (unpaired_bdms), so Nova raises or the source's SR.get_by_uuid fails with UUID_INVALID. Delete the stale BDM rows or give them the connection data of the volume they stand for before live-migrating.", plural(n)),
+    }
+}
+
+/// Two remediation texts as one, either possibly empty.
+fn join_sentences(a: String, b: String) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (_, true) => a,
+        (true, false) => b,
+        (false, false) => format!("{a} {b}"),
+    }
+}
+
 /// Audit one pool; `nova` adds Nova's own view (BDMs, projects) when the run has it.
 pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
     let pool_uuid = snap.pool.uuid.clone();
@@ -349,6 +392,7 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
         ..Default::default()
     };
     let mut conflict_attachments: FastMap<String, usize> = FastMap::default();
+    let pool_srs: FastSet<&str> = snap.srs.values().map(|sr| sr.uuid.as_str()).collect();
 
     for (vm_ref, vm) in &snap.vms {
         if !is_nova_instance(vm) {
@@ -363,7 +407,14 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
                 .unwrap_or_default()
         };
         let instance_uuid = vm.other_config["nova_uuid"].clone();
+        if let Some(h) = snap.hosts.get(&vm.resident_on).filter(|_| !host.is_empty()) {
+            out.resident_hostnames.push((
+                instance_uuid.trim().to_ascii_lowercase(),
+                h.hostname.trim().to_ascii_lowercase(),
+            ));
+        }
         let mut rows = Vec::new();
+        let mut shown_bdms: FastSet<usize> = FastSet::default();
         for vbd_ref in vbds_by_vm
             .get(vm_ref.as_str())
             .map(Vec::as_slice)
@@ -408,6 +459,7 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
                 Naming::Other => Verdict::Review,
             };
             let check = nova.check(&instance_uuid, &vbd.userdevice, &sr_uuid);
+            shown_bdms.extend(check.bdm_index);
             let verdict = check.verdict(naming_verdict);
             let naming_remediation = finding_remediation(
                 naming,
@@ -474,24 +526,25 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
                 .then_with(|| a.vdi_uuid.cmp(&b.vdi_uuid))
         });
         let count = |n: Naming| rows.iter().filter(|f| f.naming == n).count();
-        let verdict = rows.iter().map(|f| f.verdict).max().unwrap_or_default();
+        let unpaired = nova.other_bdms(&instance_uuid, &shown_bdms, &pool_srs);
+        let verdict = rows
+            .iter()
+            .map(|f| f.verdict)
+            .chain(unpaired.iter().map(|o| o.verdict))
+            .max()
+            .unwrap_or_default();
         let legacy = count(Naming::Legacy);
         let blocked = rows
             .iter()
             .filter(|f| f.verdict == Verdict::Blocked)
             .count();
         let boot_blocked = rows.iter().any(|f| f.boot && f.verdict == Verdict::Blocked);
-        let by_nova = rows
-            .iter()
-            .any(|f| f.nova_check == NovaCheck::Mismatch.as_str());
-        let why = if by_nova {
-            "the destination will look for another SR uuid than the source has"
-        } else {
-            "on legacy-named SRs"
-        };
+        let why = blocked_why(&rows);
         let remediation = match verdict {
             Verdict::Ok => String::new(),
+            Verdict::Review if rows.iter().all(|f| f.verdict != Verdict::Review) => String::new(),
             Verdict::Review => "Check the SRs that follow neither convention before live-migrating.".to_string(),
+            Verdict::Blocked if blocked == 0 => String::new(),
             Verdict::Blocked if boot_blocked => format!(
                 "Cannot be live-migrated after the upgrade: its boot volume{} ({why}). Cold-migrate it once the destination's nova-compute runs Mitaka (Nova refuses to detach a boot volume). {FAILS_HARMLESSLY}",
                 if blocked > 1 { format!(" and {} more volume{}", blocked - 1, plural(blocked - 1)) } else { String::new() }
@@ -501,6 +554,7 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
                 plural(blocked)
             ),
         };
+        let remediation = join_sentences(remediation, unpaired_bdms_note(&unpaired));
         out.instances.push(Instance {
             pool_uuid: pool_uuid.clone(),
             pool_name: pool_name.clone(),
@@ -518,6 +572,7 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
             verdict,
             remediation,
             waived: false,
+            unpaired_bdms: other_bdms_text(&unpaired),
         });
         out.findings.extend(rows);
     }

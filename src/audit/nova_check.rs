@@ -1,14 +1,19 @@
-//! Nova's check of one volume: the destination of a live migration computes the SR uuid from the
-//! volume's block_device_mapping (`parse_sr_info` over its connection_info) and the source looks that
-//! uuid up. With Nova's BDMs the audit predicts that uuid exactly and compares it with the SR the
-//! volume sits on: `match` is fine whatever the SR's name, `mismatch` blocks the migration, and
-//! `no-bdm` (no BDM for the disk, or no usable connection_info) leaves the name-based verdict.
+//! Nova's check of one instance's volumes, as `pre_live_migration` runs it: the destination connects
+//! *every* volume BDM of the instance (`parse_sr_info` over its connection_info, failing where Nova's
+//! code raises) and the source looks up *every* resulting uuid with `SR.get_by_uuid` (exact), then
+//! maps the VDIs of exactly those SRs. With Nova's BDMs the audit predicts this per disk: `match`
+//! (some BDM of the instance yields the disk's SR uuid exactly), `mismatch` (the disk's own BDM
+//! yields another uuid), `unusable` (Nova raises on the disk's own BDM), `not-in-map` (no BDM is the
+//! disk's and none yields its SR: its VDI is missing from the VDI map) and `no-bdm` (no BDM row, or a
+//! NULL connection_info: the name-based verdict stands). BDMs that no disk's finding shows (a device
+//! name Nova cannot translate, a second BDM for one disk, ...) are checked too, in
+//! [`NovaView::other_bdms`]: each must be usable and name an SR of the source pool.
 
 use super::{fix_advice, Verdict, FAILS_HARMLESSLY};
 use crate::classify::{
     mountpoint_to_number, parse_sr_info, Naming, NovaSrInfo, NovaSrSource, NovaTargetConf,
 };
-use crate::model::{FastMap, NovaBdm, NovaServer};
+use crate::model::{FastMap, FastSet, NovaBdm, NovaServer};
 
 /// The outcome of Nova's check for one finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +23,10 @@ pub enum NovaCheck {
     Match,
     Mismatch,
     NoBdm,
+    /// Nova raises on the disk's BDM before any lookup: the destination cannot connect the volume.
+    Unusable,
+    /// The instance has usable BDMs, none of them this disk's and none yielding its SR.
+    NotInMap,
 }
 
 impl NovaCheck {
@@ -27,23 +36,36 @@ impl NovaCheck {
             NovaCheck::Match => "match",
             NovaCheck::Mismatch => "mismatch",
             NovaCheck::NoBdm => "no-bdm",
+            NovaCheck::Unusable => "unusable",
+            NovaCheck::NotInMap => "not-in-map",
         }
     }
 }
 
-/// One BDM as the check needs it: its device name and what the destination computes from it.
+/// One BDM as the check needs it: its device name, the disk number Nova makes of it, and what the
+/// destination computes from it.
 #[derive(Debug, Clone)]
 struct BdmEval {
     device: String,
+    number: Option<u64>,
     /// `None` for a NULL/empty connection_info; `Err` says why Nova could not use it.
     computed: Option<Result<NovaSrInfo, String>>,
+}
+
+impl BdmEval {
+    fn uuid(&self) -> Option<&str> {
+        match &self.computed {
+            Some(Ok(info)) => Some(info.uuid.as_str()),
+            _ => None,
+        }
+    }
 }
 
 /// Nova's view of the fleet, indexed once per run and shared by every pool's audit.
 #[derive(Debug, Clone, Default)]
 pub struct NovaView {
-    /// BDMs by (instance uuid, userdevice number). `None` when no BDM file was given.
-    bdms: Option<FastMap<(String, u64), BdmEval>>,
+    /// Every BDM by instance uuid (lower case), in the order read. `None` when no BDM file was given.
+    bdms: Option<FastMap<String, Vec<BdmEval>>>,
     projects: FastMap<String, String>,
 }
 
@@ -53,7 +75,20 @@ pub struct CheckResult {
     pub kind: NovaCheck,
     pub device: String,
     pub sr_uuid: String,
+    /// Which of the instance's BDMs this finding shows (its index in the order read).
+    pub bdm_index: Option<usize>,
     computed: Option<Result<NovaSrInfo, String>>,
+}
+
+/// A BDM of an instance that no finding shows, with its own check and verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherBdm {
+    pub device: String,
+    /// `ok` (its SR is in the pool), `unusable`, `not-in-pool`, or `no-connection-info`.
+    pub check: &'static str,
+    pub verdict: Verdict,
+    /// The uuid it yields, or why Nova cannot use it.
+    pub detail: String,
 }
 
 /// What the source has for the volume: its SR and that SR's iSCSI identity.
@@ -67,9 +102,8 @@ pub(crate) struct SourceSr<'a> {
 }
 
 impl NovaView {
-    /// Index the BDMs (each matched to a userdevice by Nova's `_mountpoint_to_number`; a device name
-    /// Nova cannot translate matches no disk; of two BDMs for one disk the first read wins) and
-    /// compute each one's SR uuid with the destinations' options.
+    /// Index the BDMs by instance (each with the disk number Nova's `_mountpoint_to_number` makes of
+    /// its device name) and compute each one's SR uuid with the destinations' options.
     pub fn new(
         servers: Option<&[NovaServer]>,
         bdms: Option<&[NovaBdm]>,
@@ -82,14 +116,13 @@ impl NovaView {
             .map(|s| (s.uuid.clone(), s.project_id.clone()))
             .collect();
         let bdms = bdms.map(|bdms| {
-            let mut m: FastMap<(String, u64), BdmEval> = FastMap::default();
+            let mut m: FastMap<String, Vec<BdmEval>> = FastMap::default();
             for b in bdms {
-                let Some(number) = mountpoint_to_number(&b.device_name) else {
-                    continue;
-                };
-                m.entry((b.instance_uuid.to_ascii_lowercase(), number))
-                    .or_insert_with(|| BdmEval {
+                m.entry(b.instance_uuid.to_ascii_lowercase())
+                    .or_default()
+                    .push(BdmEval {
                         device: b.device_name.clone(),
+                        number: mountpoint_to_number(&b.device_name),
                         computed: b.connection.as_ref().map(|c| parse_sr_info(c, conf)),
                     });
             }
@@ -106,36 +139,103 @@ impl NovaView {
             .unwrap_or_default()
     }
 
-    /// Check the disk at `userdevice` of an instance, whose SR on the source is `sr_uuid`.
+    /// Check the disk at `userdevice` of an instance, whose SR on the source is `sr_uuid`. The
+    /// disk's own BDM is the first read whose device name Nova numbers as the userdevice.
     pub fn check(&self, instance_uuid: &str, userdevice: &str, sr_uuid: &str) -> CheckResult {
         let mut r = CheckResult {
             kind: NovaCheck::NotChecked,
             device: String::new(),
             sr_uuid: String::new(),
+            bdm_index: None,
             computed: None,
         };
-        let Some(bdms) = &self.bdms else {
+        let Some(all) = &self.bdms else {
             return r;
         };
         r.kind = NovaCheck::NoBdm;
-        let Ok(number) = userdevice.trim().parse::<u64>() else {
+        let list = all
+            .get(&instance_uuid.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let number = userdevice.trim().parse::<u64>().ok();
+        let own = number.and_then(|n| list.iter().position(|b| b.number == Some(n)));
+        let yields = |i: &usize| list[*i].uuid() == Some(sr_uuid);
+        let producer = own.filter(yields).or_else(|| (0..list.len()).find(yields));
+        let Some(shown) = producer.or(own) else {
+            if list.iter().any(|b| b.uuid().is_some()) {
+                r.kind = NovaCheck::NotInMap;
+            }
             return r;
         };
-        let Some(b) = bdms.get(&(instance_uuid.to_ascii_lowercase(), number)) else {
-            return r;
-        };
+        let b = &list[shown];
+        r.bdm_index = Some(shown);
         r.device = b.device.clone();
         r.computed = b.computed.clone();
-        if let Some(Ok(info)) = &b.computed {
-            r.sr_uuid = info.uuid.clone();
-            r.kind = if info.uuid.eq_ignore_ascii_case(sr_uuid) {
-                NovaCheck::Match
-            } else {
-                NovaCheck::Mismatch
-            };
-        }
+        r.sr_uuid = b.uuid().unwrap_or_default().to_string();
+        r.kind = match (&b.computed, producer.is_some()) {
+            (_, true) => NovaCheck::Match,
+            (Some(Ok(_)), false) => NovaCheck::Mismatch,
+            (Some(Err(_)), false) => NovaCheck::Unusable,
+            (None, false) => NovaCheck::NoBdm,
+        };
         r
     }
+
+    /// The instance's BDMs that none of `shown` (the findings' `bdm_index`) is, each checked as the
+    /// source will: usable, and naming an SR uuid (exactly) of the pool, `pool_srs`.
+    pub fn other_bdms(
+        &self,
+        instance_uuid: &str,
+        shown: &FastSet<usize>,
+        pool_srs: &FastSet<&str>,
+    ) -> Vec<OtherBdm> {
+        let Some(all) = &self.bdms else {
+            return Vec::new();
+        };
+        let list = all
+            .get(&instance_uuid.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        list.iter()
+            .enumerate()
+            .filter(|(i, _)| !shown.contains(i))
+            .map(|(_, b)| other_bdm_check(b, pool_srs))
+            .collect()
+    }
+}
+
+/// The check of one BDM that no finding shows.
+fn other_bdm_check(b: &BdmEval, pool_srs: &FastSet<&str>) -> OtherBdm {
+    let (check, verdict, detail) = match &b.computed {
+        None => ("no-connection-info", Verdict::Review, String::new()),
+        Some(Err(why)) => ("unusable", Verdict::Blocked, why.clone()),
+        Some(Ok(info)) if pool_srs.contains(info.uuid.as_str()) => {
+            ("ok", Verdict::Ok, info.uuid.clone())
+        }
+        Some(Ok(info)) => ("not-in-pool", Verdict::Blocked, info.uuid.clone()),
+    };
+    OtherBdm {
+        device: b.device.clone(),
+        check,
+        verdict,
+        detail,
+    }
+}
+
+/// The `other_bdms` column: `device -> detail: check` for each, `; ` between them.
+pub fn other_bdms_text(others: &[OtherBdm]) -> String {
+    others
+        .iter()
+        .map(|o| {
+            let detail = if o.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" -> {}", o.detail)
+            };
+            format!("{:?}{detail}: {}", o.device, o.check)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl CheckResult {
@@ -143,13 +243,13 @@ impl CheckResult {
     pub fn verdict(&self, by_naming: Verdict) -> Verdict {
         match self.kind {
             NovaCheck::Match => Verdict::Ok,
-            NovaCheck::Mismatch => Verdict::Blocked,
+            NovaCheck::Mismatch | NovaCheck::Unusable | NovaCheck::NotInMap => Verdict::Blocked,
             NovaCheck::NoBdm | NovaCheck::NotChecked => by_naming,
         }
     }
 
     /// The remediation: for a mismatch, which uuid the destination will look for and why; for a
-    /// BDM Nova cannot use, why, before the name-based advice.
+    /// BDM Nova cannot use, what Nova fails on; for a disk outside the VDI map, why.
     pub(crate) fn remediation(&self, by_naming: String, source: &SourceSr) -> String {
         match (self.kind, &self.computed) {
             (NovaCheck::Mismatch, Some(Ok(info))) => format!(
@@ -160,11 +260,16 @@ impl CheckResult {
                 fix_advice(source.boot, &info.uuid)
             ),
             (NovaCheck::Match, _) => String::new(),
-            (NovaCheck::NoBdm, Some(Err(why))) => {
-                format!("Nova's BDM for this disk cannot be used ({why}). {by_naming}")
-                    .trim_end()
-                    .to_string()
-            }
+            (NovaCheck::Unusable, Some(Err(why))) => format!(
+                "Live migration fails: the destination cannot connect this volume, because Nova's code raises on its BDM {:?}: {why}. Correct the volume's connection data in Nova (re-attach it, or fix what the Cinder driver returns) before live-migrating. A live migration tried before that fails in pre_live_migration on the destination and leaves the instance running where it is.",
+                self.device
+            ),
+            (NovaCheck::NotInMap, _) => format!(
+                "Live migration fails: no BDM of this instance yields SR {} (none is this disk's, by Nova's device numbering), so its VDI is missing from the VDI map and XAPI tries to copy it or refuses with VDI_NOT_IN_MAP. Give the volume's BDM a device_name Nova numbers as this disk, or detach and re-attach the volume so that Nova writes a BDM for it. {by_naming}",
+                source.uuid
+            )
+            .trim_end()
+            .to_string(),
             (NovaCheck::NoBdm, None) if !self.device.is_empty() => {
                 format!("Nova's BDM for this disk has no connection_info. {by_naming}")
                     .trim_end()
@@ -218,7 +323,7 @@ fn mismatch_reason(info: &NovaSrInfo, source: &SourceSr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::NovaConnection;
+    use crate::model::{NovaConnection, NovaValue};
 
     fn bdm(instance: &str, device: &str, data: Option<&[(&str, &str)]>) -> NovaBdm {
         NovaBdm {
@@ -228,7 +333,7 @@ mod tests {
                 driver_volume_type: Some("iscsi".into()),
                 data: Some(
                     d.iter()
-                        .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                        .map(|(k, v)| (k.to_string(), NovaValue::Text(v.to_string())))
                         .collect(),
                 ),
             }),
@@ -256,29 +361,59 @@ mod tests {
             d.iter().map(|(k, v)| (*k, v.as_str())).collect()
         }
         let (a, b, c) = (as_ref(&owned[0]), as_ref(&owned[1]), as_ref(&owned[2]));
+        let mut rbd = bdm("i-1", "/dev/xvdf", Some(&c));
+        rbd.connection.as_mut().unwrap().driver_volume_type = Some("rbd".into());
         let bdms = vec![
             bdm("I-1", "/dev/xvdb", Some(&a)),
             bdm("i-1", "/dev/sdc", Some(&b)),
             bdm("i-1", "3", Some(&c)),
             bdm("i-1", "/dev/xvde", None),
             bdm("i-1", "/dev/nvme0n1", Some(&a)),
+            rbd,
+            bdm("i-2", "/dev/xvdb", None),
         ];
         let view = NovaView::new(None, Some(&bdms), &NovaTargetConf::default());
-        for (userdevice, sr, kind, device) in [
-            ("1", check_value, NovaCheck::Match, "/dev/xvdb"),
-            ("1", "FA15E-D15C-x", NovaCheck::Mismatch, "/dev/xvdb"),
-            ("2", check_value, NovaCheck::Mismatch, "/dev/sdc"),
-            ("3", "given", NovaCheck::Match, "3"),
-            ("4", "any", NovaCheck::NoBdm, "/dev/xvde"),
-            ("5", "any", NovaCheck::NoBdm, ""),
-            ("x", "any", NovaCheck::NoBdm, ""),
+        let upper = check_value.to_ascii_uppercase();
+        for (instance, userdevice, sr, kind, device) in [
+            ("i-1", "1", check_value, NovaCheck::Match, "/dev/xvdb"),
+            ("i-1", "1", "FA15E-D15C-x", NovaCheck::Mismatch, "/dev/xvdb"),
+            // Rule 1, the lookup is exact (regression: nova_check_ignored_letter_case).
+            ("i-1", "1", upper.as_str(), NovaCheck::Mismatch, "/dev/xvdb"),
+            ("i-1", "3", "GIVEN", NovaCheck::Mismatch, "3"),
+            // Rule 5: disk 2's own BDM yields another uuid, but another BDM yields its SR.
+            ("i-1", "2", check_value, NovaCheck::Match, "/dev/xvdb"),
+            ("i-1", "2", "other", NovaCheck::Mismatch, "/dev/sdc"),
+            ("i-1", "3", "given", NovaCheck::Match, "3"),
+            ("i-1", "4", "any", NovaCheck::NoBdm, "/dev/xvde"),
+            // Rule 2: Nova raises on the disk's own BDM.
+            ("i-1", "5", "any", NovaCheck::Unusable, "/dev/xvdf"),
+            // Rule 5: no BDM is this disk's and none yields its SR: outside the VDI map.
+            ("i-1", "6", "any", NovaCheck::NotInMap, ""),
+            ("i-1", "x", "any", NovaCheck::NotInMap, ""),
+            // ... but an instance with no usable BDM keeps the name-based verdict.
+            ("i-2", "6", "any", NovaCheck::NoBdm, ""),
+            ("i-3", "1", "any", NovaCheck::NoBdm, ""),
         ] {
-            let r = view.check("i-1", userdevice, sr);
+            let r = view.check(instance, userdevice, sr);
             assert_eq!(
                 (r.kind, r.device.as_str()),
                 (kind, device),
-                "{userdevice} {sr}"
+                "{instance} {userdevice} {sr}"
             );
+        }
+        for kind in [
+            NovaCheck::Mismatch,
+            NovaCheck::Unusable,
+            NovaCheck::NotInMap,
+        ] {
+            let r = CheckResult {
+                kind,
+                device: String::new(),
+                sr_uuid: String::new(),
+                bdm_index: None,
+                computed: None,
+            };
+            assert_eq!(r.verdict(Verdict::Ok), Verdict::Blocked, "{kind:?}");
         }
         let none = NovaView::new(None, None, &NovaTargetConf::default());
         assert_eq!(none.check("i-1", "1", "x").kind, NovaCheck::NotChecked);
@@ -286,5 +421,48 @@ mod tests {
             none.check("i-1", "1", "x").verdict(Verdict::Review),
             Verdict::Review
         );
+    }
+
+    #[test]
+    fn unpaired_bdms_each_get_their_own_check() {
+        let given = [("sr_uuid", "in-pool")];
+        let elsewhere = [("sr_uuid", "not-here")];
+        let mut rbd = bdm("i-1", "/dev/xvdd", Some(&given));
+        rbd.connection.as_mut().unwrap().driver_volume_type = Some("rbd".into());
+        let bdms = vec![
+            bdm("i-1", "/dev/xvdb", Some(&given)),
+            bdm("i-1", "/dev/nvme0n1", Some(&given)),
+            bdm("i-1", "/dev/xvdb", Some(&elsewhere)),
+            bdm("i-1", "xvdc\n", None),
+            rbd,
+        ];
+        let view = NovaView::new(None, Some(&bdms), &NovaTargetConf::default());
+        let shown: FastSet<usize> = view
+            .check("i-1", "1", "in-pool")
+            .bdm_index
+            .into_iter()
+            .collect();
+        assert_eq!(shown.iter().copied().collect::<Vec<_>>(), vec![0]);
+        let pool: FastSet<&str> = ["in-pool"].into_iter().collect();
+        let got: Vec<(String, &str, Verdict)> = view
+            .other_bdms("i-1", &shown, &pool)
+            .into_iter()
+            .map(|o| (o.device, o.check, o.verdict))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("/dev/nvme0n1".to_string(), "ok", Verdict::Ok),
+                ("/dev/xvdb".to_string(), "not-in-pool", Verdict::Blocked),
+                ("xvdc\n".to_string(), "no-connection-info", Verdict::Review),
+                ("/dev/xvdd".to_string(), "unusable", Verdict::Blocked),
+            ]
+        );
+        let text = other_bdms_text(&view.other_bdms("i-1", &shown, &pool));
+        assert!(
+            text.starts_with("\"/dev/nvme0n1\" -> in-pool: ok; "),
+            "{text}"
+        );
+        assert!(text.contains("\"xvdc\\n\": no-connection-info"), "{text}");
     }
 }

@@ -141,6 +141,7 @@ impl CsvRow for Instance {
         "verdict",
         "remediation",
         "waived",
+        "unpaired_bdms",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -160,6 +161,7 @@ impl CsvRow for Instance {
             self.verdict.as_str().to_string(),
             self.remediation.clone(),
             b(self.waived),
+            self.unpaired_bdms.clone(),
         ]
     }
 }
@@ -292,6 +294,7 @@ impl CsvRow for CoverageRow {
         "pool_uuid",
         "pool_name",
         "verdict",
+        "xapi_host",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -304,6 +307,7 @@ impl CsvRow for CoverageRow {
             self.pool_uuid.clone(),
             self.pool_name.clone(),
             self.verdict.clone(),
+            self.xapi_host.clone(),
         ]
     }
 }

@@ -27,6 +27,61 @@ pub fn md_escape(s: &str) -> String {
     out
 }
 
+/// The findings that Nova's rules block beyond a mismatch (`unusable`, `not-in-map`), and instances
+/// with unpaired BDMs, as one list item; empty when there are none.
+fn nova_blocking_kinds_line(r: &Report) -> String {
+    let count = |k: &str| r.findings.iter().filter(|f| f.nova_check == k).count();
+    let (unusable, not_in_map) = (count("unusable"), count("not-in-map"));
+    let unpaired = r
+        .instances
+        .iter()
+        .filter(|i| !i.unpaired_bdms.is_empty())
+        .count();
+    if unusable + not_in_map + unpaired == 0 {
+        return String::new();
+    }
+    format!("- Also from Nova's BDMs: {unusable} volumes unusable (Nova raises on their connection data), {not_in_map} not in the VDI map, {unpaired} instances with unpaired BDMs (instances.csv)\n")
+}
+
+/// Nova's service hosts and the XAPI hosts they stand for, where the two names differ: the map
+/// coverage used (a service host on two XAPI hosts is called out); empty when every name is the same.
+fn service_hosts_line(r: &Report) -> String {
+    let mut map = std::collections::BTreeMap::new();
+    for c in &r.coverage {
+        if !c.nova_host.is_empty() && !c.xapi_host.is_empty() {
+            map.insert(
+                c.nova_host.trim().to_ascii_lowercase(),
+                c.xapi_host.as_str(),
+            );
+        }
+    }
+    if map.iter().all(|(service, xapi)| service == xapi) {
+        return String::new();
+    }
+    let pairs: Vec<String> = map
+        .iter()
+        .take(BLOCKED_CAP)
+        .map(|(service, xapi)| {
+            let several = if xapi.contains(' ') {
+                " (several XAPI hosts)"
+            } else {
+                ""
+            };
+            format!("{} -> {}{several}", md_escape(service), md_escape(xapi))
+        })
+        .collect();
+    let more = map.len().saturating_sub(BLOCKED_CAP);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!(
+        "- Nova host -> XAPI host: {}{more} (coverage.csv `xapi_host`)\n",
+        pairs.join(", ")
+    )
+}
+
 pub fn render(r: &Report) -> String {
     let s = &r.summary;
     let mut out = String::new();
@@ -92,6 +147,7 @@ pub fn render(r: &Report) -> String {
             s.nova_mismatch,
             s.nova_no_bdm
         );
+        let _ = write!(out, "{}", nova_blocking_kinds_line(r));
     }
     if r.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
         let _ = writeln!(
@@ -102,6 +158,7 @@ pub fn render(r: &Report) -> String {
             s.coverage_missing_in_xapi,
             s.coverage_unknown_to_nova
         );
+        let _ = write!(out, "{}", service_hosts_line(r));
     }
     if s.findings_waived > 0 || s.waivers_expired > 0 {
         let _ = writeln!(
