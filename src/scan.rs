@@ -107,13 +107,18 @@ pub fn scan_entries(
     // What every connection of the scan shares (TLS contexts, pins, the fetch cache).
     let clients = Arc::new(HttpClients::new(&cfg.live, &cfg.inventory.entries));
     let (tx, rx) = mpsc::channel::<EntryResult>();
+    let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let shared_cfg = Arc::new(cfg.clone());
     // One entry, start to end: fetch, audit, send the result to the collector.
     let run_one = {
         let cfg = Arc::clone(&shared_cfg);
         let cancel = Arc::clone(&cancel);
         let clients = Arc::clone(&clients);
+        let busy = Arc::clone(&busy);
         Arc::new(move |index: usize, tx: &mpsc::Sender<EntryResult>| {
+            // Counted before the cancel check: after an interrupt, the collector waits for every
+            // entry that got past it (its session is logged out before the process ends).
+            let _busy = Busy::enter(&busy);
             if cancel.load(Ordering::Relaxed) {
                 return;
             }
@@ -190,7 +195,9 @@ pub fn scan_entries(
     let mut complete = true;
     loop {
         if cancel.load(Ordering::Relaxed) {
-            complete = results.len() == entries.len();
+            wind_down(&clients, &cfg.live, &busy, &rx, &mut results);
+            // Interrupted is incomplete, even when the last entries ended during the wind-down.
+            complete = false;
             break;
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
@@ -210,6 +217,53 @@ pub fn scan_entries(
     // cancel end on their own timeouts and hold no state the caller uses.
     drop(pool);
     Ok((results, complete))
+}
+
+/// How long an interrupted scan spends logging out the sessions it holds before it writes what
+/// finished and exits (a second interrupt exits at once).
+pub const LOGOUT_GRACE: Duration = Duration::from_secs(2);
+
+/// Counts a worker busy with an entry for as long as it lives.
+struct Busy<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn enter(count: &'a std::sync::atomic::AtomicUsize) -> Busy<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        Busy(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// After an interrupt, within [`LOGOUT_GRACE`]: log out every open session at once (on fresh
+/// connections, so a worker blocked in a long call holds nothing open), keep doing so for sessions
+/// logins still in flight open, and collect the entries that end meanwhile; return when no worker is
+/// busy and every logout answered, or when the grace is over.
+fn wind_down(
+    clients: &Arc<HttpClients>,
+    live: &LiveOptions,
+    busy: &std::sync::atomic::AtomicUsize,
+    rx: &mpsc::Receiver<EntryResult>,
+    results: &mut Vec<EntryResult>,
+) {
+    let until = Instant::now() + LOGOUT_GRACE;
+    let mut logouts = Vec::new();
+    loop {
+        logouts.extend(clients.sessions.logout_all(clients, live, until));
+        logouts.retain(|h: &std::thread::JoinHandle<()>| !h.is_finished());
+        while let Ok(r) = rx.try_recv() {
+            results.push(r);
+        }
+        let settled = busy.load(Ordering::SeqCst) == 0 && clients.sessions.is_empty();
+        if (settled && logouts.is_empty()) || Instant::now() >= until {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, log lines otherwise, nothing when quiet.

@@ -9,8 +9,6 @@ use crate::report::{Report, RunMeta};
 use crate::scan::ScanConfig;
 use anyhow::Context;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// `inspect-dump`: read each dump as a scan would and say what is in it.
@@ -201,20 +199,11 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// A flag that Ctrl-C (or SIGTERM) sets: the scan stops and writes what finished.
-fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    // Only one handler per process; a second scan in the same process (tests) keeps the first.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    cancel
-}
-
 /// `capture`: fetch every entry and write one dump per pool plus an inventory of them.
 pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
-    let cancel = cancel_on_ctrl_c();
+    let interrupt = super::interrupt::install();
     let (results, complete) =
-        crate::scan::scan_entries(cfg, true, Arc::clone(&cancel)).map_err(anyhow::Error::msg)?;
+        crate::scan::scan_entries(cfg, true, interrupt.flag()).map_err(anyhow::Error::msg)?;
     let mut staged = crate::report::atomic::StagedOutputs::new(&cfg.out_dir.join("dumps"))?;
     let mut inventory = Vec::new();
     let mut seen = std::collections::HashSet::new();
@@ -266,7 +255,7 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::from(if !complete {
-        exit::INTERRUPTED
+        interrupt.exit_code()
     } else if failed > 0 {
         exit::ENTRY_FAILED
     } else {
@@ -339,11 +328,11 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
 
 /// `scan`: audit, write reports, return the exit code.
 pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
-    let cancel = cancel_on_ctrl_c();
+    let interrupt = super::interrupt::install();
     let started_at = SystemTime::now();
     let started = Instant::now();
     let (results, complete) =
-        crate::scan::scan_entries(cfg, false, Arc::clone(&cancel)).map_err(anyhow::Error::msg)?;
+        crate::scan::scan_entries(cfg, false, interrupt.flag()).map_err(anyhow::Error::msg)?;
     let run = RunMeta {
         tool: env!("CARGO_PKG_NAME").to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -357,7 +346,7 @@ pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     };
     let mut report = crate::scan::build_report(cfg, results, run);
     if !complete {
-        report.exit_code = exit::INTERRUPTED;
+        report.exit_code = interrupt.exit_code();
     }
     let written =
         crate::report::write_reports(&report, &cfg.out_dir, &cfg.formats, cfg.write_options)

@@ -12,6 +12,7 @@ use crate::report::{Format, NovaInfo};
 use crate::scan::ScanConfig;
 mod commands;
 mod config_file;
+mod interrupt;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use commands::{capture_command, diff_command, inspect_command, scan_command, trust_command};
@@ -36,7 +37,8 @@ Exit codes:
   64 bad usage or a bad input file (nothing scanned, no report written)
   70 internal error (please report it)
   74 the reports could not be written
-  130 interrupted (Ctrl-C): a partial report marked incomplete was written";
+  130 interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP): open sessions were logged out and a partial
+      report marked incomplete was written (a second Ctrl-C exits at once, writing nothing)";
 
 #[derive(Debug, Parser)]
 #[command(name = "xen-sr-audit", version, about = "Find Nova instances whose Cinder volumes sit on legacy-named XenServer SRs (live migration breaks after the Mitaka upgrade)", after_help = AFTER_HELP)]
