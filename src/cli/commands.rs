@@ -324,6 +324,17 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
             p.display()
         );
     }
+    if !written.kept.is_empty() {
+        let names: Vec<String> = written
+            .kept
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "warning: left alone (not written by an earlier run of this tool, or changed since): {}",
+            names.join(", ")
+        );
+    }
 }
 
 /// `scan`: audit, write reports, return the exit code.
