@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+pub mod rewrite;
+
 /// The columns an inventory may have.
 pub const COLUMNS: &[&str] = &[
     "name",

@@ -137,9 +137,23 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     );
     println!("Trust on first use: compare each new fingerprint with the one the host itself shows (on its console: openssl x509 -noout -fingerprint -sha256 -in /etc/xensource/xapi-ssl.pem) before you rely on the pinned inventory.");
     let mut pins = std::collections::HashMap::new();
+    let mut edits = crate::inventory::rewrite::CellEdits::new();
     let (mut mismatched, mut failed) = (0, 0);
     for (e, r) in inventory.entries.iter().zip(&results) {
         let name = printable(&e.name);
+        if let Some(seen) = r
+            .seen()
+            .filter(|s| crate::xapi::tls::is_legacy_version(&s.version))
+        {
+            println!(
+                "{name}: reached only with {}: tls_legacy=true",
+                seen.version
+            );
+            edits
+                .entry(e.name.clone())
+                .or_default()
+                .push(("tls_legacy".into(), "true".into()));
+        }
         match r {
             TrustOutcome::Skipped(why) => println!("{name}: skipped ({why})"),
             TrustOutcome::New(seen) => {
@@ -170,7 +184,13 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let text = crate::inventory::with_column(&a.inventory, "tls_fingerprint", &pins)?;
+    for (entry, pin) in &pins {
+        edits
+            .entry(entry.clone())
+            .or_default()
+            .push(("tls_fingerprint".into(), pin.clone()));
+    }
+    let text = crate::inventory::rewrite::rewritten_copy(&a.inventory, &a.out, &edits)?;
     let dir = a
         .out
         .parent()

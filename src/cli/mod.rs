@@ -84,13 +84,16 @@ pub struct TrustArgs {
     /// The inventory to read.
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: PathBuf,
-    /// Where to write the copy with `tls_fingerprint` filled in (comment lines are not copied).
+    /// Where to write the copy with `tls_fingerprint` filled in, `tls_legacy=true` for hosts reached
+    /// only with TLS 1.0/1.1, relative `dump`/`password_file` paths rewritten for the copy's folder,
+    /// comment lines kept.
     #[arg(long, short = 'o', value_name = "NEW_CSV")]
     pub out: PathBuf,
     /// Connect and handshake timeout per host, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub timeout: f64,
-    /// Allow TLS 1.0/1.1 for every entry (the `tls_legacy` column does it for one).
+    /// Allow TLS 1.0/1.1 for every entry (the `tls_legacy` column does it for one); rows reached
+    /// only that way get `tls_legacy=true` in the copy.
     #[arg(long)]
     pub tls_legacy: bool,
     /// How many hosts are contacted at once.
