@@ -6,7 +6,9 @@
 
 use crate::audit::{audit_pool, NovaView, PoolAudit, Verdict};
 use crate::config::{LiveOptions, ProgressMode};
-use crate::dump::{read_dump, snapshot_from_database, Keep};
+use crate::dump::{
+    read_dump, snapshot_from_database, Keep, CAPTURED_AT, CAPTURED_BY, CAPTURED_FROM,
+};
 use crate::inventory::{Entry, Inventory, Source};
 use crate::model::{NovaServer, Snapshot};
 use crate::policy::baseline::{printable, Baseline};
@@ -58,6 +60,8 @@ pub struct EntryResult {
     /// shared by the rows of one pool.
     pub outcome: Result<Arc<Audited>, String>,
     pub duration: Duration,
+    /// When the entry ended (what `capture` records as the time a dump was taken).
+    pub finished: SystemTime,
 }
 
 /// One pool's audit, and its snapshot when the caller keeps snapshots (`capture`).
@@ -65,6 +69,8 @@ pub struct EntryResult {
 pub struct Audited {
     pub snapshot: Option<Arc<Snapshot>>,
     pub audit: PoolAudit,
+    /// For a dump `capture` wrote: where, when and by what it was taken.
+    pub captured: Option<crate::report::provenance::Captured>,
 }
 
 /// Fetch one entry's pool (from its dump, or live: sharing the fetch of another row of the same
@@ -82,6 +88,7 @@ fn process(
         Audited {
             snapshot: keep_snapshot.then(|| Arc::new(snap)),
             audit,
+            captured: None,
         }
     };
     match &entry.source {
@@ -89,9 +96,17 @@ fn process(
             let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
             let snap =
                 snapshot_from_database(&db).map_err(|e| format!("{}: {e}", path.display()))?;
+            let captured = crate::report::provenance::Captured::from_manifest(
+                |k| db.manifest.get(k).map(String::as_str),
+                [CAPTURED_FROM, CAPTURED_AT, CAPTURED_BY],
+            );
             drop(db);
-            Ok(Arc::new(audited(snap)))
+            Ok(Arc::new(Audited {
+                captured,
+                ..audited(snap)
+            }))
         }
+        Source::NotCaptured(why) => Err(format!("not captured: {why}")),
         Source::Url(_) => crate::xapi::fetch_shared(entry, clients, &cfg.live, cancel, audited)
             .map_err(|e| e.to_string()),
     }
@@ -133,13 +148,14 @@ pub fn scan_entries(
             });
             let tls = match &entry.source {
                 Source::Url(url) => clients.tls_seen(url),
-                Source::Dump(_) => None,
+                Source::Dump(_) | Source::NotCaptured(_) => None,
             };
             let _ = tx.send(EntryResult {
                 index,
                 tls,
                 outcome,
                 duration: started.elapsed(),
+                finished: SystemTime::now(),
             });
         })
     };
@@ -366,6 +382,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
             tls: None,
             outcome: Err("interrupted before this entry finished".to_string()),
             duration: Duration::ZERO,
+            finished: SystemTime::now(),
         })
     });
     for r in results {
@@ -385,7 +402,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
                     .mode
                     .as_str()
                     .to_string(),
-                Source::Dump(_) => String::new(),
+                Source::Dump(_) | Source::NotCaptured(_) => String::new(),
             },
             tls_version: r
                 .tls
@@ -401,6 +418,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
             }
             Ok(audited) => {
                 let audit = &audited.audit;
+                row.captured = audited.captured.clone();
                 row.pool_uuid = audit.pool_uuid.clone();
                 row.pool_name = audit.pool_name.clone();
                 let first = (!audit.pool_uuid.is_empty())

@@ -228,36 +228,48 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     let mut inventory = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut failed = 0;
+    let by = format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+    let mut reported = vec![false; cfg.inventory.entries.len()];
     for r in results {
         let entry = &cfg.inventory.entries[r.index];
-        match r.outcome {
-            Err(e) => {
-                failed += 1;
-                eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
-            }
-            Ok(audited) => {
-                let Some(snap) = audited.snapshot.as_ref() else {
-                    failed += 1;
-                    eprintln!(
-                        "xen-sr-audit: capture: {}: internal error: no snapshot kept",
-                        entry.name
-                    );
-                    continue;
-                };
-                if !snap.pool.uuid.is_empty() && !seen.insert(snap.pool.uuid.clone()) {
-                    continue;
+        reported[r.index] = true;
+        let failure = match r.outcome {
+            Err(e) => Some(e),
+            Ok(audited) => match audited.snapshot.as_ref() {
+                None => Some("internal error: no snapshot kept".to_string()),
+                Some(snap) => {
+                    if !snap.pool.uuid.is_empty() && !seen.insert(snap.pool.uuid.clone()) {
+                        continue;
+                    }
+                    let file = format!("{}.xml", crate::report::safe_file_name(&entry.name));
+                    let from = entry.source_display();
+                    let at = crate::scan::timestamp(r.finished);
+                    let provenance = [
+                        (crate::dump::CAPTURED_FROM, from.as_str()),
+                        (crate::dump::CAPTURED_AT, at.as_str()),
+                        (crate::dump::CAPTURED_BY, by.as_str()),
+                    ];
+                    staged.stage(&file, |w| {
+                        let tables = crate::dump::snapshot_tables(snap);
+                        crate::dump::write_dump_with_manifest(w, &tables, &provenance).map(drop)
+                    })?;
+                    inventory.push(dump_row(entry, format!("dumps/{file}"), String::new()));
+                    None
                 }
-                let file = format!("{}.xml", crate::report::safe_file_name(&entry.name));
-                staged.stage(&file, |w| {
-                    crate::dump::write_dump(w, &crate::dump::snapshot_tables(snap)).map(|_| ())
-                })?;
-                inventory.push(crate::inventory::DumpRow {
-                    name: entry.name.clone(),
-                    dump: format!("dumps/{file}"),
-                    site: entry.site.clone(),
-                    tags: entry.tags.clone(),
-                });
-            }
+            },
+        };
+        if let Some(e) = failure {
+            failed += 1;
+            eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
+            inventory.push(dump_row(entry, String::new(), e));
+        }
+    }
+    // Entries an interrupt left unfinished are in the inventory too, marked.
+    for (index, done) in reported.iter().enumerate() {
+        if !done {
+            let entry = &cfg.inventory.entries[index];
+            let why = "interrupted before this entry finished".to_string();
+            inventory.push(dump_row(entry, String::new(), why));
         }
     }
     staged.commit()?;
@@ -281,6 +293,21 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     } else {
         exit::CLEAN
     }))
+}
+
+/// A row of the inventory `capture` writes: the dump, or why there is none.
+fn dump_row(
+    entry: &crate::inventory::Entry,
+    dump: String,
+    capture_failed: String,
+) -> crate::inventory::DumpRow {
+    crate::inventory::DumpRow {
+        name: entry.name.clone(),
+        dump,
+        site: entry.site.clone(),
+        tags: entry.tags.clone(),
+        capture_failed,
+    }
 }
 
 /// The end of a run on the console: each pool once (as hosts.csv counts it), the entries that

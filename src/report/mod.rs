@@ -10,6 +10,7 @@ pub mod json_out;
 pub mod junit;
 pub mod manifest;
 pub mod prom;
+pub mod provenance;
 pub mod summary_md;
 pub mod xlsx;
 
@@ -59,6 +60,9 @@ pub struct HostRow {
     /// The TLS version negotiated (`TLSv1.2`, `TLSv1`, ...), empty when none was.
     #[serde(default)]
     pub tls_version: String,
+    /// For a dump `capture` wrote: where, when and by what it was taken (report.json only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured: Option<provenance::Captured>,
 }
 
 impl HostRow {
