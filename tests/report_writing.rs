@@ -120,27 +120,46 @@ fn regression_a_failed_rename_leaves_the_earlier_reports_and_no_temporary_file()
     assert!(before == after, "the earlier run's files are unchanged");
 }
 
-fn is_privileged(dir: &Path) -> bool {
+fn can_write_in(dir: &Path) -> bool {
     std::fs::write(dir.join(".probe"), "x").is_ok()
         && std::fs::remove_file(dir.join(".probe")).is_ok()
+}
+
+/// Make `dir` read-only: by its mode, and where the mode does not bind (root) with the immutable
+/// attribute (`chattr +i`). False when neither takes hold here.
+fn make_read_only(dir: &Path, read_only: bool) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let chattr = |flag: &str| {
+        std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(dir)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !read_only {
+        chattr("-i");
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        return true;
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if !can_write_in(dir) {
+        return true;
+    }
+    chattr("+i") && !can_write_in(dir)
 }
 
 /// A folder made read-only after the up-front check: the staging fails, exit 74, nothing written.
 #[test]
 fn regression_a_folder_made_read_only_after_the_check_leaves_nothing() {
-    use std::os::unix::fs::PermissionsExt;
     let dir = TestDir::new();
     let out: PathBuf = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
-    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o555)).unwrap();
-    if is_privileged(&out) {
-        eprintln!(
-            "skipped: permissions do not bind this user (root); the rename test covers the commit"
-        );
-        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if !make_read_only(&out, true) {
+        make_read_only(&out, false);
+        eprintln!("skipped: this machine cannot make a folder read-only for this user");
         return;
     }
-    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    make_read_only(&out, false);
     // The check passes on a writable folder; it turns read-only while the scan runs (a slow
     // scan: one entry waits on a simulator whose every call takes a while).
     let s = xen_sr_audit::sim::xapi::Simulator::start(xen_sr_audit::sim::xapi::SimOptions {
@@ -161,11 +180,13 @@ fn regression_a_folder_made_read_only_after_the_check_leaves_nothing() {
     while s.stats().logins.load(std::sync::atomic::Ordering::SeqCst) == 0 {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o555)).unwrap();
+    assert!(make_read_only(&out, true));
     let output = child.wait_with_output().unwrap();
-    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    make_read_only(&out, false);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(74), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot write report"), "{stderr}");
     assert!(folder(&out).is_empty(), "{:?}", folder(&out).keys());
     assert_eq!(s.stats().open_sessions(), 0);
 }
