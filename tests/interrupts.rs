@@ -177,6 +177,25 @@ fn ctrl_c_during_capture_logs_out() {
     let (code, err) = finish(child, Duration::from_secs(10));
     assert_eq!(code, 130, "{err}");
     assert_eq!(s.stats().open_sessions(), 0, "{}", s.stats().summary());
+    // Every entry is in the inventory written, in order: a dump, or why there is none.
+    let rows = read_csv(&dir.join("out/inventory.csv"));
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str()).collect();
+    let want: Vec<&str> = s
+        .hosts()
+        .iter()
+        .filter(|h| h.master)
+        .map(|h| h.name.as_str())
+        .collect();
+    assert_eq!(names, want);
+    // (The column is there only when some entry has no dump.)
+    let failed = |r: &std::collections::BTreeMap<String, String>| {
+        r.get("capture_failed").cloned().unwrap_or_default()
+    };
+    assert!(
+        rows.iter()
+            .all(|r| r["dump"].is_empty() != failed(r).is_empty()),
+        "{rows:?}"
+    );
 }
 
 /// Every fault that fires after a working login fails its entry and leaves no session open.

@@ -253,7 +253,10 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
                         let tables = crate::dump::snapshot_tables(snap);
                         crate::dump::write_dump_with_manifest(w, &tables, &provenance).map(drop)
                     })?;
-                    inventory.push(dump_row(entry, format!("dumps/{file}"), String::new()));
+                    inventory.push((
+                        r.index,
+                        dump_row(entry, format!("dumps/{file}"), String::new()),
+                    ));
                     None
                 }
             },
@@ -261,7 +264,7 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
         if let Some(e) = failure {
             failed += 1;
             eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
-            inventory.push(dump_row(entry, String::new(), e));
+            inventory.push((r.index, dump_row(entry, String::new(), e)));
         }
     }
     // Entries an interrupt left unfinished are in the inventory too, marked.
@@ -269,10 +272,13 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
         if !done {
             let entry = &cfg.inventory.entries[index];
             let why = "interrupted before this entry finished".to_string();
-            inventory.push(dump_row(entry, String::new(), why));
+            inventory.push((index, dump_row(entry, String::new(), why)));
         }
     }
     staged.commit()?;
+    // In inventory order, whether an entry ended, failed or was left unfinished.
+    inventory.sort_by_key(|(index, _)| *index);
+    let inventory: Vec<_> = inventory.into_iter().map(|(_, row)| row).collect();
     let mut inv = crate::report::atomic::StagedOutputs::new(&cfg.out_dir)?;
     inv.stage("inventory.csv", |w| {
         crate::inventory::write_dump_inventory(w, &inventory)
