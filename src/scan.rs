@@ -257,8 +257,8 @@ impl Drop for Busy<'_> {
 
 /// After an interrupt, within [`LOGOUT_GRACE`]: log out every open session at once (on fresh
 /// connections, so a worker blocked in a long call holds nothing open), keep doing so for sessions
-/// logins still in flight open, and collect the entries that end meanwhile; return when no worker is
-/// busy and every logout answered, or when the grace is over.
+/// logins still in flight open, and collect the entries that end meanwhile; return when no session
+/// is open or coming (or no worker is busy) and every logout answered, or when the grace is over.
 fn wind_down(
     clients: &Arc<HttpClients>,
     live: &LiveOptions,
@@ -274,7 +274,9 @@ fn wind_down(
         while let Ok(r) = rx.try_recv() {
             results.push(r);
         }
-        let settled = busy.load(Ordering::SeqCst) == 0 && clients.sessions.is_empty();
+        // Workers still busy hold no session (theirs were logged out above) unless a login is in
+        // flight: they are not waited for.
+        let settled = busy.load(Ordering::SeqCst) == 0 || clients.sessions.settled();
         if (settled && logouts.is_empty()) || Instant::now() >= until {
             return;
         }

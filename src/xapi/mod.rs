@@ -191,6 +191,13 @@ fn fetch_at(
             Err(e) => Err(e),
         }
     };
+    let cancelled = || XapiError::Cancelled {
+        host: entry.name.clone(),
+    };
+    let in_flight = clients.sessions.login_in_flight();
+    if cancel.load(Ordering::SeqCst) {
+        return Err(cancelled());
+    }
     let mut session = match login(&mut conn) {
         Err(XapiError::Failure { description, .. })
             if description.first().is_some_and(|c| c == "HOST_IS_SLAVE") =>
@@ -201,10 +208,8 @@ fn fetch_at(
         }
         other => other?,
     };
-    let cancelled = || XapiError::Cancelled {
-        host: entry.name.clone(),
-    };
     let mut key = clients.sessions.register(url, &entry.name, tls, &session);
+    drop(in_flight);
     let result = (|| {
         if cancel.load(Ordering::Relaxed) {
             return Err(cancelled());
@@ -216,11 +221,13 @@ fn fetch_at(
             Err(e) if e.code() == Some("SESSION_INVALID") => {
                 // The session expired under us: log in once more and retry, once.
                 clients.sessions.take(key);
-                session = login(&mut conn)?;
-                key = clients.sessions.register(url, &entry.name, tls, &session);
-                if cancel.load(Ordering::Relaxed) {
+                let in_flight = clients.sessions.login_in_flight();
+                if cancel.load(Ordering::SeqCst) {
                     return Err(cancelled());
                 }
+                session = login(&mut conn)?;
+                key = clients.sessions.register(url, &entry.name, tls, &session);
+                drop(in_flight);
                 builder = SnapshotBuilder::default();
                 client::fetch_records(&mut conn, &session, live.fetch, &mut builder)?;
             }

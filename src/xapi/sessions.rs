@@ -10,7 +10,7 @@ use super::client::{Connection, HttpClients};
 use super::tls::TlsPolicy;
 use crate::config::LiveOptions;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,20 @@ struct OpenSession {
 pub struct OpenSessions {
     next: AtomicU64,
     open: Mutex<BTreeMap<u64, OpenSession>>,
+    /// Logins sent (or about to be) whose session is not registered yet.
+    logging_in: AtomicUsize,
+}
+
+/// A login in flight, counted from before its cancel check until its session is registered: an
+/// interrupt either sees the login coming (and waits for its session) or the login sees the
+/// interrupt (and is not sent).
+#[derive(Debug)]
+pub struct LoginInFlight<'a>(&'a AtomicUsize);
+
+impl Drop for LoginInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// What [`OpenSessions::register`] hands back: the key to take the session again.
@@ -53,6 +67,17 @@ impl OpenSessions {
     /// Take the session back to log it out; false when the interrupt path already took it.
     pub fn take(&self, key: SessionKey) -> bool {
         self.lock().remove(&key.0).is_some()
+    }
+
+    /// Count a login from now until the guard is dropped (after `register`).
+    pub fn login_in_flight(&self) -> LoginInFlight<'_> {
+        self.logging_in.fetch_add(1, Ordering::SeqCst);
+        LoginInFlight(&self.logging_in)
+    }
+
+    /// No session open and no login in flight: nothing left to log out.
+    pub fn settled(&self) -> bool {
+        self.logging_in.load(Ordering::SeqCst) == 0 && self.is_empty()
     }
 
     /// How many sessions are open now.
@@ -128,5 +153,21 @@ mod tests {
         assert_eq!(open.len(), 1);
         assert!(open.take(b));
         assert!(open.is_empty());
+    }
+
+    #[test]
+    fn a_login_in_flight_keeps_the_registry_unsettled_until_registered() {
+        let open = OpenSessions::default();
+        assert!(open.settled());
+        let in_flight = open.login_in_flight();
+        assert!(
+            !open.settled(),
+            "a login on the wire may still open a session"
+        );
+        let key = open.register("http://127.0.0.1:1/", "a", policy(), "OpaqueRef:a");
+        drop(in_flight);
+        assert!(!open.settled(), "the session is open");
+        assert!(open.take(key));
+        assert!(open.settled());
     }
 }
