@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+pub mod rewrite;
+
 /// The columns an inventory may have.
 pub const COLUMNS: &[&str] = &[
     "name",
@@ -22,6 +24,7 @@ pub const COLUMNS: &[&str] = &[
     "insecure",
     "tls_fingerprint",
     "tls_legacy",
+    "capture_failed",
 ];
 
 /// Where an entry's data comes from.
@@ -31,6 +34,9 @@ pub enum Source {
     Url(String),
     /// An offline dump, resolved against the inventory's folder.
     Dump(PathBuf),
+    /// A row `capture` could not fetch (`capture_failed`: why): audited as a failed entry, so an
+    /// offline re-run of a partial capture is never silently complete.
+    NotCaptured(String),
 }
 
 /// One inventory row.
@@ -58,6 +64,7 @@ impl Entry {
         match &self.source {
             Source::Url(u) => redact_userinfo(u),
             Source::Dump(p) => p.display().to_string(),
+            Source::NotCaptured(_) => String::new(),
         }
     }
 }
@@ -224,8 +231,15 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
         if !names.insert(name.clone()) {
             return Err(invalid(line, format!("duplicate name {name:?}")));
         }
-        let (url, dump) = (get("url"), get("dump"));
+        let (url, dump, failed) = (get("url"), get("dump"), get("capture_failed"));
         let source = match (url.is_empty(), dump.is_empty()) {
+            (true, true) if !failed.trim().is_empty() => Source::NotCaptured(failed),
+            _ if !failed.trim().is_empty() => {
+                return Err(invalid(
+                    line,
+                    format!("{name}: capture_failed is set beside a url or dump; clear it once the entry is captured"),
+                ))
+            }
             (false, false) => {
                 return Err(invalid(
                     line,
@@ -500,19 +514,25 @@ fn csv_message(e: &csv::Error) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DumpRow {
     pub name: String,
-    /// The dump's path, relative to the inventory.
+    /// The dump's path, relative to the inventory; empty when the capture failed.
     pub dump: String,
     pub site: String,
     pub tags: String,
+    /// Why the capture of this entry failed; empty when it did not.
+    pub capture_failed: String,
 }
 
-/// Write an inventory of dumps (`name,dump,site,tags`), quoting as RFC 4180 needs. It is an input
-/// of this tool, not a report, so cells are not neutralised: names must read back as they are.
+/// Write an inventory of dumps (`name,dump,site,tags`, and `capture_failed` when a row has it),
+/// quoting as RFC 4180 needs. It is an input of this tool, not a report, so cells are not
+/// neutralised: names must read back as they are.
 pub fn write_dump_inventory(out: impl std::io::Write, rows: &[DumpRow]) -> std::io::Result<()> {
+    let failures = rows.iter().any(|r| !r.capture_failed.is_empty());
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(["name", "dump", "site", "tags"])?;
+    let header = ["name", "dump", "site", "tags", "capture_failed"];
+    w.write_record(&header[..if failures { 5 } else { 4 }])?;
     for r in rows {
-        w.write_record([&r.name, &r.dump, &r.site, &r.tags])?;
+        let cells = [&r.name, &r.dump, &r.site, &r.tags, &r.capture_failed];
+        w.write_record(&cells[..if failures { 5 } else { 4 }])?;
     }
     w.flush()
 }
@@ -655,12 +675,14 @@ mod tests {
                 dump: "dumps/a.xml".into(),
                 site: "dc1".into(),
                 tags: "x\ny".into(),
+                capture_failed: String::new(),
             },
             DumpRow {
                 name: "b".into(),
-                dump: "dumps/b.state.db".into(),
+                dump: String::new(),
                 site: String::new(),
                 tags: String::new(),
+                capture_failed: "b: cannot connect".into(),
             },
         ];
         let mut bytes = Vec::new();
@@ -669,12 +691,21 @@ mod tests {
         assert_eq!(inv.entries[0].name, "a, \"quoted\" name");
         assert_eq!(inv.entries[0].tags, "x\ny");
         assert_eq!(
+            inv.entries[0].source,
+            Source::Dump(PathBuf::from("/inv/dumps/a.xml"))
+        );
+        assert_eq!(
             inv.entries[1].source,
-            Source::Dump(PathBuf::from("/inv/dumps/b.state.db"))
+            Source::NotCaptured("b: cannot connect".into())
         );
         assert!(String::from_utf8(bytes)
             .unwrap()
-            .starts_with("name,dump,site,tags\n"));
+            .starts_with("name,dump,site,tags,capture_failed\n"));
+        let mixed = parse_str("name,dump,capture_failed\na,a.xml,timed out\n").unwrap_err();
+        assert!(
+            mixed.contains(":2: a: capture_failed is set beside"),
+            "{mixed}"
+        );
     }
 
     #[test]

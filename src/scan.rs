@@ -6,7 +6,9 @@
 
 use crate::audit::{audit_pool, NovaView, PoolAudit, Verdict};
 use crate::config::{LiveOptions, ProgressMode};
-use crate::dump::{read_dump, snapshot_from_database, Keep};
+use crate::dump::{
+    read_dump, snapshot_from_database, Keep, CAPTURED_AT, CAPTURED_BY, CAPTURED_FROM,
+};
 use crate::inventory::{Entry, Inventory, Source};
 use crate::model::{NovaServer, Snapshot};
 use crate::policy::baseline::{printable, Baseline};
@@ -58,6 +60,8 @@ pub struct EntryResult {
     /// shared by the rows of one pool.
     pub outcome: Result<Arc<Audited>, String>,
     pub duration: Duration,
+    /// When the entry ended (what `capture` records as the time a dump was taken).
+    pub finished: SystemTime,
 }
 
 /// One pool's audit, and its snapshot when the caller keeps snapshots (`capture`).
@@ -65,6 +69,8 @@ pub struct EntryResult {
 pub struct Audited {
     pub snapshot: Option<Arc<Snapshot>>,
     pub audit: PoolAudit,
+    /// For a dump `capture` wrote: where, when and by what it was taken.
+    pub captured: Option<crate::report::provenance::Captured>,
 }
 
 /// Fetch one entry's pool (from its dump, or live: sharing the fetch of another row of the same
@@ -82,6 +88,7 @@ fn process(
         Audited {
             snapshot: keep_snapshot.then(|| Arc::new(snap)),
             audit,
+            captured: None,
         }
     };
     match &entry.source {
@@ -89,9 +96,17 @@ fn process(
             let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
             let snap =
                 snapshot_from_database(&db).map_err(|e| format!("{}: {e}", path.display()))?;
+            let captured = crate::report::provenance::Captured::from_manifest(
+                |k| db.manifest.get(k).map(String::as_str),
+                [CAPTURED_FROM, CAPTURED_AT, CAPTURED_BY],
+            );
             drop(db);
-            Ok(Arc::new(audited(snap)))
+            Ok(Arc::new(Audited {
+                captured,
+                ..audited(snap)
+            }))
         }
+        Source::NotCaptured(why) => Err(format!("not captured: {why}")),
         Source::Url(_) => crate::xapi::fetch_shared(entry, clients, &cfg.live, cancel, audited)
             .map_err(|e| e.to_string()),
     }
@@ -107,13 +122,18 @@ pub fn scan_entries(
     // What every connection of the scan shares (TLS contexts, pins, the fetch cache).
     let clients = Arc::new(HttpClients::new(&cfg.live, &cfg.inventory.entries));
     let (tx, rx) = mpsc::channel::<EntryResult>();
+    let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let shared_cfg = Arc::new(cfg.clone());
     // One entry, start to end: fetch, audit, send the result to the collector.
     let run_one = {
         let cfg = Arc::clone(&shared_cfg);
         let cancel = Arc::clone(&cancel);
         let clients = Arc::clone(&clients);
+        let busy = Arc::clone(&busy);
         Arc::new(move |index: usize, tx: &mpsc::Sender<EntryResult>| {
+            // Counted before the cancel check: after an interrupt, the collector waits for every
+            // entry that got past it (its session is logged out before the process ends).
+            let _busy = Busy::enter(&busy);
             if cancel.load(Ordering::Relaxed) {
                 return;
             }
@@ -128,13 +148,14 @@ pub fn scan_entries(
             });
             let tls = match &entry.source {
                 Source::Url(url) => clients.tls_seen(url),
-                Source::Dump(_) => None,
+                Source::Dump(_) | Source::NotCaptured(_) => None,
             };
             let _ = tx.send(EntryResult {
                 index,
                 tls,
                 outcome,
                 duration: started.elapsed(),
+                finished: SystemTime::now(),
             });
         })
     };
@@ -190,7 +211,9 @@ pub fn scan_entries(
     let mut complete = true;
     loop {
         if cancel.load(Ordering::Relaxed) {
-            complete = results.len() == entries.len();
+            wind_down(&clients, &cfg.live, &busy, &rx, &mut results);
+            // Interrupted is incomplete, even when the last entries ended during the wind-down.
+            complete = false;
             break;
         }
         match rx.recv_timeout(Duration::from_millis(100)) {
@@ -219,6 +242,55 @@ pub fn error_after_name<'a>(name: &str, error: &'a str) -> &'a str {
         .strip_prefix(name)
         .and_then(|rest| rest.strip_prefix(": "))
         .unwrap_or(error)
+}
+
+/// How long an interrupted scan spends logging out the sessions it holds before it writes what
+/// finished and exits (a second interrupt exits at once).
+pub const LOGOUT_GRACE: Duration = Duration::from_secs(2);
+
+/// Counts a worker busy with an entry for as long as it lives.
+struct Busy<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn enter(count: &'a std::sync::atomic::AtomicUsize) -> Busy<'a> {
+        count.fetch_add(1, Ordering::SeqCst);
+        Busy(count)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// After an interrupt, within [`LOGOUT_GRACE`]: log out every open session at once (on fresh
+/// connections, so a worker blocked in a long call holds nothing open), keep doing so for sessions
+/// logins still in flight open, and collect the entries that end meanwhile; return when no session
+/// is open or coming (or no worker is busy) and every logout answered, or when the grace is over.
+fn wind_down(
+    clients: &Arc<HttpClients>,
+    live: &LiveOptions,
+    busy: &std::sync::atomic::AtomicUsize,
+    rx: &mpsc::Receiver<EntryResult>,
+    results: &mut Vec<EntryResult>,
+) {
+    let until = Instant::now() + LOGOUT_GRACE;
+    let mut logouts = Vec::new();
+    loop {
+        logouts.extend(clients.sessions.logout_all(clients, live, until));
+        logouts.retain(|h: &std::thread::JoinHandle<()>| !h.is_finished());
+        while let Ok(r) = rx.try_recv() {
+            results.push(r);
+        }
+        // Workers still busy hold no session (theirs were logged out above) unless a login is in
+        // flight: they are not waited for.
+        let settled = busy.load(Ordering::SeqCst) == 0 || clients.sessions.settled();
+        if (settled && logouts.is_empty()) || Instant::now() >= until {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, log lines otherwise, nothing when quiet.
@@ -353,6 +425,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
             tls: None,
             outcome: Err("interrupted before this entry finished".to_string()),
             duration: Duration::ZERO,
+            finished: SystemTime::now(),
         })
     });
     for r in results {
@@ -372,7 +445,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
                     .mode
                     .as_str()
                     .to_string(),
-                Source::Dump(_) => String::new(),
+                Source::Dump(_) | Source::NotCaptured(_) => String::new(),
             },
             tls_version: r
                 .tls
@@ -388,6 +461,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
             }
             Ok(audited) => {
                 let audit = &audited.audit;
+                row.captured = audited.captured.clone();
                 row.pool_uuid = audit.pool_uuid.clone();
                 row.pool_name = audit.pool_name.clone();
                 let first = (!audit.pool_uuid.is_empty())

@@ -480,4 +480,6 @@ fn ctrl_c_writes_a_partial_report_marked_incomplete() {
     assert_eq!(edge["status"], "failed");
     assert!(edge["error"].contains("interrupted"));
     assert_eq!(hosts.iter().filter(|h| h["status"] == "ok").count(), 2);
+    // The hung host never answered its login: no session of this run is left open.
+    assert_eq!(s.stats().open_sessions(), 0, "{}", s.stats().summary());
 }

@@ -171,6 +171,91 @@ fn tls_1_0_only_hosts_need_tls_legacy() {
     );
 }
 
+/// An inventory's rows (comment lines skipped), as header -> value maps.
+fn read_inventory(path: &std::path::Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .from_path(path)
+        .unwrap();
+    let header = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            header
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// `trust --tls-legacy --out` into another folder writes a copy that `scan` uses as it is: the
+/// TLS 1.0 host gets `tls_legacy=true`, relative `dump` and `password_file` paths point at the same
+/// files from the copy's folder, comment lines stay. (Before: no tls_legacy, so the scan failed the
+/// host; the relative dump path broke the copy with exit 64; comments were dropped.)
+#[test]
+fn regression_trust_copy_elsewhere_with_legacy_tls_scans_in_one_go() {
+    let dir = TestDir::new();
+    let h = https_sim(edge_dump(), 96, true);
+    let master = h.sim.hosts().iter().find(|x| x.master).unwrap();
+    dir.write("inv/pw.txt", format!("{PW}\n"));
+    std::fs::create_dir_all(dir.join("inv/dumps")).unwrap();
+    std::fs::copy(east_dump(), dir.join("inv/dumps/east.xml")).unwrap();
+    let inv = format!(
+        "# fleet of the edge site\nname,url,password_file,dump\n# the 6.5 host\n{},https://{}/,pw.txt,\neast,,,dumps/east.xml\n",
+        master.name, master.addr
+    );
+    dir.write("inv/fleet.csv", &inv);
+    let run = xsa_env(
+        dir.path(),
+        &[
+            "trust",
+            "--tls-legacy",
+            "-i",
+            "inv/fleet.csv",
+            "-o",
+            "out/pinned.csv",
+        ],
+        &[],
+    );
+    run.expect_code(0);
+    let text = std::fs::read_to_string(dir.join("out/pinned.csv")).unwrap();
+    let comments: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        comments,
+        ["# fleet of the edge site", "# the 6.5 host"],
+        "{text}"
+    );
+    let rows = read_inventory(&dir.join("out/pinned.csv"));
+    let edge = rows.iter().find(|r| r["name"] == master.name).unwrap();
+    assert_eq!(edge["tls_legacy"], "true", "{text}");
+    assert_eq!(edge["tls_fingerprint"], util::fingerprint_of(&h.cert));
+    assert_eq!(edge["password_file"], "../inv/pw.txt");
+    let east = rows.iter().find(|r| r["name"] == "east").unwrap();
+    assert_eq!(east["dump"], "../inv/dumps/east.xml");
+    assert_eq!(east["tls_legacy"], "", "a dump row is not marked");
+    // The copy scans as it lies: no --tls-legacy, no --insecure, no password in the environment.
+    let run = xsa_env(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            "out/pinned.csv",
+            "-o",
+            "scan",
+            "-q",
+            "--timeout",
+            "5",
+        ],
+        &[],
+    );
+    run.expect_code(2);
+    let hosts = read_csv(&dir.join("scan/hosts.csv"));
+    assert_eq!(hosts.len(), 2);
+    assert!(hosts.iter().all(|h| h["status"] == "ok"), "{hosts:?}");
+}
+
 #[test]
 fn trust_then_scan_needs_no_insecure() {
     let dir = TestDir::new();
@@ -207,7 +292,9 @@ fn trust_then_scan_needs_no_insecure() {
         run.stdout
     );
     assert!(run.stdout.contains("edge: skipped (a dump)"));
-    let pinned = read_csv(&dir.join("pinned.csv"));
+    let pinned_text = std::fs::read_to_string(dir.join("pinned.csv")).unwrap();
+    assert!(pinned_text.starts_with("# the fleet\n"), "comments survive");
+    let pinned = read_inventory(&dir.join("pinned.csv"));
     assert!(pinned
         .iter()
         .filter(|r| !r["url"].is_empty())
@@ -217,7 +304,6 @@ fn trust_then_scan_needs_no_insecure() {
         ""
     );
     // The written inventory scans with no --insecure: every row, members redirected to the pinned master.
-    let pinned_text = std::fs::read_to_string(dir.join("pinned.csv")).unwrap();
     scan(&dir, &pinned_text, "scan", &[]).expect_code(2);
     let hosts = read_csv(&dir.join("scan/hosts.csv"));
     assert!(hosts.iter().all(|h| h["status"] != "failed"), "{hosts:?}");

@@ -22,7 +22,8 @@ Examples:
   XAPI_SIM_PASSWORD=secret xapi-sim --inventory fixtures/demo/inventory.csv --write-inventory /tmp/live.csv --members
   xapi-sim --dump pool.xml --latency-ms 20 --fault pool-east-xs02=hang --fault edge-01-xs01=auth
 
-Faults: hang, slow:MS, http500, malformed, truncated, refused, auth, session-invalid-once, oversized:MB"
+Faults: hang, slow:MS, http500, malformed, truncated, refused, auth, session-invalid-once, oversized:MB,
+  reset; after a working login: event.from:KIND, call:N:KIND (KIND: hang, http500, malformed, reset)"
 )]
 struct Args {
     /// A dump to serve (repeatable).

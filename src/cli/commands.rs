@@ -10,8 +10,6 @@ use crate::report::{Report, RunMeta};
 use crate::scan::ScanConfig;
 use anyhow::Context;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// `n thing` or `n things`.
@@ -139,9 +137,23 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     let mut listing = Listing::default();
     listing.line("Trust on first use: compare each new fingerprint with the one the host itself shows (on its console: openssl x509 -noout -fingerprint -sha256 -in /etc/xensource/xapi-ssl.pem) before you rely on the pinned inventory.")?;
     let mut pins = std::collections::HashMap::new();
+    let mut edits = crate::inventory::rewrite::CellEdits::new();
     let (mut mismatched, mut failed) = (0, 0);
     for (e, r) in inventory.entries.iter().zip(&results) {
         let name = printable(&e.name);
+        if let Some(seen) = r
+            .seen()
+            .filter(|s| crate::xapi::tls::is_legacy_version(&s.version))
+        {
+            listing.line(format!(
+                "{name}: reached only with {}: tls_legacy=true",
+                seen.version
+            ))?;
+            edits
+                .entry(e.name.clone())
+                .or_default()
+                .push(("tls_legacy".into(), "true".into()));
+        }
         match r {
             TrustOutcome::Skipped(why) => listing.line(format!("{name}: skipped ({why})"))?,
             TrustOutcome::New(seen) => {
@@ -172,7 +184,13 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let text = crate::inventory::with_column(&a.inventory, "tls_fingerprint", &pins)?;
+    for (entry, pin) in &pins {
+        edits
+            .entry(entry.clone())
+            .or_default()
+            .push(("tls_fingerprint".into(), pin.clone()));
+    }
+    let text = crate::inventory::rewrite::rewritten_copy(&a.inventory, &a.out, &edits)?;
     let dir = a
         .out
         .parent()
@@ -201,58 +219,67 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// A flag that Ctrl-C (or SIGTERM) sets: the scan stops and writes what finished.
-fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&cancel);
-    // Only one handler per process; a second scan in the same process (tests) keeps the first.
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    cancel
-}
-
 /// `capture`: fetch every entry and write one dump per pool plus an inventory of them.
 pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
-    let cancel = cancel_on_ctrl_c();
+    let interrupt = super::interrupt::install();
     let (results, complete) =
-        crate::scan::scan_entries(cfg, true, Arc::clone(&cancel)).map_err(anyhow::Error::msg)?;
+        crate::scan::scan_entries(cfg, true, interrupt.flag()).map_err(anyhow::Error::msg)?;
     let mut staged = crate::report::atomic::StagedOutputs::new(&cfg.out_dir.join("dumps"))?;
     let mut inventory = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut failed = 0;
+    let by = format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+    let mut reported = vec![false; cfg.inventory.entries.len()];
     for r in results {
         let entry = &cfg.inventory.entries[r.index];
-        match r.outcome {
-            Err(e) => {
-                failed += 1;
-                let e = crate::scan::error_after_name(&entry.name, &e);
-                eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
-            }
-            Ok(audited) => {
-                let Some(snap) = audited.snapshot.as_ref() else {
-                    failed += 1;
-                    eprintln!(
-                        "xen-sr-audit: capture: {}: internal error: no snapshot kept",
-                        entry.name
-                    );
-                    continue;
-                };
-                if !snap.pool.uuid.is_empty() && !seen.insert(snap.pool.uuid.clone()) {
-                    continue;
+        reported[r.index] = true;
+        let failure = match r.outcome {
+            Err(e) => Some(e),
+            Ok(audited) => match audited.snapshot.as_ref() {
+                None => Some("internal error: no snapshot kept".to_string()),
+                Some(snap) => {
+                    if !snap.pool.uuid.is_empty() && !seen.insert(snap.pool.uuid.clone()) {
+                        continue;
+                    }
+                    let file = format!("{}.xml", crate::report::safe_file_name(&entry.name));
+                    let from = entry.source_display();
+                    let at = crate::scan::timestamp(r.finished);
+                    let provenance = [
+                        (crate::dump::CAPTURED_FROM, from.as_str()),
+                        (crate::dump::CAPTURED_AT, at.as_str()),
+                        (crate::dump::CAPTURED_BY, by.as_str()),
+                    ];
+                    staged.stage(&file, |w| {
+                        let tables = crate::dump::snapshot_tables(snap);
+                        crate::dump::write_dump_with_manifest(w, &tables, &provenance).map(drop)
+                    })?;
+                    inventory.push((
+                        r.index,
+                        dump_row(entry, format!("dumps/{file}"), String::new()),
+                    ));
+                    None
                 }
-                let file = format!("{}.xml", crate::report::safe_file_name(&entry.name));
-                staged.stage(&file, |w| {
-                    crate::dump::write_dump(w, &crate::dump::snapshot_tables(snap)).map(|_| ())
-                })?;
-                inventory.push(crate::inventory::DumpRow {
-                    name: entry.name.clone(),
-                    dump: format!("dumps/{file}"),
-                    site: entry.site.clone(),
-                    tags: entry.tags.clone(),
-                });
-            }
+            },
+        };
+        if let Some(e) = failure {
+            failed += 1;
+            let e = crate::scan::error_after_name(&entry.name, &e).to_string();
+            eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
+            inventory.push((r.index, dump_row(entry, String::new(), e)));
+        }
+    }
+    // Entries an interrupt left unfinished are in the inventory too, marked.
+    for (index, done) in reported.iter().enumerate() {
+        if !done {
+            let entry = &cfg.inventory.entries[index];
+            let why = "interrupted before this entry finished".to_string();
+            inventory.push((index, dump_row(entry, String::new(), why)));
         }
     }
     staged.commit()?;
+    // In inventory order, whether an entry ended, failed or was left unfinished.
+    inventory.sort_by_key(|(index, _)| *index);
+    let inventory: Vec<_> = inventory.into_iter().map(|(_, row)| row).collect();
     let mut inv = crate::report::atomic::StagedOutputs::new(&cfg.out_dir)?;
     inv.stage("inventory.csv", |w| {
         crate::inventory::write_dump_inventory(w, &inventory)
@@ -267,12 +294,27 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::from(if !complete {
-        exit::INTERRUPTED
+        interrupt.exit_code()
     } else if failed > 0 {
         exit::ENTRY_FAILED
     } else {
         exit::CLEAN
     }))
+}
+
+/// A row of the inventory `capture` writes: the dump, or why there is none.
+fn dump_row(
+    entry: &crate::inventory::Entry,
+    dump: String,
+    capture_failed: String,
+) -> crate::inventory::DumpRow {
+    crate::inventory::DumpRow {
+        name: entry.name.clone(),
+        dump,
+        site: entry.site.clone(),
+        tags: entry.tags.clone(),
+        capture_failed,
+    }
 }
 
 /// The end of a run on the console: each pool once (as hosts.csv counts it), the entries that
@@ -336,15 +378,26 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
             p.display()
         );
     }
+    if !written.kept.is_empty() {
+        let names: Vec<String> = written
+            .kept
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "warning: left alone (not written by an earlier run of this tool, or changed since): {}",
+            names.join(", ")
+        );
+    }
 }
 
 /// `scan`: audit, write reports, return the exit code.
 pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
-    let cancel = cancel_on_ctrl_c();
+    let interrupt = super::interrupt::install();
     let started_at = SystemTime::now();
     let started = Instant::now();
     let (results, complete) =
-        crate::scan::scan_entries(cfg, false, Arc::clone(&cancel)).map_err(anyhow::Error::msg)?;
+        crate::scan::scan_entries(cfg, false, interrupt.flag()).map_err(anyhow::Error::msg)?;
     let run = RunMeta {
         tool: env!("CARGO_PKG_NAME").to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -358,7 +411,7 @@ pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     };
     let mut report = crate::scan::build_report(cfg, results, run);
     if !complete {
-        report.exit_code = exit::INTERRUPTED;
+        report.exit_code = interrupt.exit_code();
     }
     let written =
         crate::report::write_reports(&report, &cfg.out_dir, &cfg.formats, cfg.write_options)

@@ -12,6 +12,7 @@ use crate::report::{Format, NovaInfo};
 use crate::scan::ScanConfig;
 mod commands;
 mod config_file;
+mod interrupt;
 mod man_page;
 mod output;
 
@@ -38,7 +39,8 @@ Exit codes:
   64 bad usage or a bad input file (nothing scanned, no report written)
   70 internal error (please report it)
   74 the reports could not be written
-  130 interrupted (Ctrl-C): a partial report marked incomplete was written";
+  130 interrupted (Ctrl-C; 143 SIGTERM, 129 SIGHUP): open sessions were logged out and a partial
+      report marked incomplete was written (a second Ctrl-C exits at once, writing nothing)";
 
 #[derive(Debug, Parser)]
 #[command(name = "xen-sr-audit", version, about = "Find Nova instances whose Cinder volumes sit on legacy-named XenServer SRs (live migration breaks after the Mitaka upgrade)", after_help = AFTER_HELP)]
@@ -86,13 +88,16 @@ pub struct TrustArgs {
     /// url rows are contacted).
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: PathBuf,
-    /// Where to write the copy with `tls_fingerprint` filled in (comment lines are not copied).
+    /// Where to write the copy with `tls_fingerprint` filled in, `tls_legacy=true` for hosts reached
+    /// only with TLS 1.0/1.1, relative `dump`/`password_file` paths rewritten for the copy's folder,
+    /// comment lines kept.
     #[arg(long, short = 'o', value_name = "NEW_CSV")]
     pub out: PathBuf,
     /// Connect and handshake timeout per host, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub timeout: f64,
-    /// Allow TLS 1.0/1.1 for every entry (the `tls_legacy` column does it for one).
+    /// Allow TLS 1.0/1.1 for every entry (the `tls_legacy` column does it for one); rows reached
+    /// only that way get `tls_legacy=true` in the copy.
     #[arg(long)]
     pub tls_legacy: bool,
     /// How many hosts are contacted at once.

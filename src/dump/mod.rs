@@ -10,7 +10,10 @@ mod writer;
 
 pub use reader::{read_dump, read_dump_from, Database, Keep, Row, Table};
 pub use records::{snapshot_from_database, snapshot_tables};
-pub use writer::{write_dump, DumpRow, DumpTable, DumpWriter, FieldValue};
+pub use writer::{
+    write_dump, write_dump_with_manifest, DumpRow, DumpTable, DumpWriter, FieldValue, CAPTURED_AT,
+    CAPTURED_BY, CAPTURED_FROM,
+};
 
 /// The database column name of a wire field: dotted IDL fields join with `__` (`name__label`), except in
 /// the pool table whose fields really are called `name_label` and `name_description`.

@@ -37,13 +37,33 @@ pub struct DumpWriter<W: Write> {
     rows_in_table: usize,
 }
 
+/// Manifest keys `capture` adds to each dump: where, when and by what tool it was taken. XAPI
+/// ignores manifest pairs it does not know; the reader keeps them in `Database::manifest`.
+pub const CAPTURED_FROM: &str = "xsa_captured_from";
+pub const CAPTURED_AT: &str = "xsa_captured_at";
+pub const CAPTURED_BY: &str = "xsa_captured_by";
+
 impl<W: Write> DumpWriter<W> {
     /// Start a dump with the manifest XAPI writes (schema 5.x).
-    pub fn new(mut out: W, generation: u64) -> io::Result<Self> {
+    pub fn new(out: W, generation: u64) -> io::Result<Self> {
+        Self::with_manifest(out, generation, &[])
+    }
+
+    /// Start a dump with the manifest XAPI writes plus `extra` pairs.
+    pub fn with_manifest(mut out: W, generation: u64, extra: &[(&str, &str)]) -> io::Result<Self> {
         write!(
             out,
-            "<database><manifest><pair key=\"schema_major_vsn\" value=\"5\"/><pair key=\"schema_minor_vsn\" value=\"66\"/><pair key=\"generation_count\" value=\"{generation}\"/></manifest>"
+            "<database><manifest><pair key=\"schema_major_vsn\" value=\"5\"/><pair key=\"schema_minor_vsn\" value=\"66\"/><pair key=\"generation_count\" value=\"{generation}\"/>"
         )?;
+        for (key, value) in extra {
+            write!(
+                out,
+                "<pair key=\"{}\" value=\"{}\"/>",
+                xml_escape(key),
+                xml_escape(value)
+            )?;
+        }
+        out.write_all(b"</manifest>")?;
         Ok(DumpWriter {
             out,
             table: None,
@@ -124,7 +144,16 @@ pub type DumpTable<'a> = (&'a str, Vec<DumpRow>);
 
 /// Write whole tables at once: `(table, [(ref, [(wire field, value)])])`.
 pub fn write_dump<W: Write>(out: W, tables: &[DumpTable]) -> io::Result<W> {
-    let mut w = DumpWriter::new(out, 1)?;
+    write_dump_with_manifest(out, tables, &[])
+}
+
+/// [`write_dump`] with extra manifest pairs (provenance: [`CAPTURED_FROM`] and the others).
+pub fn write_dump_with_manifest<W: Write>(
+    out: W,
+    tables: &[DumpTable],
+    extra: &[(&str, &str)],
+) -> io::Result<W> {
+    let mut w = DumpWriter::with_manifest(out, 1, extra)?;
     for (name, rows) in tables {
         w.start_table(name)?;
         for (reference, fields) in rows {

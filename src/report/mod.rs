@@ -8,7 +8,9 @@ pub mod csv_out;
 pub mod html;
 pub mod json_out;
 pub mod junit;
+pub mod manifest;
 pub mod prom;
+pub mod provenance;
 pub mod summary_md;
 pub mod xlsx;
 
@@ -58,6 +60,9 @@ pub struct HostRow {
     /// The TLS version negotiated (`TLSv1.2`, `TLSv1`, ...), empty when none was.
     #[serde(default)]
     pub tls_version: String,
+    /// For a dump `capture` wrote: where, when and by what it was taken (report.json only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured: Option<provenance::Captured>,
 }
 
 impl HostRow {
@@ -566,7 +571,7 @@ pub struct WriteOptions {
 }
 
 /// Every file name a run may write into `--out`: the only files a later run removes when it does
-/// not write them again.
+/// not write them again, and only when the manifest says this tool wrote them as they are.
 pub const REPORT_FILES: &[&str] = &[
     "findings.csv",
     "instances.csv",
@@ -589,6 +594,9 @@ pub struct Written {
     /// Reports of an earlier run that this run did not write again, removed so that the folder
     /// holds one run's reports only.
     pub removed: Vec<std::path::PathBuf>,
+    /// Files with a report's name that this run did not write and that are not an earlier run's
+    /// unchanged output (someone else's, edited, or from before manifests): left alone.
+    pub kept: Vec<std::path::PathBuf>,
 }
 
 /// Write the chosen formats into `dir`, all or nothing, then remove the tool's own report files this
@@ -671,8 +679,16 @@ pub fn write_reports(
             Format::Prom => jobs.push(("metrics.prom", Box::new(|w| prom::write_prom(w, report)))),
         }
     }
+    let previous = manifest::Manifest::read(dir);
     out.stage_parallel(jobs)?;
-    let files = out.commit()?;
-    let removed = atomic::remove_stale(dir, REPORT_FILES, &files)?;
-    Ok(Written { files, removed })
+    let this_run = manifest::Manifest::of(out.digests());
+    out.stage(manifest::MANIFEST_FILE, |w| this_run.write(w))?;
+    let mut files = out.commit()?;
+    files.retain(|f| !f.ends_with(manifest::MANIFEST_FILE));
+    let cleanup = manifest::clean_up(dir, REPORT_FILES, &files, &previous)?;
+    Ok(Written {
+        files,
+        removed: cleanup.removed,
+        kept: cleanup.kept,
+    })
 }

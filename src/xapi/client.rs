@@ -57,6 +57,8 @@ pub struct HttpClients {
     pub(crate) pins: HashMap<String, [u8; 32]>,
     /// Fetches shared by the inventory rows of one pool, for this scan.
     pub(crate) shared_fetches: super::SharedFetches,
+    /// The sessions open now, for the interrupt path to log out.
+    pub sessions: super::sessions::OpenSessions,
 }
 
 impl HttpClients {
@@ -77,6 +79,7 @@ impl HttpClients {
             tls_log: TlsLog::default(),
             pins,
             shared_fetches: super::SharedFetches::default(),
+            sessions: super::sessions::OpenSessions::default(),
         }
     }
 
@@ -232,7 +235,12 @@ impl<'a> Connection<'a> {
 
     /// Log out, best effort, with its own short timeout so it runs even after the deadline.
     pub fn logout(&mut self, session: &str) {
-        let t = self.opts.call_timeout.min(Duration::from_secs(5));
+        self.logout_within(session, Duration::from_secs(5));
+    }
+
+    /// Log out, best effort, waiting at most `limit` (and never longer than `--timeout`).
+    pub fn logout_within(&mut self, session: &str, limit: Duration) {
+        let t = self.opts.call_timeout.min(limit);
         let _ = self.call_with_timeout("session.logout", &[Value::from(session)], Some(t), None);
     }
 }

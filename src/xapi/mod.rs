@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod http;
+pub mod sessions;
 pub mod tls;
 pub mod trust;
 pub mod wire;
@@ -216,6 +217,13 @@ fn fetch_at(
             Err(e) => Err(e),
         }
     };
+    let cancelled = || XapiError::Cancelled {
+        host: entry.name.clone(),
+    };
+    let in_flight = clients.sessions.login_in_flight();
+    if cancel.load(Ordering::SeqCst) {
+        return Err(cancelled());
+    }
     let mut session = match login(&mut conn) {
         Err(XapiError::Failure { description, .. })
             if description.first().is_some_and(|c| c == "HOST_IS_SLAVE") =>
@@ -226,17 +234,26 @@ fn fetch_at(
         }
         other => other?,
     };
+    let mut key = clients.sessions.register(url, &entry.name, tls, &session);
+    drop(in_flight);
     let result = (|| {
         if cancel.load(Ordering::Relaxed) {
-            return Err(XapiError::Cancelled {
-                host: entry.name.clone(),
-            });
+            return Err(cancelled());
         }
         let mut builder = SnapshotBuilder::default();
         match client::fetch_records(&mut conn, &session, live.fetch, &mut builder) {
+            // An interrupt logged the session out under us: no new one.
+            Err(_) if cancel.load(Ordering::Relaxed) => return Err(cancelled()),
             Err(e) if e.code() == Some("SESSION_INVALID") => {
                 // The session expired under us: log in once more and retry, once.
+                clients.sessions.take(key);
+                let in_flight = clients.sessions.login_in_flight();
+                if cancel.load(Ordering::SeqCst) {
+                    return Err(cancelled());
+                }
                 session = login(&mut conn)?;
+                key = clients.sessions.register(url, &entry.name, tls, &session);
+                drop(in_flight);
                 builder = SnapshotBuilder::default();
                 client::fetch_records(&mut conn, &session, live.fetch, &mut builder)?;
             }
@@ -246,7 +263,10 @@ fn fetch_at(
         }
         Ok(builder.finish())
     })();
-    conn.logout(&session);
+    // Unless the interrupt path took the session first (and logs it out itself).
+    if clients.sessions.take(key) {
+        conn.logout(&session);
+    }
     result.map(|s| Attempt::Fetched(Box::new(s)))
 }
 

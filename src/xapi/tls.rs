@@ -59,6 +59,11 @@ pub struct TlsSeen {
 /// Handshakes seen in a scan, by host name as connected to (lower case).
 pub type TlsLog = Arc<Mutex<HashMap<String, TlsSeen>>>;
 
+/// True for the protocol versions only `tls_legacy` allows (TLS 1.0 and 1.1, as OpenSSL names them).
+pub fn is_legacy_version(version: &str) -> bool {
+    matches!(version, "TLSv1" | "TLSv1.1")
+}
+
 /// `sha256:AB:CD:...` for a fingerprint.
 pub fn format_fingerprint(fp: &[u8]) -> String {
     let hex: Vec<String> = fp.iter().map(|b| format!("{b:02X}")).collect();

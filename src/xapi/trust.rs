@@ -24,6 +24,18 @@ pub enum TrustOutcome {
     Failed(String),
 }
 
+impl TrustOutcome {
+    /// The certificate and protocol the host showed, when there was a handshake.
+    pub fn seen(&self) -> Option<&TlsSeen> {
+        match self {
+            TrustOutcome::New(seen)
+            | TrustOutcome::Matches(seen)
+            | TrustOutcome::Mismatch { seen, .. } => Some(seen),
+            TrustOutcome::Skipped(_) | TrustOutcome::Failed(_) => None,
+        }
+    }
+}
+
 /// Handshake with `host:port` (no certificate check, no login) and describe its certificate.
 pub fn probe(host: &str, port: u16, legacy: bool, timeout: Duration) -> Result<TlsSeen, String> {
     let addr = (host, port)

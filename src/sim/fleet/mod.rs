@@ -233,6 +233,7 @@ pub fn write_fleet(dir: &Path, spec: &FleetSpec) -> io::Result<(PathBuf, Vec<Poo
                 dump: rel.clone(),
                 site: spec.site.clone(),
                 tags: tags.into(),
+                capture_failed: String::new(),
             });
         }
         all.push(stats);

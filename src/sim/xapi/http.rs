@@ -152,13 +152,20 @@ fn serve_connection<S: Read + Write>(shared: &Shared, host: usize, stream: S) ->
             continue;
         }
         shared.stats.calls.fetch_add(1, Ordering::Relaxed);
-        match &fault {
+        let call_no = shared.host_calls[host].fetch_add(1, Ordering::Relaxed) + 1;
+        let decoded = (req.method == "POST").then(|| wire::decode_call(&req.body));
+        let method = match &decoded {
+            Some(Ok((m, _))) => m.as_str(),
+            _ => "",
+        };
+        match fault.as_ref().and_then(|f| f.firing(method, call_no)) {
             Some(Fault::Hang) => {
                 while !shared.shutdown.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 return Ok(()); // dropping the stream closes it
             }
+            Some(Fault::Reset) => return Ok(()),
             Some(Fault::Http500) => {
                 let body = b"<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again.</body></html>";
                 write_response(writer, "500 Internal Error", "text/html", body, body.len())?;
@@ -177,19 +184,17 @@ fn serve_connection<S: Read + Write>(shared: &Shared, host: usize, stream: S) ->
             std::thread::sleep(shared.opts.latency);
         }
         let mut session_call = false;
-        let body = if req.method != "POST" {
-            fail(&["MESSAGE_METHOD_UNKNOWN", &req.method])
-        } else {
-            match wire::decode_call(&req.body) {
-                Ok((method, params)) => {
-                    session_call = method.starts_with("session.");
-                    dispatch(shared, host, &method, &params)
-                }
-                Err(_) => {
-                    let body = b"<html><body>HTTP 500 internal server error: malformed request</body></html>";
-                    write_response(writer, "500 Internal Error", "text/html", body, body.len())?;
-                    continue;
-                }
+        let body = match decoded {
+            None => fail(&["MESSAGE_METHOD_UNKNOWN", &req.method]),
+            Some(Ok((method, params))) => {
+                session_call = method.starts_with("session.");
+                dispatch(shared, host, &method, &params)
+            }
+            Some(Err(_)) => {
+                let body =
+                    b"<html><body>HTTP 500 internal server error: malformed request</body></html>";
+                write_response(writer, "500 Internal Error", "text/html", body, body.len())?;
+                continue;
             }
         };
         shared

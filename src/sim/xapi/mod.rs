@@ -42,12 +42,33 @@ pub enum Fault {
     SessionInvalidOnce,
     /// Data calls answer with a body of at least this many bytes.
     Oversized(u64),
+    /// Close the connection on a request without answering (the client sees a reset).
+    Reset,
+    /// `fault` (hang, http500, malformed or reset) on every data call from the host's n-th call on
+    /// (1 is the first login): the login works, the fetch fails, and logout is still answered, so a
+    /// test can check the client logs out on that path.
+    AfterLogin { from_call: u64, fault: Box<Fault> },
+    /// `fault` on every `event.from` call (after a working login), as above.
+    OnEventFrom(Box<Fault>),
 }
 
 impl Fault {
     /// Parse `hang`, `slow:MS`, `http500`, `malformed`, `truncated`, `refused`, `auth`,
-    /// `session-invalid-once`, `oversized:MB`.
+    /// `session-invalid-once`, `oversized:MB`, `reset`, `call:N:KIND` (KIND from the host's n-th
+    /// call on, logout excepted) and `event.from:KIND`.
     pub fn parse(s: &str) -> Result<Fault, String> {
+        if let Some(kind) = s.strip_prefix("event.from:") {
+            return Ok(Fault::OnEventFrom(Box::new(Fault::after_login_kind(kind)?)));
+        }
+        if let Some((n, kind)) = s.strip_prefix("call:").and_then(|r| r.split_once(':')) {
+            let from_call = n
+                .parse::<u64>()
+                .map_err(|_| format!("fault call:N:KIND needs a number: {s}"))?;
+            return Ok(Fault::AfterLogin {
+                from_call,
+                fault: Box::new(Fault::after_login_kind(kind)?),
+            });
+        }
         let (kind, arg) = s.split_once(':').map_or((s, None), |(k, a)| (k, Some(a)));
         let num = |a: Option<&str>| {
             a.and_then(|a| a.parse::<u64>().ok())
@@ -63,8 +84,34 @@ impl Fault {
             "auth" => Fault::AuthFail,
             "session-invalid-once" => Fault::SessionInvalidOnce,
             "oversized" => Fault::Oversized(num(arg)? * 1024 * 1024),
+            "reset" => Fault::Reset,
             _ => return Err(format!("unknown fault {s:?}")),
         })
+    }
+
+    /// The faults that can fire on a call after login.
+    fn after_login_kind(kind: &str) -> Result<Fault, String> {
+        match Fault::parse(kind)? {
+            f @ (Fault::Hang | Fault::Http500 | Fault::Malformed | Fault::Reset) => Ok(f),
+            _ => Err(format!(
+                "after login only hang, http500, malformed or reset can fire, not {kind:?}"
+            )),
+        }
+    }
+
+    /// The fault that fires on this request: the host's fault, or the one its trigger names when
+    /// it applies to `method` as the host's `call_no`-th call.
+    pub(crate) fn firing(&self, method: &str, call_no: u64) -> Option<&Fault> {
+        match self {
+            _ if method == "session.logout" && self.after_login() => None,
+            Fault::AfterLogin { from_call, fault } => (call_no >= *from_call).then_some(&**fault),
+            Fault::OnEventFrom(fault) => (method == "event.from").then_some(&**fault),
+            other => Some(other),
+        }
+    }
+
+    fn after_login(&self) -> bool {
+        matches!(self, Fault::AfterLogin { .. } | Fault::OnEventFrom(_))
     }
 }
 
@@ -182,6 +229,8 @@ struct Shared {
     shutdown: AtomicBool,
     session_counter: AtomicU64,
     invalid_fired: Mutex<HashMap<usize, bool>>,
+    /// Calls each host answered (or not), for the `call:N` faults.
+    host_calls: Vec<AtomicU64>,
     tls: Option<openssl::ssl::SslAcceptor>,
 }
 
@@ -408,10 +457,11 @@ impl Simulator {
             None => None,
         };
         let shared = Arc::new(Shared {
+            host_calls: (0..hosts.len()).map(|_| AtomicU64::new(0)).collect(),
+            hosts,
             tls,
             opts,
             pools,
-            hosts,
             stats: Arc::new(Stats::default()),
             shutdown: AtomicBool::new(false),
             session_counter: AtomicU64::new(0),
