@@ -10,6 +10,7 @@ use crate::dump::{read_dump, snapshot_from_database, Keep};
 use crate::inventory::{Entry, Inventory, Source};
 use crate::model::{NovaServer, Snapshot};
 use crate::policy::baseline::{printable, Baseline};
+use crate::policy::inputs::{file_sha256, DumpInput, Inputs};
 use crate::policy::waivers::Waiver;
 use crate::policy::FailOn;
 use crate::report::{Format, HostRow, NovaInfo, Report, RunMeta};
@@ -46,6 +47,9 @@ pub struct ScanConfig {
     pub nova_servers: Option<Vec<NovaServer>>,
     /// Which Nova files and options this run used, for the report.
     pub nova_info: Option<NovaInfo>,
+    /// The files read before the scan (Nova exports, waivers) with their digests, and the options
+    /// that change verdicts; the scan adds the dumps it reads.
+    pub inputs: Inputs,
 }
 
 /// What one entry gave.
@@ -65,6 +69,8 @@ pub struct EntryResult {
 pub struct Audited {
     pub snapshot: Option<Arc<Snapshot>>,
     pub audit: PoolAudit,
+    /// sha256 of the dump the audit was read from (empty for live entries).
+    pub dump_sha256: String,
 }
 
 /// Fetch one entry's pool (from its dump, or live: sharing the fetch of another row of the same
@@ -82,6 +88,7 @@ fn process(
         Audited {
             snapshot: keep_snapshot.then(|| Arc::new(snap)),
             audit,
+            dump_sha256: String::new(),
         }
     };
     match &entry.source {
@@ -90,7 +97,13 @@ fn process(
             let snap =
                 snapshot_from_database(&db).map_err(|e| format!("{}: {e}", path.display()))?;
             drop(db);
-            Ok(Arc::new(audited(snap)))
+            // Digested apart from the streaming read: the report names exactly which bytes it
+            // audited (the second read comes from the page cache).
+            let dump_sha256 = file_sha256(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(Arc::new(Audited {
+                dump_sha256,
+                ..audited(snap)
+            }))
         }
         Source::Url(_) => crate::xapi::fetch_shared(entry, clients, &cfg.live, cancel, audited)
             .map_err(|e| e.to_string()),
@@ -299,6 +312,13 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
     let mut first_of_pool: std::collections::HashMap<String, String> =
         std::collections::HashMap::new();
     let mut rows = Vec::new();
+    let mut inputs = Inputs {
+        live_entries: entries
+            .iter()
+            .filter(|e| matches!(e.source, Source::Url(_)))
+            .count(),
+        ..cfg.inputs.clone()
+    };
     let mut audits = Vec::new();
     // Entries that never reported (the scan was interrupted) are failures of their own.
     let mut by_index: Vec<Option<EntryResult>> = (0..entries.len()).map(|_| None).collect();
@@ -346,6 +366,13 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
                 row.error = e;
             }
             Ok(audited) => {
+                if let Source::Dump(path) = &entry.source {
+                    inputs.dumps.push(DumpInput {
+                        entry: entry.name.clone(),
+                        path: path.display().to_string(),
+                        sha256: audited.dump_sha256.clone(),
+                    });
+                }
                 let audit = &audited.audit;
                 row.pool_uuid = audit.pool_uuid.clone();
                 row.pool_name = audit.pool_name.clone();
@@ -394,18 +421,21 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
     let mut report = Report::assemble(run, rows, audits);
     report.coverage = coverage.unwrap_or_default();
     report.nova = cfg.nova_info.clone();
-    if let Some(old) = &cfg.baseline {
-        let audited: HashSet<&str> = report.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
-        let (resolved, info) = crate::policy::baseline::apply(&mut report.findings, old, &audited);
-        report.resolved = resolved;
-        report.baseline = Some(info);
-    }
+    // Waivers first: the baseline compares the findings as reported, as `diff` does.
     report.waivers = crate::policy::waivers::apply(
         &mut report.findings,
         &mut report.instances,
         &cfg.waivers,
         cfg.today,
     );
+    if let Some(old) = &cfg.baseline {
+        let audited: HashSet<&str> = report.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
+        let (resolved, info) =
+            crate::policy::baseline::apply(&mut report.findings, old, &audited, &inputs);
+        report.resolved = resolved;
+        report.baseline = Some(info);
+    }
+    report.inputs = Some(inputs);
     report.finalize(cfg.fail_on);
     report
 }

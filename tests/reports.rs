@@ -509,11 +509,13 @@ fn regression_remediated_volume_is_resolved_not_new() {
             now["verdict"].as_str(),
             now["previous_sr_uuid"].as_str()
         ),
-        ("resolved", "ok", was["sr_uuid"].as_str())
+        ("fixed", "ok", was["sr_uuid"].as_str())
     );
+    assert_eq!(s["resolved_fixed"], 1);
     assert_eq!(now["sr_uuid"], was["expected_sr_uuid"]);
     assert_eq!(report["resolved"][0]["finding_id"], old_id.as_str());
     assert_eq!(report["resolved"][0]["now"], "ok");
+    assert_eq!(report["resolved"][0]["change"], "fixed");
     // Healthy attachments are never new.
     assert!(findings
         .iter()
@@ -523,7 +525,7 @@ fn regression_remediated_volume_is_resolved_not_new() {
         .contains("Resolved since the baseline (1)"));
     assert!(std::fs::read_to_string(dir.join("week2/summary.md"))
         .unwrap()
-        .contains("0 new, 0 first seen, 1 resolved"));
+        .contains("1 fixed, 0 waived, 0 reclassified, 0 gone"));
     // diff: problems only, the SR change visible, exit 0 (nothing new).
     let run = xsa(
         dir.path(),

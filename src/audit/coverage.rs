@@ -149,6 +149,7 @@ mod tests {
             verdict,
             remediation: String::new(),
             waived: false,
+            status: Default::default(),
         }
     }
 
