@@ -461,4 +461,32 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn entry_rows_take_their_pool_s_effective_counts() {
+        let pools = vec![PoolRow {
+            pool_uuid: "p".into(),
+            entry: "e1".into(),
+            blocked: 1,
+            review: 2,
+            waived: 3,
+            ..Default::default()
+        }];
+        let row = |name: &str, status: &str| HostRow {
+            name: name.into(),
+            status: status.into(),
+            pool_uuid: "p".into(),
+            blocked: 9,
+            review: 9,
+            ..Default::default()
+        };
+        let mut hosts = vec![
+            row("e1", "ok"),
+            row("e2", "same-pool-as:e1"),
+            row("e3", "failed"),
+        ];
+        recount_hosts(&mut hosts, &pools);
+        let got: Vec<(usize, usize)> = hosts.iter().map(|h| (h.blocked, h.review)).collect();
+        assert_eq!(got, vec![(1, 2), (9, 9), (9, 9)]);
+    }
 }
