@@ -435,6 +435,11 @@ fn regression_diff_and_baseline_agree_and_inputs_of_another_kind_are_not_fixes()
         );
         let md = std::fs::read_to_string(dir.join(&format!("{out}/summary.md"))).unwrap();
         assert!(md.contains("the baseline's inputs differ in kind"), "{md}");
+        let html = std::fs::read_to_string(dir.join(&format!("{out}/report.html"))).unwrap();
+        assert!(
+            html.contains("id=\"inputs-differ\">The baseline's inputs differ in kind (--nova-bdms: without -&gt; with; waivers: without -&gt; with)"),
+            "the HTML header names the difference"
+        );
         // diff gives the same comparison for the same pair.
         let d = xsa(
             dir.path(),
