@@ -6,11 +6,11 @@
 
 use crate::audit::{audit_pool, NovaView, PoolAudit, Verdict};
 use crate::config::{LiveOptions, ProgressMode};
-use crate::dump::{read_dump, snapshot_from_database, Keep};
+use crate::dump::{read_dump_with_sha256, snapshot_from_database, Keep};
 use crate::inventory::{Entry, Inventory, Source};
 use crate::model::{NovaServer, Snapshot};
 use crate::policy::baseline::{printable, Baseline};
-use crate::policy::inputs::{file_sha256, DumpInput, Inputs};
+use crate::policy::inputs::{DumpInput, Inputs};
 use crate::policy::waivers::Waiver;
 use crate::policy::FailOn;
 use crate::report::{Format, HostRow, NovaInfo, Report, RunMeta};
@@ -93,13 +93,12 @@ fn process(
     };
     match &entry.source {
         Source::Dump(path) => {
-            let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
+            // Digested as it is read: the report names exactly the bytes it audited.
+            let (db, dump_sha256) =
+                read_dump_with_sha256(path, Keep::Audit).map_err(|e| e.to_string())?;
             let snap =
                 snapshot_from_database(&db).map_err(|e| format!("{}: {e}", path.display()))?;
             drop(db);
-            // Digested apart from the streaming read: the report names exactly which bytes it
-            // audited (the second read comes from the page cache).
-            let dump_sha256 = file_sha256(path).map_err(|e| format!("{}: {e}", path.display()))?;
             Ok(Arc::new(Audited {
                 dump_sha256,
                 ..audited(snap)
