@@ -7,11 +7,12 @@
 use crate::audit::{audit_pool, NovaView, PoolAudit, Verdict};
 use crate::config::{LiveOptions, ProgressMode};
 use crate::dump::{
-    read_dump, snapshot_from_database, Keep, CAPTURED_AT, CAPTURED_BY, CAPTURED_FROM,
+    read_dump_with_sha256, snapshot_from_database, Keep, CAPTURED_AT, CAPTURED_BY, CAPTURED_FROM,
 };
 use crate::inventory::{Entry, Inventory, Source};
 use crate::model::{NovaServer, Snapshot};
 use crate::policy::baseline::{printable, Baseline};
+use crate::policy::inputs::{DumpInput, Inputs};
 use crate::policy::waivers::Waiver;
 use crate::policy::FailOn;
 use crate::report::{Format, HostRow, NovaInfo, Report, RunMeta};
@@ -48,6 +49,9 @@ pub struct ScanConfig {
     pub nova_servers: Option<Vec<NovaServer>>,
     /// Which Nova files and options this run used, for the report.
     pub nova_info: Option<NovaInfo>,
+    /// The files read before the scan (Nova exports, waivers) with their digests, and the options
+    /// that change verdicts; the scan adds the dumps it reads.
+    pub inputs: Inputs,
 }
 
 /// What one entry gave.
@@ -71,6 +75,8 @@ pub struct Audited {
     pub audit: PoolAudit,
     /// For a dump `capture` wrote: where, when and by what it was taken.
     pub captured: Option<crate::report::provenance::Captured>,
+    /// sha256 of the dump the audit was read from (empty for live entries).
+    pub dump_sha256: String,
 }
 
 /// Fetch one entry's pool (from its dump, or live: sharing the fetch of another row of the same
@@ -89,11 +95,14 @@ fn process(
             snapshot: keep_snapshot.then(|| Arc::new(snap)),
             audit,
             captured: None,
+            dump_sha256: String::new(),
         }
     };
     match &entry.source {
         Source::Dump(path) => {
-            let db = read_dump(path, Keep::Audit).map_err(|e| e.to_string())?;
+            // Digested as it is read: the report names exactly the bytes it audited.
+            let (db, dump_sha256) =
+                read_dump_with_sha256(path, Keep::Audit).map_err(|e| e.to_string())?;
             let snap =
                 snapshot_from_database(&db).map_err(|e| format!("{}: {e}", path.display()))?;
             let captured = crate::report::provenance::Captured::from_manifest(
@@ -103,6 +112,7 @@ fn process(
             drop(db);
             Ok(Arc::new(Audited {
                 captured,
+                dump_sha256,
                 ..audited(snap)
             }))
         }
@@ -412,6 +422,13 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
     let mut first_of_pool: std::collections::HashMap<String, String> =
         std::collections::HashMap::new();
     let mut rows = Vec::new();
+    let mut inputs = Inputs {
+        live_entries: entries
+            .iter()
+            .filter(|e| matches!(e.source, Source::Url(_)))
+            .count(),
+        ..cfg.inputs.clone()
+    };
     let mut audits = Vec::new();
     // Entries that never reported (the scan was interrupted) are failures of their own.
     let mut by_index: Vec<Option<EntryResult>> = (0..entries.len()).map(|_| None).collect();
@@ -460,6 +477,13 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
                 row.error = error_after_name(&entry.name, &e).to_string();
             }
             Ok(audited) => {
+                if let Source::Dump(path) = &entry.source {
+                    inputs.dumps.push(DumpInput {
+                        entry: entry.name.clone(),
+                        path: path.display().to_string(),
+                        sha256: audited.dump_sha256.clone(),
+                    });
+                }
                 let audit = &audited.audit;
                 row.captured = audited.captured.clone();
                 row.pool_uuid = audit.pool_uuid.clone();
@@ -509,18 +533,21 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
     let mut report = Report::assemble(run, rows, audits);
     report.coverage = coverage.unwrap_or_default();
     report.nova = cfg.nova_info.clone();
-    if let Some(old) = &cfg.baseline {
-        let audited: HashSet<&str> = report.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
-        let (resolved, info) = crate::policy::baseline::apply(&mut report.findings, old, &audited);
-        report.resolved = resolved;
-        report.baseline = Some(info);
-    }
+    // Waivers first: the baseline compares the findings as reported, as `diff` does.
     report.waivers = crate::policy::waivers::apply(
         &mut report.findings,
         &mut report.instances,
         &cfg.waivers,
         cfg.today,
     );
+    if let Some(old) = &cfg.baseline {
+        let audited: HashSet<&str> = report.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
+        let (resolved, info) =
+            crate::policy::baseline::apply(&mut report.findings, old, &audited, &inputs);
+        report.resolved = resolved;
+        report.baseline = Some(info);
+    }
+    report.inputs = Some(inputs);
     report.finalize(cfg.fail_on);
     report
 }

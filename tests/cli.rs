@@ -96,7 +96,7 @@ fn demo_scan_exits_2_and_finds_what_the_generator_planted() {
         .iter()
         .all(|f| f["instance_name"].starts_with("instance-")));
     let json = read_json(&out.join("report.json"));
-    assert_eq!(json["schema_version"], 2);
+    assert_eq!(json["schema_version"], 3);
     assert_eq!(json["exit_code"], 2);
     assert_eq!(
         json["summary"]["attachments"].as_u64().unwrap() as usize,

@@ -110,6 +110,7 @@ fn workbook_has_every_table_as_its_csv_with_numbers_filters_and_frozen_headers()
         wb.sheet_names(),
         [
             "Summary",
+            "Pools",
             "Instances",
             "Findings",
             "Hosts",
@@ -154,13 +155,53 @@ fn workbook_has_every_table_as_its_csv_with_numbers_filters_and_frozen_headers()
     let json = read_json(&out.join("report.json"));
     let summary = sheet(&xlsx, "Summary");
     assert!(cell_text(&summary[0][0]).contains("cannot be live-migrated"));
-    let counts: BTreeMap<String, f64> = summary
+    // Labels for people in a fixed order, the numbers as numbers, each with its report.json key.
+    let rows: Vec<(String, f64, String)> = summary
         .iter()
-        .filter_map(|r| match (r.first(), r.get(1)) {
-            (Some(Data::String(k)), Some(Data::Float(v))) => Some((k.clone(), *v)),
+        .filter_map(|r| match (r.first(), r.get(1), r.get(2)) {
+            (Some(Data::String(label)), Some(Data::Float(v)), Some(Data::String(k))) => {
+                Some((label.clone(), *v, k.clone()))
+            }
             _ => None,
         })
         .collect();
+    let labels: Vec<&str> = rows.iter().take(6).map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "Inventory entries",
+            "Inventory entries that could not be audited",
+            "Pools audited",
+            "Hosts",
+            "VMs",
+            "Nova instances"
+        ]
+    );
+    let counts: BTreeMap<String, f64> = rows.iter().map(|r| (r.2.clone(), r.1)).collect();
+    for (key, v) in json["summary"].as_object().unwrap() {
+        if let Some(n) = counts.get(key) {
+            assert_eq!(*n, v.as_f64().unwrap(), "{key}");
+        }
+    }
+    assert_eq!(
+        [
+            "instances_blocked",
+            "instances_review",
+            "instances_waived",
+            "instances_ok"
+        ]
+        .iter()
+        .map(|k| counts[*k])
+        .sum::<f64>(),
+        counts["instances"]
+    );
+    // Pools: one row per pool of report.json, counts as numbers.
+    let pools = sheet(&xlsx, "Pools");
+    assert_eq!(pools.len() - 1, json["pools"].as_array().unwrap().len());
+    for (row, p) in pools.iter().skip(1).zip(json["pools"].as_array().unwrap()) {
+        assert_eq!(cell_text(&row[0]), p["pool_uuid"].as_str().unwrap());
+        assert_eq!(row[6], Data::Float(p["blocked"].as_f64().unwrap()));
+    }
     assert_eq!(
         counts["instances_blocked"],
         json["summary"]["instances_blocked"].as_f64().unwrap()
@@ -170,7 +211,7 @@ fn workbook_has_every_table_as_its_csv_with_numbers_filters_and_frozen_headers()
         json["summary"]["attachments"].as_f64().unwrap()
     );
     // Table sheets: header frozen, autofilter, verdict cells styled; no formula anywhere.
-    for i in 2..=7 {
+    for i in 2..=8 {
         let xml = xlsx_part(&xlsx, &format!("xl/worksheets/sheet{i}.xml"));
         assert!(xml.contains("state=\"frozen\""), "sheet{i} frozen");
         assert!(xml.contains("<autoFilter"), "sheet{i} filtered");
@@ -190,40 +231,42 @@ fn junit_has_a_suite_per_pool_and_a_case_per_instance() {
     let xml = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let json = read_json(&out.join("report.json"));
-    let suites: Vec<_> = doc
+    let pool_suites: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("testsuite"))
+        .filter(|n| n.attribute("name").is_some_and(|s| s.starts_with("pool ")))
         .collect();
-    assert_eq!(suites.len(), json["pools"].as_array().unwrap().len());
-    let cases = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("testcase"))
-        .count();
+    assert_eq!(pool_suites.len(), json["pools"].as_array().unwrap().len());
+    let cases: usize = pool_suites
+        .iter()
+        .map(|s| s.children().filter(|n| n.has_tag_name("testcase")).count())
+        .sum();
     assert_eq!(cases, json["instances"].as_array().unwrap().len());
-    let failures: Vec<_> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("failure"))
-        .collect();
+    let failures = |kind: &str| -> Vec<roxmltree::Node> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("failure") && n.attribute("type") == Some(kind))
+            .collect()
+    };
+    let s = &json["summary"];
     assert_eq!(
-        failures.len() as u64,
-        json["summary"]["instances_blocked"].as_u64().unwrap()
+        failures("blocked").len() as u64,
+        s["instances_blocked"].as_u64().unwrap()
     );
-    assert!(failures.iter().all(|f| f
+    assert!(failures("blocked").iter().all(|f| f
         .attribute("message")
         .is_some_and(|m| m.contains("Cannot be live-migrated"))));
-    let review = json["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["verdict"] == "review")
-        .count();
-    let outs = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("system-out"))
-        .count();
+    // What makes the run exit 1 fails in JUnit too: review instances, orphans, conflicts.
     assert_eq!(
-        outs, review,
-        "review instances pass with the reason in system-out"
+        failures("review").len() as u64,
+        s["instances_review"].as_u64().unwrap()
+    );
+    assert_eq!(
+        failures("orphan").len() as u64,
+        s["orphans"].as_u64().unwrap()
+    );
+    assert_eq!(
+        failures("conflict").len() as u64,
+        s["conflicts"].as_u64().unwrap()
     );
 }
 

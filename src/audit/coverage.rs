@@ -208,6 +208,8 @@ mod tests {
             remediation: String::new(),
             waived: false,
             unpaired_bdms: String::new(),
+            status: Default::default(),
+            unpaired_verdict: None,
         }
     }
 

@@ -37,6 +37,54 @@ impl Verdict {
     }
 }
 
+/// An instance's *effective* verdict once waivers apply: the one state every count, every writer and
+/// the exit code read. `Blocked` or `Review` when a finding that still counts (not waived) makes it so,
+/// `Waived` when the instance has problems and every one of them is waived, `Ok` when it has none.
+/// The four are disjoint: they add up to the number of instances.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Ok,
+    Waived,
+    Review,
+    Blocked,
+}
+
+impl Status {
+    /// Every status, worst first: the fixed order of counts in every output.
+    pub const ALL: [Status; 4] = [Status::Blocked, Status::Review, Status::Waived, Status::Ok];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Blocked => "blocked",
+            Status::Review => "review",
+            Status::Waived => "waived",
+            Status::Ok => "ok",
+        }
+    }
+
+    /// The status of an instance from the verdicts of its findings, each with whether it still
+    /// counts (a live waiver takes a finding out).
+    pub fn of(findings: impl IntoIterator<Item = (Verdict, bool)>) -> Status {
+        let (mut counting, mut any_problem) = (Verdict::Ok, false);
+        for (verdict, counts) in findings {
+            any_problem |= verdict != Verdict::Ok;
+            if counts {
+                counting = counting.max(verdict);
+            }
+        }
+        match counting {
+            Verdict::Blocked => Status::Blocked,
+            Verdict::Review => Status::Review,
+            Verdict::Ok if any_problem => Status::Waived,
+            Verdict::Ok => Status::Ok,
+        }
+    }
+}
+
 /// One volume attachment of a Nova instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
@@ -129,6 +177,13 @@ pub struct Instance {
     /// for the verdict (`unusable` and `not-in-pool` block it, `no-connection-info` needs review).
     #[serde(default)]
     pub unpaired_bdms: String,
+    /// The effective verdict (waivers applied): what every count and the exit code use. `verdict`
+    /// stays what the volumes alone say.
+    #[serde(default)]
+    pub status: Status,
+    /// The worst verdict of the unpaired BDMs (no finding carries them, so no waiver covers them).
+    #[serde(skip)]
+    pub unpaired_verdict: Option<Verdict>,
 }
 
 /// A legacy-named SR that no VM uses: a clean-up candidate.
@@ -266,9 +321,33 @@ pub(crate) fn fix_advice(boot: bool, uuid: &str) -> String {
     }
 }
 
+/// What to do about a volume whose SR uuid Cinder provides (`sr_uuid` in its connection data):
+/// every Nova release introduces the SR under that uuid as given, so a reconnect made by any
+/// nova-compute fixes it and nothing brings a legacy name back.
+pub(crate) fn fix_advice_provided(boot: bool, uuid: &str) -> String {
+    if boot {
+        format!("Boot volume: Nova refuses to detach it, so cold-migrate the instance: the destination reconnects the volume and introduces its SR as {uuid}, Cinder's sr_uuid, which every Nova release uses as given (no need to wait for Mitaka).")
+    } else {
+        format!("Detach and re-attach this volume (an outage of this volume), or cold-migrate the instance: the reconnect introduces its SR as {uuid}, Cinder's sr_uuid, which every Nova release uses as given (no need to wait for Mitaka).")
+    }
+}
+
 /// What happens to a live migration that is tried anyway.
 pub(crate) const FAILS_HARMLESSLY: &str =
     "A live migration tried before that fails with UUID_INVALID on the source and leaves the instance running where it is.";
+
+/// What a halted instance is told instead: it is not live-migrated at all while halted.
+pub(crate) const HALTED_NOTE: &str =
+    "The instance is halted: it cannot be live-migrated until it is started, so fix it before it is started and moved (a cold migration leaves a stopped instance stopped).";
+
+/// The note on a failed live migration, for an instance in `power_state`.
+pub(crate) fn failed_migration_note(power_state: &str) -> &'static str {
+    if power_state.eq_ignore_ascii_case("halted") {
+        HALTED_NOTE
+    } else {
+        FAILS_HARMLESSLY
+    }
+}
 
 fn conflict_note(conflict_with: Option<&str>) -> String {
     conflict_with.map(|other| format!(
@@ -282,12 +361,14 @@ fn finding_remediation(
     conflict_with: Option<&str>,
     expected: &str,
     has_target: bool,
+    power_state: &str,
 ) -> String {
     match naming {
         Naming::New => String::new(),
         Naming::Legacy => format!(
-            "Legacy SR name: live migration after the upgrade fails with UUID_INVALID. {} {FAILS_HARMLESSLY}{}",
+            "Legacy SR name: live migration after the upgrade fails with UUID_INVALID. {} {}{}",
             fix_advice(boot, expected),
+            failed_migration_note(power_state),
             conflict_note(conflict_with)
         ),
         Naming::Other if !has_target => "SR has no iSCSI target/targetIQN in its PBD: not a volume SR as Nova introduces it; check how this volume was attached before live-migrating.".to_string(),
@@ -467,6 +548,7 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
                 conflict_with.as_deref(),
                 &expected,
                 target.expected.is_some(),
+                &vm.power_state,
             );
             let remediation = check.remediation(
                 naming_remediation,
@@ -477,6 +559,7 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
                     port: &target.port,
                     iqn: &target.iqn,
                     boot,
+                    power_state: &vm.power_state,
                 },
             );
             let remediation = if check.kind == NovaCheck::Mismatch {
@@ -546,15 +629,18 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
             Verdict::Review => "Check the SRs that follow neither convention before live-migrating.".to_string(),
             Verdict::Blocked if blocked == 0 => String::new(),
             Verdict::Blocked if boot_blocked => format!(
-                "Cannot be live-migrated after the upgrade: its boot volume{} ({why}). Cold-migrate it once the destination's nova-compute runs Mitaka (Nova refuses to detach a boot volume). {FAILS_HARMLESSLY}",
-                if blocked > 1 { format!(" and {} more volume{}", blocked - 1, plural(blocked - 1)) } else { String::new() }
+                "Cannot be live-migrated after the upgrade: its boot volume{} ({why}). Cold-migrate it once the destination's nova-compute runs Mitaka (Nova refuses to detach a boot volume). {}",
+                if blocked > 1 { format!(" and {} more volume{}", blocked - 1, plural(blocked - 1)) } else { String::new() },
+                failed_migration_note(&vm.power_state)
             ),
             Verdict::Blocked => format!(
-                "Cannot be live-migrated after the upgrade: {blocked} volume{} ({why}). Once the nova-compute involved runs Mitaka, cold-migrate it or detach and re-attach those volumes. {FAILS_HARMLESSLY}",
-                plural(blocked)
+                "Cannot be live-migrated after the upgrade: {blocked} volume{} ({why}). Once the nova-compute involved runs Mitaka, cold-migrate it or detach and re-attach those volumes. {}",
+                plural(blocked),
+                failed_migration_note(&vm.power_state)
             ),
         };
         let remediation = join_sentences(remediation, unpaired_bdms_note(&unpaired));
+        let unpaired_worst = unpaired.iter().map(|o| o.verdict).max();
         out.instances.push(Instance {
             pool_uuid: pool_uuid.clone(),
             pool_name: pool_name.clone(),
@@ -573,6 +659,12 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
             remediation,
             waived: false,
             unpaired_bdms: other_bdms_text(&unpaired),
+            status: Status::of(
+                rows.iter()
+                    .map(|f| (f.verdict, true))
+                    .chain(unpaired_worst.map(|v| (v, true))),
+            ),
+            unpaired_verdict: unpaired_worst,
         });
         out.findings.extend(rows);
     }
@@ -876,5 +968,45 @@ mod tests {
         assert_eq!(audit.findings[0].verdict, Verdict::Review);
         assert_eq!(audit.findings[0].host, "");
         assert_eq!(audit.instances[0].verdict, Verdict::Review);
+    }
+
+    /// Issue 18: a halted instance with a legacy volume is not told a failed live migration
+    /// "leaves it running"; a running one still is.
+    #[test]
+    fn regression_halted_instance_is_not_told_it_keeps_running() {
+        let mut f = PoolFixture::new();
+        let legacy = f.iscsi_sr("FA15E-D15C-vol-1", "10.0.0.9", Some("3260"), "iqn.z");
+        let halted = f.vm(Some("inst-h"), "instance-h");
+        f.snap.vms.get_mut(&halted).unwrap().power_state = "Halted".into();
+        f.attach(&halted, &legacy, "1", Some("True"));
+        let audit = audit_pool(&f.snap, &NovaView::default());
+        let texts = [
+            audit.findings[0].remediation.as_str(),
+            audit.instances[0].remediation.as_str(),
+        ];
+        for text in texts {
+            assert!(!text.contains("leaves the instance running"), "{text}");
+            assert!(text.contains("is halted"), "{text}");
+        }
+        assert_eq!(audit.instances[0].status, Status::Blocked);
+    }
+
+    #[test]
+    fn status_of_table() {
+        use Verdict::{Blocked, Ok, Review};
+        for (findings, want) in [
+            (vec![], Status::Ok),
+            (vec![(Ok, true)], Status::Ok),
+            (vec![(Blocked, true), (Review, true)], Status::Blocked),
+            // Blocking findings waived, a volume still to review: review, not blocked, not waived.
+            (vec![(Blocked, false), (Review, true)], Status::Review),
+            (
+                vec![(Blocked, false), (Review, false), (Ok, true)],
+                Status::Waived,
+            ),
+            (vec![(Review, false)], Status::Waived),
+        ] {
+            assert_eq!(Status::of(findings.clone()), want, "{findings:?}");
+        }
     }
 }

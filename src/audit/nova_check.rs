@@ -9,7 +9,7 @@
 //! name Nova cannot translate, a second BDM for one disk, ...) are checked too, in
 //! [`NovaView::other_bdms`]: each must be usable and name an SR of the source pool.
 
-use super::{fix_advice, Verdict, FAILS_HARMLESSLY};
+use super::{failed_migration_note, fix_advice, fix_advice_provided, Verdict};
 use crate::classify::{
     mountpoint_to_number, parse_sr_info, Naming, NovaSrInfo, NovaSrSource, NovaTargetConf,
 };
@@ -99,6 +99,7 @@ pub(crate) struct SourceSr<'a> {
     pub port: &'a str,
     pub iqn: &'a str,
     pub boot: bool,
+    pub power_state: &'a str,
 }
 
 impl NovaView {
@@ -253,11 +254,15 @@ impl CheckResult {
     pub(crate) fn remediation(&self, by_naming: String, source: &SourceSr) -> String {
         match (self.kind, &self.computed) {
             (NovaCheck::Mismatch, Some(Ok(info))) => format!(
-                "Live migration fails: the destination will look for SR {} ({}), but this volume's SR is {}. {} {FAILS_HARMLESSLY}",
+                "Live migration fails: the destination will look for SR {} ({}), but this volume's SR is {}. {} {}",
                 info.uuid,
                 mismatch_reason(info, source),
                 source.uuid,
-                fix_advice(source.boot, &info.uuid)
+                match info.source {
+                    NovaSrSource::Provided => fix_advice_provided(source.boot, &info.uuid),
+                    NovaSrSource::Computed { .. } => fix_advice(source.boot, &info.uuid),
+                },
+                failed_migration_note(source.power_state)
             ),
             (NovaCheck::Match, _) => String::new(),
             (NovaCheck::Unusable, Some(Err(why))) => format!(
@@ -464,5 +469,39 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\"xvdc\\n\": no-connection-info"), "{text}");
+    }
+
+    /// Issue 18: a Cinder-provided sr_uuid comes back under that uuid whichever nova-compute
+    /// reconnects it, never under the legacy name; and a halted instance is not "left running".
+    #[test]
+    fn regression_provided_sr_uuid_advice_and_halted_instance() {
+        let provided = [("sr_uuid", "cinder-given")];
+        let bdms = vec![bdm("i-1", "/dev/xvdb", Some(&provided))];
+        let view = NovaView::new(None, Some(&bdms), &NovaTargetConf::default());
+        let r = view.check("i-1", "1", "FA15E-D15C-v");
+        assert_eq!(r.kind, NovaCheck::Mismatch);
+        for (power_state, want_running) in [("Running", true), ("Halted", false)] {
+            let source = SourceSr {
+                uuid: "FA15E-D15C-v",
+                naming: Naming::Legacy,
+                target: "10.0.0.1",
+                port: "3260",
+                iqn: "iqn.x",
+                boot: false,
+                power_state,
+            };
+            let text = r.remediation(String::new(), &source);
+            assert!(text.contains("cinder-given"), "{text}");
+            assert!(
+                !text.contains("comes back under the legacy name"),
+                "a provided sr_uuid is used as given: {text}"
+            );
+            assert_eq!(
+                text.contains("leaves the instance running"),
+                want_running,
+                "{power_state}: {text}"
+            );
+            assert_eq!(text.contains("is halted"), !want_running, "{text}");
+        }
     }
 }

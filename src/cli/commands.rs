@@ -74,14 +74,15 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
 /// `diff`: compare two report.json files: problems only, with counts for the rest. Exit 1 when
 /// there is a new problem, 3 when nothing could be rechecked (no pool audited by both runs), else 0.
 pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
-    use crate::policy::baseline::{compare, Change};
+    use crate::policy::baseline::{compare, is_problem, Change};
     use std::collections::HashSet;
     let old = crate::report::json_out::read_comparable(&a.old)?;
     let new = crate::report::json_out::read_comparable(&a.new)?;
     fn pools(r: &crate::report::json_out::Comparable) -> HashSet<&str> {
         r.pools.iter().map(|p| p.pool_uuid.as_str()).collect()
     }
-    let c = compare(&old.findings, &pools(&old), &new.findings, &pools(&new));
+    let mut c = compare(&old.findings, &pools(&old), &new.findings, &pools(&new));
+    c.inputs_differ = crate::policy::inputs::differences_in_kind(&old.inputs(), &new.inputs());
     if !old.run.complete {
         eprintln!(
             "warning: {} was an incomplete run (interrupted): problems in pools it did not audit count as first seen",
@@ -102,10 +103,21 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
             "rechecked_pools": c.rechecked_pools,
             "new_findings": ids(Change::New),
             "first_seen_findings": ids(Change::FirstSeen),
+            "reclassified_findings": c
+                .changes
+                .iter()
+                .filter(|(f, k, _)| *k == Change::Reclassified && is_problem(f))
+                .map(|(f, _, _)| f.finding_id.clone())
+                .collect::<Vec<_>>(),
             "resolved": &c.resolved,
+            "fixed": c.resolved_as("fixed"),
+            "waived": c.resolved_as("waived"),
+            "reclassified": c.resolved_as("reclassified"),
+            "gone": c.resolved_as("gone"),
             "not_rechecked_findings": c.not_rechecked.iter().map(|f| f.finding_id.clone()).collect::<Vec<_>>(),
             "unchanged": c.count(Change::Unchanged),
-            "fine": c.count(Change::Fine) + c.count(Change::Resolved),
+            "fine": c.changes.iter().filter(|(f, _, _)| !is_problem(f)).count(),
+            "inputs_differ": &c.inputs_differ,
         });
         print_line(serde_json::to_string_pretty(&out)?)?;
     } else {
@@ -324,13 +336,15 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
     use crate::policy::baseline::printable;
     for p in &report.pools {
         eprintln!(
-            "pool {:?} (entry {}): {} instance{}, {} blocked, {} to review",
+            "pool {:?} (entry {}): {} instance{}, {} blocked, {} to review, {} waived, {} ok",
             printable(&p.pool_name),
             printable(&p.entry),
             p.instances,
             plural(p.instances),
             p.blocked,
-            p.review
+            p.review,
+            p.waived,
+            p.ok
         );
     }
     let failed: Vec<_> = report
@@ -365,9 +379,26 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
             b.path
         );
     }
+    if let Some(b) = &report.baseline {
+        eprintln!(
+            "compared with {}: {}",
+            b.path,
+            crate::report::counts::change_counts(report)
+        );
+        if let Some(line) = crate::policy::baseline::inputs_line(&b.inputs_differ) {
+            eprintln!("{line}");
+        }
+    }
     eprintln!("{}", report.verdict_line());
     if !complete {
         eprintln!("interrupted: the reports cover only the entries that finished");
+    }
+    if !report.exit_reasons.is_empty() {
+        eprintln!(
+            "exit {}: {}",
+            report.exit_code,
+            report.exit_reasons.join("; ")
+        );
     }
     for p in &written.files {
         eprintln!("wrote {}", p.display());
@@ -412,6 +443,7 @@ pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     let mut report = crate::scan::build_report(cfg, results, run);
     if !complete {
         report.exit_code = interrupt.exit_code();
+        report.exit_reasons = vec!["the scan was interrupted".to_string()];
     }
     let written =
         crate::report::write_reports(&report, &cfg.out_dir, &cfg.formats, cfg.write_options)

@@ -7,6 +7,7 @@ use crate::classify::NovaTargetConf;
 use crate::config::{FetchMode, LiveOptions, ProgressMode};
 use crate::error::{InputError, ReportError};
 use crate::policy::baseline::Baseline;
+use crate::policy::inputs::{file_sha256, InputFile, Inputs};
 use crate::policy::{exit, FailOn};
 use crate::report::{Format, NovaInfo};
 use crate::scan::ScanConfig;
@@ -391,6 +392,7 @@ impl CaptureArgs {
             nova: NovaView::default(),
             nova_servers: None,
             nova_info: None,
+            inputs: Default::default(),
         })
     }
 }
@@ -450,6 +452,22 @@ impl ScanArgs {
                 target_host: conf.target_host.clone().unwrap_or_default(),
             });
         crate::report::atomic::check_writable(&src.out_dir)?;
+        let fail_on = FailOn::parse(&self.fail_on).unwrap_or_default();
+        let inputs = Inputs {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            inventory_sha256: src.inventory.digest.clone(),
+            nova_servers: digests(&self.nova_servers)?,
+            nova_bdms: digests(&self.nova_bdms)?,
+            nova_target_port: conf.target_port.clone(),
+            nova_target_host: conf.target_host.clone().unwrap_or_default(),
+            fail_on: fail_on.as_str().to_string(),
+            waivers: match &self.waivers {
+                Some(p) => digests(std::slice::from_ref(p))?.pop(),
+                None => None,
+            },
+            recorded: true,
+            ..Default::default()
+        };
         Ok(ScanConfig {
             inventory: src.inventory,
             out_dir: src.out_dir,
@@ -461,13 +479,14 @@ impl ScanArgs {
             concurrency: src.concurrency,
             live: src.live,
             command_line,
-            fail_on: FailOn::parse(&self.fail_on).unwrap_or_default(),
+            fail_on,
             baseline,
             waivers,
             today: crate::policy::waivers::today(),
             nova,
             nova_servers: nova_data.servers,
             nova_info,
+            inputs,
         })
     }
 }
@@ -520,9 +539,26 @@ fn warn(message: &str) {
     let _ = writeln!(std::io::stderr(), "warning: {message}");
 }
 
+/// The digest of each input file, in the order given.
+fn digests(paths: &[PathBuf]) -> Result<Vec<InputFile>, InputError> {
+    paths
+        .iter()
+        .map(|p| {
+            Ok(InputFile {
+                path: p.display().to_string(),
+                sha256: file_sha256(p).map_err(|cause| InputError::Unreadable {
+                    path: p.clone(),
+                    cause,
+                })?,
+            })
+        })
+        .collect()
+}
+
 /// What the comparison needs of an earlier report.
 fn baseline_of(path: String, old: crate::report::json_out::Comparable) -> Baseline {
     Baseline {
+        inputs: old.inputs(),
         path,
         started_at: old.run.started_at,
         version: old.run.version,

@@ -4,10 +4,12 @@
 //! columns asked for, so memory depends on what the audit keeps, not on the size of the dump.
 
 pub mod codec;
+mod digest;
 mod reader;
 mod records;
 mod writer;
 
+pub use digest::read_dump_with_sha256;
 pub use reader::{read_dump, read_dump_from, Database, Keep, Row, Table};
 pub use records::{snapshot_from_database, snapshot_tables};
 pub use writer::{

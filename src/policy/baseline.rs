@@ -1,17 +1,22 @@
 //! Runs over time: compare this run with an earlier report.json (`--baseline`), and
-//! `xen-sr-audit diff OLD.json NEW.json` prints the same comparison.
+//! `xen-sr-audit diff OLD.json NEW.json` prints the same comparison (both compare the findings as
+//! reported: waivers applied).
 //!
 //! An attachment is identified by what survives its remediation: pool, instance and userdevice
 //! (re-attaching a volume gives its SR a new uuid, so the SR uuid cannot be part of the identity).
 //! Only problems are tracked: a *problem* is a finding whose verdict is review or blocked and that
 //! is not waived. A problem is `new` when the baseline did not have it as a problem, `unchanged`
-//! when it did, and `first-seen` when the baseline never audited its pool (an incomplete baseline,
-//! or a pool added since). A baseline problem is `resolved` when this run audited its pool and the
-//! attachment is now fine (or gone); it is *not rechecked* when this run could not audit its pool,
-//! so a failed host never looks like progress. Healthy attachments are never new.
+//! when it did, `first-seen` when the baseline never audited its pool (an incomplete baseline, or a
+//! pool added since), and `reclassified` when the attachment sat on the same SR and was fine then
+//! (the inputs or options changed, not the fleet). A baseline problem that is not one now is
+//! `fixed` (its SR changed and it is fine now), `waived`, `reclassified` (same SR, fine now: the
+//! inputs or options changed) or `gone` (the attachment or the instance no longer exists). It is
+//! *not rechecked* when this run could not audit its pool, so a failed host never looks like
+//! progress. Healthy attachments are never new.
 
 use crate::audit::{Finding, Verdict};
 use crate::model::FastMap;
+use crate::policy::inputs::{differences_in_kind, Inputs};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -27,6 +32,8 @@ pub struct Baseline {
     pub findings: Vec<Finding>,
     /// The pools that run audited.
     pub pools: Vec<String>,
+    /// Its inputs (inferred, without digests, for reports older than schema 3).
+    pub inputs: Inputs,
 }
 
 /// The previous run a report was compared with.
@@ -40,13 +47,16 @@ pub struct BaselineInfo {
     pub complete: bool,
     /// Problems of the baseline whose pool this run did not audit (failed entries).
     pub not_rechecked: usize,
+    /// How the baseline's inputs differ in kind from this run's (empty: of one kind).
+    #[serde(default)]
+    pub inputs_differ: Vec<String>,
 }
 
 fn yes() -> bool {
     true
 }
 
-/// A problem of the baseline that is gone.
+/// A problem of the baseline that is not a problem now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resolved {
     /// The attachment's `finding_id` (pool/instance/userdevice).
@@ -62,8 +72,12 @@ pub struct Resolved {
     pub was_sr_uuid: String,
     /// Its SR now (after remediation), or empty when the attachment is gone.
     pub now_sr_uuid: String,
-    /// `ok` (the attachment is fine now) or `gone` (detached, or the instance deleted).
+    /// `ok`, `waived`, or `gone` (detached, or the instance deleted).
     pub now: String,
+    /// `fixed` (its SR changed and it is fine now), `waived`, `reclassified` (same SR, fine now:
+    /// the inputs or options changed) or `gone`. Reports before schema 3 had none.
+    #[serde(default)]
+    pub change: String,
 }
 
 /// How a finding relates to the baseline.
@@ -72,8 +86,12 @@ pub enum Change {
     New,
     Unchanged,
     FirstSeen,
-    /// Fine now, a problem in the baseline.
-    Resolved,
+    /// Same SR, another verdict than in the baseline: the inputs or options changed.
+    Reclassified,
+    /// A problem in the baseline, fine now on another SR.
+    Fixed,
+    /// A problem in the baseline, waived now.
+    Waived,
     /// Fine now and not a problem before: nothing to report.
     Fine,
 }
@@ -84,7 +102,9 @@ impl Change {
             Change::New => "new",
             Change::Unchanged => "unchanged",
             Change::FirstSeen => "first-seen",
-            Change::Resolved => "resolved",
+            Change::Reclassified => "reclassified",
+            Change::Fixed => "fixed",
+            Change::Waived => "waived",
             Change::Fine => "",
         }
     }
@@ -109,16 +129,40 @@ fn key(f: &Finding) -> (&str, &str, &str) {
 pub struct Comparison<'a> {
     /// Every finding of this run with its change, in report order.
     pub changes: Vec<(&'a Finding, Change, Option<&'a Finding>)>,
+    /// Problems of the baseline that are not problems now.
     pub resolved: Vec<Resolved>,
     /// Problems of the baseline in pools this run did not audit.
     pub not_rechecked: Vec<&'a Finding>,
     /// Pools both runs audited.
     pub rechecked_pools: usize,
+    /// How the two runs' inputs differ in kind (empty: of one kind).
+    pub inputs_differ: Vec<String>,
 }
 
 impl Comparison<'_> {
     pub fn count(&self, c: Change) -> usize {
         self.changes.iter().filter(|(_, k, _)| *k == c).count()
+    }
+    /// Resolved records with a `change`.
+    pub fn resolved_as(&self, change: &str) -> usize {
+        self.resolved.iter().filter(|r| r.change == change).count()
+    }
+}
+
+/// How one finding of this run relates to its attachment in the baseline.
+fn change_of(f: &Finding, before: Option<&Finding>, baseline_audited_pool: bool) -> Change {
+    let same_sr = before.is_some_and(|b| b.sr_uuid.eq_ignore_ascii_case(&f.sr_uuid));
+    match (is_problem(f), before.is_some_and(is_problem)) {
+        (true, true) => Change::Unchanged,
+        (true, false) if !baseline_audited_pool => Change::FirstSeen,
+        (true, false) if same_sr && before.is_some_and(|b| b.verdict == Verdict::Ok) => {
+            Change::Reclassified
+        }
+        (true, false) => Change::New,
+        (false, true) if f.verdict != Verdict::Ok => Change::Waived,
+        (false, true) if same_sr => Change::Reclassified,
+        (false, true) => Change::Fixed,
+        (false, false) => Change::Fine,
     }
 }
 
@@ -138,17 +182,11 @@ pub fn compare<'a>(
     };
     for f in new {
         let before = old_by_key.get(&key(f)).copied();
-        let was_problem = before.is_some_and(is_problem);
-        let change = match (is_problem(f), was_problem) {
-            (true, true) => Change::Unchanged,
-            (true, false) if !old_pools.contains(f.pool_uuid.as_str()) => Change::FirstSeen,
-            (true, false) => Change::New,
-            (false, true) => Change::Resolved,
-            (false, false) => Change::Fine,
-        };
+        let change = change_of(f, before, old_pools.contains(f.pool_uuid.as_str()));
         c.changes.push((f, change, before));
-        if change == Change::Resolved {
-            c.resolved.push(resolved(before.unwrap_or(f), Some(f)));
+        if before.is_some_and(is_problem) && !is_problem(f) {
+            c.resolved
+                .push(resolved(before.unwrap_or(f), Some((f, change))));
         }
     }
     for f in old.iter().filter(|f| is_problem(f)) {
@@ -164,7 +202,7 @@ pub fn compare<'a>(
     c
 }
 
-fn resolved(was: &Finding, now: Option<&Finding>) -> Resolved {
+fn resolved(was: &Finding, now: Option<(&Finding, Change)>) -> Resolved {
     Resolved {
         finding_id: format!(
             "{}/{}/{}",
@@ -180,17 +218,27 @@ fn resolved(was: &Finding, now: Option<&Finding>) -> Resolved {
         was_verdict: was.verdict,
         was_naming: was.naming.as_str().to_string(),
         was_sr_uuid: was.sr_uuid.clone(),
-        now_sr_uuid: now.map(|f| f.sr_uuid.clone()).unwrap_or_default(),
-        now: if now.is_some() { "ok" } else { "gone" }.to_string(),
+        now_sr_uuid: now.map(|(f, _)| f.sr_uuid.clone()).unwrap_or_default(),
+        now: match now {
+            Some((_, Change::Waived)) => "waived",
+            Some(_) => "ok",
+            None => "gone",
+        }
+        .to_string(),
+        change: now
+            .map_or("gone", |(_, change)| change.as_str())
+            .to_string(),
     }
 }
 
-/// Mark this run's findings against a baseline (`baseline`, and `previous_sr_uuid` where the
-/// attachment's SR changed); returns what was resolved and what to report about the baseline.
+/// Mark this run's findings (waivers already applied) against a baseline (`baseline`, and
+/// `previous_sr_uuid` where the attachment's SR changed); returns what was resolved and what to
+/// report about the baseline.
 pub fn apply(
     findings: &mut [Finding],
     old: &Baseline,
     audited: &HashSet<&str>,
+    inputs: &Inputs,
 ) -> (Vec<Resolved>, BaselineInfo) {
     let old_pools: HashSet<&str> = old.pools.iter().map(String::as_str).collect();
     let (marks, resolved, not_rechecked) = {
@@ -217,27 +265,94 @@ pub fn apply(
         version: old.version.clone(),
         complete: old.complete,
         not_rechecked,
+        inputs_differ: differences_in_kind(&old.inputs, inputs),
     };
     (resolved, info)
+}
+
+/// The counts of a comparison, worded once for the console, summary.md and `diff`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChangeCounts {
+    pub new: usize,
+    pub first_seen: usize,
+    pub unchanged: usize,
+    /// Problems now that were fine on the same SR.
+    pub reclassified: usize,
+    pub fixed: usize,
+    pub waived: usize,
+    /// Problems then that are fine now on the same SR.
+    pub resolved_reclassified: usize,
+    pub gone: usize,
+    pub not_rechecked: usize,
+}
+
+impl ChangeCounts {
+    pub fn of(c: &Comparison) -> ChangeCounts {
+        ChangeCounts {
+            new: c.count(Change::New),
+            first_seen: c.count(Change::FirstSeen),
+            unchanged: c.count(Change::Unchanged),
+            reclassified: c
+                .changes
+                .iter()
+                .filter(|(f, k, _)| *k == Change::Reclassified && is_problem(f))
+                .count(),
+            fixed: c.resolved_as("fixed"),
+            waived: c.resolved_as("waived"),
+            resolved_reclassified: c.resolved_as("reclassified"),
+            gone: c.resolved_as("gone"),
+            not_rechecked: c.not_rechecked.len(),
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} new, {} first seen, {} unchanged, {} reclassified problems; {} fixed, {} waived, {} reclassified, {} gone since the baseline; {} not rechecked",
+            self.new,
+            self.first_seen,
+            self.unchanged,
+            self.reclassified,
+            self.fixed,
+            self.waived,
+            self.resolved_reclassified,
+            self.gone,
+            self.not_rechecked
+        )
+    }
+}
+
+/// The one line that says a baseline's inputs differ in kind, or `None` when they do not.
+pub fn inputs_line(differ: &[String]) -> Option<String> {
+    (!differ.is_empty()).then(|| {
+        format!(
+            "warning: the baseline's inputs differ in kind ({}): attachments whose verdict changed on the same SR are counted as reclassified, not fixed or new",
+            differ.join("; ")
+        )
+    })
 }
 
 /// The `diff` command's text: problems only, with counts for the rest.
 pub fn render(c: &Comparison, old_name: &str, new_name: &str) -> String {
     let mut out = format!(
-        "{old_name} -> {new_name}: {} new, {} first seen, {} unchanged, {} resolved, {} not rechecked problems; {} attachments fine\n",
-        c.count(Change::New),
-        c.count(Change::FirstSeen),
-        c.count(Change::Unchanged),
-        c.resolved.len(),
-        c.not_rechecked.len(),
-        c.count(Change::Fine) + c.count(Change::Resolved),
+        "{old_name} -> {new_name}: {}; {} attachments fine\n",
+        ChangeCounts::of(c),
+        c.changes.iter().filter(|(f, _, _)| !is_problem(f)).count(),
     );
+    if let Some(line) = inputs_line(&c.inputs_differ) {
+        out.push_str(&line);
+        out.push('\n');
+    }
     if c.rechecked_pools == 0 {
         out.push_str("nothing could be rechecked: the two runs have no audited pool in common\n");
     }
     let mut rows: Vec<[String; 7]> = Vec::new();
     for (f, change, _) in &c.changes {
-        if matches!(change, Change::New | Change::FirstSeen) {
+        if matches!(change, Change::New | Change::FirstSeen)
+            || (*change == Change::Reclassified && is_problem(f))
+        {
             rows.push([
                 change.as_str().to_string(),
                 f.verdict.as_str().to_string(),
@@ -262,7 +377,7 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str) -> String {
             )
         };
         rows.push([
-            "resolved".into(),
+            r.change.clone(),
             format!("was {}", r.was_verdict.as_str()),
             printable(&r.pool_name),
             printable(&r.instance_name),
@@ -384,6 +499,8 @@ mod tests {
             f("p", "healthy", "1", "n1", Ok),
             f("p", "worse", "1", "n2", Ok),
             f("q", "unrechecked", "1", "FA15E-D15C-d", Blocked),
+            f("p", "relabelled", "1", "FA15E-D15C-g", Blocked),
+            f("p", "now-checked", "1", "other-1", Ok),
         ];
         let new = vec![
             f("p", "fixed", "1", "37ee", Ok),
@@ -393,6 +510,10 @@ mod tests {
             f("p", "added-ok", "1", "n3", Ok),
             f("p", "added-bad", "1", "FA15E-D15C-e", Blocked),
             f("r", "new-pool", "1", "FA15E-D15C-f", Blocked),
+            // Same SR, fine now (say, --nova-bdms says match): the options changed, nothing was fixed.
+            f("p", "relabelled", "1", "FA15E-D15C-g", Ok),
+            // Same SR, a problem now (say, without --nova-bdms): not new either.
+            f("p", "now-checked", "1", "other-1", Review),
         ];
         let old_pools: HashSet<&str> = ["p", "q"].into();
         let new_pools: HashSet<&str> = ["p", "r"].into();
@@ -405,21 +526,25 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("fixed", Change::Resolved),
+                ("fixed", Change::Fixed),
                 ("still", Change::Unchanged),
                 ("healthy", Change::Fine),
-                ("worse", Change::New),
+                // Same SR, a verdict it did not have: the inputs changed, not the fleet.
+                ("worse", Change::Reclassified),
                 ("added-ok", Change::Fine),
                 ("added-bad", Change::New),
                 ("new-pool", Change::FirstSeen),
+                ("relabelled", Change::Reclassified),
+                ("now-checked", Change::Reclassified),
             ]
         );
-        let resolved: Vec<(&str, &str, &str)> = c
+        let resolved: Vec<(&str, &str, &str, &str)> = c
             .resolved
             .iter()
             .map(|r| {
                 (
                     r.instance_uuid.as_str(),
+                    r.change.as_str(),
                     r.now.as_str(),
                     r.now_sr_uuid.as_str(),
                 )
@@ -427,7 +552,22 @@ mod tests {
             .collect();
         assert_eq!(
             resolved,
-            vec![("fixed", "ok", "37ee"), ("gone", "gone", "")]
+            vec![
+                ("fixed", "fixed", "ok", "37ee"),
+                ("relabelled", "reclassified", "ok", "FA15E-D15C-g"),
+                ("gone", "gone", "gone", "")
+            ]
+        );
+        let counts = ChangeCounts::of(&c);
+        assert_eq!(
+            (
+                counts.new,
+                counts.reclassified,
+                counts.fixed,
+                counts.resolved_reclassified,
+                counts.gone
+            ),
+            (1, 2, 1, 1, 1)
         );
         assert_eq!(c.not_rechecked.len(), 1);
         assert_eq!(c.rechecked_pools, 1);
@@ -451,7 +591,11 @@ mod tests {
             std::slice::from_ref(&waived),
             &pools,
         );
-        assert_eq!(c.changes[0].1, Change::Resolved);
+        assert_eq!(c.changes[0].1, Change::Waived);
+        assert_eq!(
+            (c.resolved[0].change.as_str(), c.resolved[0].now.as_str()),
+            ("waived", "waived")
+        );
         let c = compare(
             std::slice::from_ref(&waived),
             &pools,

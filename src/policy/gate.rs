@@ -43,11 +43,12 @@ impl FailOn {
     }
 }
 
-/// The counts the gate decides on (waived findings already set aside).
+/// The counts the gate decides on: the instances' effective verdicts (waived findings already set
+/// aside) and the run's other warnings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GateCounts {
-    pub instances_blocked_unwaived: usize,
-    pub instances_review_unwaived: usize,
+    pub instances_blocked: usize,
+    pub instances_review: usize,
     pub orphans: usize,
     pub conflicts: usize,
     /// Inventory entries that could not be audited.
@@ -58,32 +59,143 @@ pub struct GateCounts {
     pub coverage_warnings: usize,
 }
 
-/// The documented exit code for `--fail-on`: 2 for failing findings, else 3 for a failed entry or an
+/// The exit code and why: one phrase per count that raised it to that code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    pub code: u8,
+    pub reasons: Vec<String>,
+}
+
+fn counted(n: usize, one: &str, many: &str) -> Option<String> {
+    (n > 0).then(|| format!("{n} {}", if n == 1 { one } else { many }))
+}
+
+/// The documented exit code for `--fail-on`: 2 for failing instances, else 3 for a failed entry or an
 /// instance Nova knows that nothing audited, else 1 for warnings (instances to review, orphans,
-/// conflicts, Nova and XAPI disagreeing), else 0. Waived findings do not count.
-pub fn exit_code(c: &GateCounts, fail_on: FailOn) -> u8 {
-    let failing = match fail_on {
-        FailOn::Blocked => c.instances_blocked_unwaived > 0,
-        FailOn::Review => c.instances_blocked_unwaived + c.instances_review_unwaived > 0,
-        FailOn::Never => false,
+/// conflicts, Nova and XAPI disagreeing), else 0; with the counts that decided it.
+pub fn decide(c: &GateCounts, fail_on: FailOn) -> Decision {
+    let blocked = counted(c.instances_blocked, "blocked instance", "blocked instances");
+    let review = counted(
+        c.instances_review,
+        "instance to review",
+        "instances to review",
+    );
+    let failing: Vec<Option<String>> = match fail_on {
+        FailOn::Blocked => vec![blocked],
+        FailOn::Review => vec![blocked, review.clone()],
+        FailOn::Never => vec![],
     };
-    let warnings = match fail_on {
-        FailOn::Blocked => {
-            c.instances_review_unwaived > 0
-                || c.orphans > 0
-                || c.conflicts > 0
-                || c.coverage_warnings > 0
+    let incomplete = vec![
+        counted(
+            c.entries_failed,
+            "inventory entry could not be audited",
+            "inventory entries could not be audited",
+        ),
+        counted(
+            c.instances_not_audited,
+            "instance known to Nova was not audited",
+            "instances known to Nova were not audited",
+        ),
+    ];
+    let mut warnings = match fail_on {
+        FailOn::Blocked => vec![review],
+        FailOn::Review => vec![],
+        FailOn::Never => vec![],
+    };
+    if fail_on != FailOn::Never {
+        warnings.extend([
+            counted(c.orphans, "orphaned legacy SR", "orphaned legacy SRs"),
+            counted(c.conflicts, "conflict", "conflicts"),
+            counted(
+                c.coverage_warnings,
+                "instance where Nova and XAPI disagree",
+                "instances where Nova and XAPI disagree",
+            ),
+        ]);
+    }
+    for (code, reasons) in [
+        (exit::BLOCKED, failing),
+        (exit::ENTRY_FAILED, incomplete),
+        (exit::WARNINGS, warnings),
+    ] {
+        let reasons: Vec<String> = reasons.into_iter().flatten().collect();
+        if !reasons.is_empty() {
+            return Decision { code, reasons };
         }
-        FailOn::Review => c.orphans > 0 || c.conflicts > 0 || c.coverage_warnings > 0,
-        FailOn::Never => false,
-    };
-    if failing {
-        exit::BLOCKED
-    } else if c.entries_failed > 0 || c.instances_not_audited > 0 {
-        exit::ENTRY_FAILED
-    } else if warnings {
-        exit::WARNINGS
-    } else {
-        exit::CLEAN
+    }
+    Decision {
+        code: exit::CLEAN,
+        reasons: Vec::new(),
+    }
+}
+
+/// The exit code alone (see [`decide`]).
+pub fn exit_code(c: &GateCounts, fail_on: FailOn) -> u8 {
+    decide(c, fail_on).code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decide_table() {
+        let c = |blocked, review, orphans, failed| GateCounts {
+            instances_blocked: blocked,
+            instances_review: review,
+            orphans,
+            entries_failed: failed,
+            ..Default::default()
+        };
+        for (counts, fail_on, code, reasons) in [
+            (c(0, 0, 0, 0), FailOn::Blocked, 0, vec![]),
+            (
+                c(2, 1, 0, 0),
+                FailOn::Blocked,
+                2,
+                vec!["2 blocked instances"],
+            ),
+            (
+                c(0, 12, 3, 0),
+                FailOn::Blocked,
+                1,
+                vec!["12 instances to review", "3 orphaned legacy SRs"],
+            ),
+            (
+                c(0, 1, 0, 0),
+                FailOn::Review,
+                2,
+                vec!["1 instance to review"],
+            ),
+            (
+                c(0, 0, 1, 0),
+                FailOn::Review,
+                1,
+                vec!["1 orphaned legacy SR"],
+            ),
+            (
+                c(0, 1, 1, 1),
+                FailOn::Blocked,
+                3,
+                vec!["1 inventory entry could not be audited"],
+            ),
+            (c(5, 5, 5, 0), FailOn::Never, 0, vec![]),
+            (
+                c(5, 5, 5, 1),
+                FailOn::Never,
+                3,
+                vec!["1 inventory entry could not be audited"],
+            ),
+        ] {
+            let d = decide(&counts, fail_on);
+            assert_eq!(
+                (
+                    d.code,
+                    d.reasons.iter().map(String::as_str).collect::<Vec<_>>()
+                ),
+                (code, reasons),
+                "{counts:?} {fail_on:?}"
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod baseline;
 pub mod gate;
+pub mod inputs;
 pub mod waivers;
 
 pub use gate::{exit, FailOn};

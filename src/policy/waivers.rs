@@ -6,7 +6,7 @@
 //! TOML: `[[waiver]]` tables with `finding_id` (or `instance_uuid`, to cover every finding of an
 //! instance), `reason`, `owner`, `expires = "YYYY-MM-DD"`. CSV: the same names as columns.
 
-use crate::audit::{findings_by_instance, Finding, Instance, Verdict};
+use crate::audit::{findings_by_instance, Finding, Instance, Status, Verdict};
 use crate::error::InputError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -318,13 +318,18 @@ pub fn apply(
     }
     let by_instance = findings_by_instance(findings);
     for inst in instances.iter_mut() {
-        let mut relevant = by_instance
+        let mine = by_instance
             .get(&(inst.pool_uuid.as_str(), inst.vm_uuid.as_str()))
-            .into_iter()
-            .flatten()
-            .filter(|f| f.verdict != Verdict::Ok)
-            .peekable();
-        inst.waived = relevant.peek().is_some() && relevant.all(|f| !f.counts());
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        // Unpaired BDMs carry no finding id, so no waiver covers them.
+        let unpaired = inst.unpaired_verdict.map(|v| (v, true));
+        inst.status = Status::of(
+            mine.iter()
+                .map(|f| (f.verdict, f.counts()))
+                .chain(unpaired),
+        );
+        inst.waived = inst.status == Status::Waived;
     }
     waivers
         .iter()

@@ -4,7 +4,7 @@
 //! these files comes from XAPI and a spreadsheet would otherwise run it as a formula.
 
 use crate::audit::{Conflict, CoverageRow, Finding, Instance, Orphan};
-use crate::report::HostRow;
+use crate::report::{HostRow, PoolRow};
 use std::borrow::Cow;
 use std::io::Write;
 
@@ -142,6 +142,7 @@ impl CsvRow for Instance {
         "remediation",
         "waived",
         "unpaired_bdms",
+        "status",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -162,6 +163,7 @@ impl CsvRow for Instance {
             self.remediation.clone(),
             b(self.waived),
             self.unpaired_bdms.clone(),
+            self.status.as_str().to_string(),
         ]
     }
 }
@@ -226,6 +228,69 @@ impl CsvRow for HostRow {
             self.tls.clone(),
             self.tls_version.clone(),
         ]
+    }
+}
+
+/// The Pools sheet of report.xlsx (no CSV file of its own: report.json has the same rows).
+impl CsvRow for PoolRow {
+    const NUMERIC: &'static [&'static str] = &[
+        "hosts",
+        "vms",
+        "instances",
+        "blocked",
+        "review",
+        "waived",
+        "ok",
+        "legacy",
+        "new",
+        "other",
+        "legacy_srs",
+        "orphans",
+        "conflicts",
+    ];
+    const HEADER: &'static [&'static str] = &[
+        "pool_uuid",
+        "pool_name",
+        "entry",
+        "hosts",
+        "vms",
+        "instances",
+        "blocked",
+        "review",
+        "waived",
+        "ok",
+        "legacy",
+        "new",
+        "other",
+        "legacy_srs",
+        "orphans",
+        "conflicts",
+    ];
+    fn cells(&self) -> Vec<String> {
+        let mut cells = vec![
+            self.pool_uuid.clone(),
+            self.pool_name.clone(),
+            self.entry.clone(),
+        ];
+        cells.extend(
+            [
+                self.hosts,
+                self.vms,
+                self.instances,
+                self.blocked,
+                self.review,
+                self.waived,
+                self.ok,
+                self.legacy,
+                self.new,
+                self.other,
+                self.legacy_srs,
+                self.orphans,
+                self.conflicts,
+            ]
+            .map(|n| n.to_string()),
+        );
+        cells
     }
 }
 

@@ -4,7 +4,7 @@
 //! construction; the one block of data embedded for scripts is escaped for `<script>` context here.
 //! Without JavaScript the page reads the same; with it, the findings table sorts and filters.
 
-use crate::audit::{Coverage, Finding, Instance, Verdict};
+use crate::audit::{Coverage, Finding, Instance, Status};
 use crate::report::Report;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -42,6 +42,8 @@ struct Blocked<'a> {
 struct Filters {
     pools: BTreeSet<String>,
     hosts: BTreeSet<String>,
+    /// The `nova_check` values present (empty without `--nova-bdms`).
+    nova_checks: BTreeSet<String>,
 }
 
 /// Escape JSON for a `<script>` element: no `<`, `>`, `&` or line separators survive literally.
@@ -115,22 +117,30 @@ fn chart(report: &Report) -> Chart {
 }
 
 /// Render the page.
-pub fn render(report: &Report) -> Result<String, String> {
+pub fn render<'a>(report: &'a Report) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| e.to_string())?;
     let by_instance = crate::audit::findings_by_instance(&report.findings);
+    let card = |i: &'a Instance| Blocked {
+        instance: i,
+        findings: by_instance
+            .get(&(i.pool_uuid.as_str(), i.vm_uuid.as_str()))
+            .cloned()
+            .unwrap_or_default(),
+    };
+    // Cards by effective verdict: the blocked ones, then every other instance a waiver changed.
     let blocked: Vec<Blocked> = report
         .instances
         .iter()
-        .filter(|i| i.verdict == Verdict::Blocked)
-        .map(|i| Blocked {
-            instance: i,
-            findings: by_instance
-                .get(&(i.pool_uuid.as_str(), i.vm_uuid.as_str()))
-                .cloned()
-                .unwrap_or_default(),
-        })
+        .filter(|i| i.status == Status::Blocked)
+        .map(&card)
+        .collect();
+    let waived: Vec<Blocked> = report
+        .instances
+        .iter()
+        .filter(|i| i.status != Status::Blocked && i.status.as_str() != i.verdict.as_str())
+        .map(card)
         .collect();
     let filters = Filters {
         pools: report
@@ -143,6 +153,12 @@ pub fn render(report: &Report) -> Result<String, String> {
             .iter()
             .map(|f| f.host.clone())
             .filter(|h| !h.is_empty())
+            .collect(),
+        nova_checks: report
+            .findings
+            .iter()
+            .map(|f| f.nova_check.clone())
+            .filter(|c| !c.is_empty())
             .collect(),
     };
     let failed: Vec<_> = report
@@ -164,7 +180,9 @@ pub fn render(report: &Report) -> Result<String, String> {
         fail_on => &report.fail_on,
         pools => &report.pools,
         chart => chart(report),
-        blocked => blocked,
+        blocked_count => blocked.len(),
+        cards => blocked.into_iter().chain(waived).collect::<Vec<_>>(),
+        exit_reasons => &report.exit_reasons,
         failed => failed,
         orphans => &report.orphans,
         conflicts => &report.conflicts,

@@ -1,6 +1,7 @@
 //! report.json: the whole [`Report`] as pretty JSON with `schema_version`, for compliance jobs that
 //! compare runs. Values are raw (no CSV neutralisation): JSON consumers are programs, not spreadsheets.
 
+use crate::policy::inputs::{DumpInput, InputFile, Inputs};
 use crate::report::Report;
 use std::io::Write;
 
@@ -32,6 +33,73 @@ pub struct Comparable {
     pub pools: Vec<crate::report::PoolRow>,
     #[serde(default)]
     pub findings: Vec<crate::audit::Finding>,
+    /// Schema 3 on; older reports have their inputs inferred from what they do record.
+    #[serde(default)]
+    pub inputs: Option<Inputs>,
+    #[serde(default)]
+    pub nova: Option<crate::report::NovaInfo>,
+    #[serde(default)]
+    pub fail_on: String,
+    #[serde(default)]
+    pub waivers: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub hosts: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub schema_version: u32,
+}
+
+impl Comparable {
+    /// The run's inputs: as recorded (schema 3 on), or inferred without digests from the Nova
+    /// files, `--fail-on`, waivers and sources an older report names.
+    pub fn inputs(&self) -> Inputs {
+        if let Some(i) = &self.inputs {
+            return i.clone();
+        }
+        let files = |v: &[String]| {
+            v.iter()
+                .map(|p| InputFile {
+                    path: p.clone(),
+                    sha256: String::new(),
+                })
+                .collect()
+        };
+        let nova = self.nova.clone().unwrap_or_default();
+        let source = |h: &serde_json::Value| h["source"].as_str().unwrap_or_default().to_string();
+        let is_live = |s: &str| {
+            let s = s.to_ascii_lowercase();
+            s.starts_with("http://") || s.starts_with("https://")
+        };
+        Inputs {
+            tool_version: self.run.version.clone(),
+            inventory_sha256: self.run.inventory_sha256.clone(),
+            dumps: self
+                .hosts
+                .iter()
+                .map(source)
+                .filter(|s| !is_live(s))
+                .map(|path| DumpInput {
+                    path,
+                    ..Default::default()
+                })
+                .collect(),
+            live_entries: self.hosts.iter().filter(|h| is_live(&source(h))).count(),
+            nova_servers: files(&nova.servers),
+            nova_bdms: files(&nova.bdms),
+            nova_target_port: if nova.target_port.is_empty() {
+                "3260".into()
+            } else {
+                nova.target_port
+            },
+            nova_target_host: nova.target_host,
+            fail_on: if self.fail_on.is_empty() {
+                "blocked".into()
+            } else {
+                self.fail_on.clone()
+            },
+            waivers: (!self.waivers.is_empty()).then(InputFile::default),
+            recorded: false,
+        }
+    }
 }
 
 /// Read a report.json for a comparison (`--baseline`, `diff`).

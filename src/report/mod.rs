@@ -4,6 +4,7 @@
 //! place together at the end (see [`atomic`]).
 
 pub mod atomic;
+pub mod counts;
 pub mod csv_out;
 pub mod html;
 pub mod json_out;
@@ -14,20 +15,24 @@ pub mod provenance;
 pub mod summary_md;
 pub mod xlsx;
 
-use crate::audit::{
-    findings_by_instance, Conflict, Coverage, CoverageRow, Finding, Instance, NovaCheck, Orphan,
-    PoolAudit, Verdict,
-};
+pub use counts::Summary;
+
+use crate::audit::{Conflict, CoverageRow, Finding, Instance, Orphan, PoolAudit};
 use crate::classify::Naming;
 use crate::policy::baseline::{BaselineInfo, Resolved};
 use crate::policy::gate::{self, FailOn, GateCounts};
+use crate::policy::inputs::Inputs;
 use crate::policy::waivers::WaiverStatus;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever a field of report.json or a column of a CSV changes meaning or order.
 /// 2: `finding_id` is pool/instance/userdevice (was with the SR uuid), `resolved[]` entries are
 /// [`Resolved`] records, `baseline` values include `first-seen` and `resolved`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: instance counts are effective verdicts (`instances_blocked` + `instances_review` +
+/// `instances_waived` + `instances_ok` = `instances`; the `_unwaived` counts are gone), instances carry
+/// `status`, pools `waived` and `ok`; `baseline` values and `resolved[].change` split `fixed`, `waived`,
+/// `reclassified` and `gone`; the run's `inputs` and `exit_reasons` are recorded.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The outcome of one inventory entry, a row of hosts.csv.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,62 +92,6 @@ pub struct RunMeta {
     pub complete: bool,
 }
 
-/// Counts over the whole run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
-    pub entries: usize,
-    pub entries_failed: usize,
-    pub pools: usize,
-    pub hosts: usize,
-    pub vms: usize,
-    pub instances: usize,
-    pub instances_blocked: usize,
-    pub instances_review: usize,
-    pub instances_ok: usize,
-    pub attachments: usize,
-    pub legacy: usize,
-    pub new: usize,
-    pub other: usize,
-    pub legacy_srs: usize,
-    pub orphans: usize,
-    pub conflicts: usize,
-    /// Instances blocked / to review once waived findings are set aside (what the exit code uses).
-    #[serde(default)]
-    pub instances_blocked_unwaived: usize,
-    #[serde(default)]
-    pub instances_review_unwaived: usize,
-    #[serde(default)]
-    pub findings_waived: usize,
-    #[serde(default)]
-    pub waivers_expired: usize,
-    /// Against `--baseline` (zero without one).
-    #[serde(default)]
-    pub findings_new: usize,
-    #[serde(default)]
-    pub findings_unchanged: usize,
-    #[serde(default)]
-    pub findings_resolved: usize,
-    /// Problems in pools the baseline did not audit.
-    #[serde(default)]
-    pub findings_first_seen: usize,
-    /// Nova's check of each finding against `--nova-bdms` (zero without it).
-    #[serde(default)]
-    pub nova_match: usize,
-    #[serde(default)]
-    pub nova_mismatch: usize,
-    #[serde(default)]
-    pub nova_no_bdm: usize,
-    /// Coverage against `--nova-servers` (zero without it).
-    #[serde(default)]
-    pub coverage_audited: usize,
-    #[serde(default)]
-    pub coverage_not_audited: usize,
-    #[serde(default)]
-    pub coverage_missing_in_xapi: usize,
-    #[serde(default)]
-    pub coverage_unknown_to_nova: usize,
-}
-
 /// The Nova files and destination options a run used.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NovaInfo {
@@ -171,6 +120,12 @@ pub struct PoolRow {
     pub legacy_srs: usize,
     pub orphans: usize,
     pub conflicts: usize,
+    /// Instances whose every problem is waived, and instances with none (with `blocked` and
+    /// `review`, effective verdicts that add up to `instances`).
+    #[serde(default)]
+    pub waived: usize,
+    #[serde(default)]
+    pub ok: usize,
 }
 
 /// Everything a run found: what every writer renders.
@@ -180,6 +135,12 @@ pub struct Report {
     pub run: RunMeta,
     pub summary: Summary,
     pub exit_code: u8,
+    /// Why the exit code is what it is, one phrase per reason (empty for 0).
+    #[serde(default)]
+    pub exit_reasons: Vec<String>,
+    /// What this run read and the options that change verdicts (schema 3).
+    #[serde(default)]
+    pub inputs: Option<Inputs>,
     pub hosts: Vec<HostRow>,
     pub pools: Vec<PoolRow>,
     pub findings: Vec<Finding>,
@@ -209,30 +170,23 @@ pub struct Report {
 impl PoolRow {
     pub fn from_audit(entry: &str, a: &PoolAudit) -> PoolRow {
         let naming = |n: Naming| a.findings.iter().filter(|f| f.naming == n).count();
-        PoolRow {
+        let mut row = PoolRow {
             pool_uuid: a.pool_uuid.clone(),
             pool_name: a.pool_name.clone(),
             entry: entry.to_string(),
             hosts: a.hosts,
             vms: a.vms,
             instances: a.instances.len(),
-            blocked: a
-                .instances
-                .iter()
-                .filter(|i| i.verdict == Verdict::Blocked)
-                .count(),
-            review: a
-                .instances
-                .iter()
-                .filter(|i| i.verdict == Verdict::Review)
-                .count(),
             legacy: naming(Naming::Legacy),
             new: naming(Naming::New),
             other: naming(Naming::Other),
             legacy_srs: a.legacy_srs,
             orphans: a.orphans.len(),
             conflicts: a.conflicts.len(),
-        }
+            ..Default::default()
+        };
+        counts::recount_pools(std::slice::from_mut(&mut row), &a.instances);
+        row
     }
 }
 
@@ -313,99 +267,24 @@ impl Report {
         });
     }
 
-    fn summarise(&self) -> Summary {
-        let verdicts = |v: Verdict| self.instances.iter().filter(|i| i.verdict == v).count();
-        let by_instance = findings_by_instance(&self.findings);
-        let unwaived_verdict = |i: &Instance| -> Verdict {
-            by_instance
-                .get(&(i.pool_uuid.as_str(), i.vm_uuid.as_str()))
-                .into_iter()
-                .flatten()
-                .filter(|f| f.counts())
-                .map(|f| f.verdict)
-                .max()
-                .unwrap_or_default()
-        };
-        let naming = |n: Naming| self.findings.iter().filter(|f| f.naming == n).count();
-        let nova = |c: NovaCheck| {
-            self.findings
-                .iter()
-                .filter(|f| f.nova_check == c.as_str())
-                .count()
-        };
-        let covered = |c: Coverage| self.coverage.iter().filter(|r| r.coverage == c).count();
-        Summary {
-            entries: self.hosts.len(),
-            entries_failed: self.hosts.iter().filter(|h| h.status == "failed").count(),
-            pools: self.pools.len(),
-            hosts: self.pools.iter().map(|p| p.hosts).sum(),
-            vms: self.pools.iter().map(|p| p.vms).sum(),
-            instances: self.instances.len(),
-            instances_blocked: verdicts(Verdict::Blocked),
-            instances_review: verdicts(Verdict::Review),
-            instances_ok: verdicts(Verdict::Ok),
-            attachments: self.findings.len(),
-            legacy: naming(Naming::Legacy),
-            new: naming(Naming::New),
-            other: naming(Naming::Other),
-            legacy_srs: self.pools.iter().map(|p| p.legacy_srs).sum(),
-            orphans: self.orphans.len(),
-            conflicts: self.conflicts.len(),
-            instances_blocked_unwaived: self
-                .instances
-                .iter()
-                .filter(|i| unwaived_verdict(i) == Verdict::Blocked)
-                .count(),
-            instances_review_unwaived: self
-                .instances
-                .iter()
-                .filter(|i| unwaived_verdict(i) == Verdict::Review)
-                .count(),
-            findings_waived: self
-                .findings
-                .iter()
-                .filter(|f| f.waiver == "waived")
-                .count(),
-            waivers_expired: self
-                .waivers
-                .iter()
-                .filter(|w| w.status == "expired")
-                .count(),
-            findings_new: self.findings.iter().filter(|f| f.baseline == "new").count(),
-            findings_first_seen: self
-                .findings
-                .iter()
-                .filter(|f| f.baseline == "first-seen")
-                .count(),
-            findings_unchanged: self
-                .findings
-                .iter()
-                .filter(|f| f.baseline == "unchanged")
-                .count(),
-            findings_resolved: self.resolved.len(),
-            nova_match: nova(NovaCheck::Match),
-            nova_mismatch: nova(NovaCheck::Mismatch),
-            nova_no_bdm: nova(NovaCheck::NoBdm),
-            coverage_audited: covered(Coverage::Audited),
-            coverage_not_audited: covered(Coverage::NotAudited),
-            coverage_missing_in_xapi: covered(Coverage::MissingInXapi),
-            coverage_unknown_to_nova: covered(Coverage::UnknownToNova),
-        }
-    }
-
-    /// Recompute the summary and the exit code after baseline and waivers were applied.
+    /// Recount every pool, entry and the summary from the instances' effective verdicts (once
+    /// baseline and waivers are applied), and decide the exit code from those same numbers.
     pub fn finalize(&mut self, fail_on: FailOn) {
         self.fail_on = fail_on.as_str().to_string();
-        self.summary = self.summarise();
-        self.exit_code = gate::exit_code(&self.gate_counts(), fail_on);
+        counts::recount_pools(&mut self.pools, &self.instances);
+        counts::recount_hosts(&mut self.hosts, &self.pools);
+        self.summary = counts::summarise(self);
+        let decision = gate::decide(&self.gate_counts(), fail_on);
+        self.exit_code = decision.code;
+        self.exit_reasons = decision.reasons;
     }
 
     /// What the exit-code gate decides on.
     pub fn gate_counts(&self) -> GateCounts {
         let s = &self.summary;
         GateCounts {
-            instances_blocked_unwaived: s.instances_blocked_unwaived,
-            instances_review_unwaived: s.instances_review_unwaived,
+            instances_blocked: s.instances_blocked,
+            instances_review: s.instances_review,
             orphans: s.orphans,
             conflicts: s.conflicts,
             entries_failed: s.entries_failed,
@@ -416,94 +295,9 @@ impl Report {
 
     /// The one-line verdict used by the console, the HTML header and summary.md.
     pub fn verdict_line(&self) -> String {
-        let s = &self.summary;
-        let pools = |n: usize| {
-            if n == 1 {
-                "1 pool".to_string()
-            } else {
-                format!("{n} pools")
-            }
-        };
-        let blocked_pools = self.pools.iter().filter(|p| p.blocked > 0).count();
-        if s.pools == 0 {
-            let mut line = format!(
-                "Nothing could be audited: {} of {} inventory entr{} failed",
-                s.entries_failed,
-                s.entries,
-                if s.entries == 1 { "y" } else { "ies" }
-            );
-            if s.coverage_not_audited > 0 {
-                line.push_str(&format!(
-                    "; {} instance{} known to Nova not audited",
-                    s.coverage_not_audited,
-                    plural(s.coverage_not_audited)
-                ));
-            }
-            return line;
-        }
-        let mut line = if s.instances_blocked > 0 {
-            format!(
-                "{} instance{} in {} cannot be live-migrated after the upgrade",
-                s.instances_blocked,
-                if s.instances_blocked == 1 { "" } else { "s" },
-                pools(blocked_pools)
-            )
-        } else {
-            format!(
-                "No instance in {} is blocked from live migration after the upgrade",
-                pools(s.pools)
-            )
-        };
-        if s.instances_blocked > 0 && s.instances_blocked_unwaived < s.instances_blocked {
-            // Counted by instance: an instance is waived when every finding that makes it blocked
-            // is; one that then still has a volume to review is counted there.
-            line.push_str(&format!(
-                " ({} waived)",
-                s.instances_blocked - s.instances_blocked_unwaived
-            ));
-        }
-        if s.instances_review_unwaived > 0 {
-            line.push_str(&format!(
-                "; {} need{} review",
-                s.instances_review_unwaived,
-                if s.instances_review_unwaived == 1 {
-                    "s"
-                } else {
-                    ""
-                }
-            ));
-        }
-        if s.entries_failed > 0 {
-            line.push_str(&format!(
-                "; {} of {} inventory entries could not be audited",
-                s.entries_failed, s.entries
-            ));
-        }
-        if s.coverage_not_audited > 0 {
-            line.push_str(&format!(
-                "; {} instance{} known to Nova {} not audited",
-                s.coverage_not_audited,
-                plural(s.coverage_not_audited),
-                if s.coverage_not_audited == 1 {
-                    "was"
-                } else {
-                    "were"
-                }
-            ));
-        }
-        let ghosts = s.coverage_missing_in_xapi + s.coverage_unknown_to_nova;
-        if ghosts > 0 {
-            line.push_str(&format!(
-                "; {} instance{} where Nova and XAPI disagree",
-                ghosts,
-                plural(ghosts)
-            ));
-        }
-        line
+        counts::verdict_line(self)
     }
 }
-
-use crate::audit::plural;
 
 /// A file name made from an inventory name: anything but letters, digits, `-`, `_` and `.` becomes `_`.
 pub fn safe_file_name(name: &str) -> String {

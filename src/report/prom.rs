@@ -5,7 +5,7 @@
 //! crate's text encoder.
 
 use super::Report;
-use crate::audit::Verdict;
+use crate::audit::Status;
 use crate::classify::Naming;
 use prometheus::{Encoder, Gauge, GaugeVec, Opts, Registry, TextEncoder};
 use std::io::Write;
@@ -40,7 +40,7 @@ fn build(r: &Report) -> prometheus::Result<Registry> {
     let instances = gauge_vec(
         &reg,
         "instances",
-        "Nova instances by pool and verdict.",
+        "Nova instances by pool and effective verdict (blocked, review, waived: every problem waived, ok); the four add up to the pool's instances.",
         &["pool", "pool_uuid", "verdict"],
     )?;
     let attachments = gauge_vec(
@@ -63,13 +63,9 @@ fn build(r: &Report) -> prometheus::Result<Registry> {
     )?;
     for p in &r.pools {
         let l = |extra: &str| [p.pool_name.clone(), p.pool_uuid.clone(), extra.to_string()];
-        let ok = p.instances.saturating_sub(p.blocked + p.review);
-        for (verdict, n) in [
-            (Verdict::Blocked, p.blocked),
-            (Verdict::Review, p.review),
-            (Verdict::Ok, ok),
-        ] {
-            let labels = l(verdict.as_str());
+        for status in Status::ALL {
+            let n = p.instances_with(status);
+            let labels = l(status.as_str());
             instances
                 .with_label_values(&[&labels[0], &labels[1], &labels[2]])
                 .set(n as f64);

@@ -2,7 +2,7 @@
 //! counts, the blocked instances (capped, with "and N more"), the entries that failed, and the command
 //! that produced it. Names from XAPI are escaped so they cannot break the Markdown.
 
-use crate::audit::Verdict;
+use crate::audit::{Status, Verdict};
 use crate::report::Report;
 use std::fmt::Write as _;
 use std::io::Write;
@@ -97,22 +97,17 @@ pub fn render(r: &Report) -> String {
     let n = |count: usize, one: &str, many: &str| {
         format!("{count} {}", if count == 1 { one } else { many })
     };
-    let waived = s.instances_blocked - s.instances_blocked_unwaived.min(s.instances_blocked);
     let _ = writeln!(
         out,
-        "- {}, {} failed; {}, {}; {}: {} blocked{}, {} to review, {} ok",
+        "- {}, {} failed; {}, {}; {}: {} blocked, {} to review, {} waived, {} ok",
         n(s.entries, "inventory entry", "inventory entries"),
         s.entries_failed,
         n(s.pools, "pool", "pools"),
         n(s.hosts, "host", "hosts"),
         n(s.instances, "Nova instance", "Nova instances"),
         s.instances_blocked,
-        if waived > 0 {
-            format!(" ({waived} waived)")
-        } else {
-            String::new()
-        },
-        s.instances_review_unwaived,
+        s.instances_review,
+        s.instances_waived,
         s.instances_ok
     );
     let _ = writeln!(
@@ -128,15 +123,20 @@ pub fn render(r: &Report) -> String {
     if let Some(b) = &r.baseline {
         let _ = writeln!(
             out,
-            "- Compared with `{}` ({}{}): {} new, {} first seen, {} resolved, {} not rechecked problems",
+            "- Compared with `{}` ({}{}): {}",
             b.path.replace('`', "'"),
             b.started_at,
-            if b.complete { "" } else { ", an incomplete run" },
-            s.findings_new,
-            s.findings_first_seen,
-            s.findings_resolved,
-            b.not_rechecked
+            if b.complete {
+                ""
+            } else {
+                ", an incomplete run"
+            },
+            crate::report::counts::change_counts(r)
         );
+        if let Some(line) = crate::policy::baseline::inputs_line(&b.inputs_differ) {
+            let line = line.trim_start_matches("warning: ");
+            let _ = writeln!(out, "- **Warning**: {}", md_escape(line));
+        }
     }
     if let Some(n) = r.nova.as_ref().filter(|n| !n.bdms.is_empty()) {
         let _ = writeln!(
@@ -205,11 +205,17 @@ pub fn render(r: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "- Exit code {} (`--fail-on {}`)\n",
-        r.exit_code, r.fail_on
+        "- Exit code {} (`--fail-on {}`){}\n",
+        r.exit_code,
+        r.fail_on,
+        if r.exit_reasons.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", md_escape(&r.exit_reasons.join("; ")))
+        }
     );
 
-    let _ = writeln!(out, "## Pools\n\n| Pool | Hosts | Instances | Blocked | Review | Legacy SRs | Orphans | Conflicts |\n|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "## Pools\n\n| Pool | Hosts | Instances | Blocked | Review | Waived | Ok | Legacy SRs | Orphans | Conflicts |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for p in &r.pools {
         let name = if p.pool_name.is_empty() {
             &p.pool_uuid
@@ -218,12 +224,14 @@ pub fn render(r: &Report) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             md_escape(name),
             p.hosts,
             p.instances,
             p.blocked,
             p.review,
+            p.waived,
+            p.ok,
             p.legacy_srs,
             p.orphans,
             p.conflicts
@@ -232,13 +240,13 @@ pub fn render(r: &Report) -> String {
     let blocked: Vec<_> = r
         .instances
         .iter()
-        .filter(|i| i.verdict == Verdict::Blocked)
+        .filter(|i| i.status == Status::Blocked)
         .collect();
     let _ = writeln!(out, "\n## Blocked instances ({})\n", blocked.len());
     if blocked.is_empty() {
         let _ = writeln!(out, "None.");
     } else {
-        let _ = writeln!(out, "| Instance | Pool | Host | Blocked volumes | Boot volume blocked | Waived |\n|---|---|---|---:|---|---|");
+        let _ = writeln!(out, "| Instance | Pool | Host | Blocked volumes | Boot volume blocked | Waived volumes |\n|---|---|---|---:|---|---:|");
         for i in blocked.iter().take(BLOCKED_CAP) {
             let mine = || {
                 r.findings.iter().filter(|f| {
@@ -247,8 +255,9 @@ pub fn render(r: &Report) -> String {
                         && f.verdict == Verdict::Blocked
                 })
             };
-            let boot = mine().any(|f| f.boot);
-            let blocked_volumes = mine().count();
+            let boot = mine().any(|f| f.boot && f.counts());
+            let blocked_volumes = mine().filter(|f| f.counts()).count();
+            let waived_volumes = mine().filter(|f| !f.counts()).count();
             let _ = writeln!(
                 out,
                 "| {} (`{}`) | {} | {} | {} | {} | {} |",
@@ -262,7 +271,7 @@ pub fn render(r: &Report) -> String {
                 }),
                 blocked_volumes,
                 if boot { "yes: cold-migrate" } else { "no" },
-                if i.waived { "yes" } else { "" }
+                waived_volumes
             );
         }
         if blocked.len() > BLOCKED_CAP {

@@ -1,5 +1,7 @@
 //! report.xlsx: one workbook with a tab per table, as RVTools users expect. `Summary` holds the
-//! verdict, the counts, the run's metadata and the failed entries; `Instances`, `Findings`,
+//! verdict, the counts (labels for people in a fixed order, numbers as numbers, each with its
+//! report.json key), the run's metadata and the failed entries; `Pools` the per-pool counts;
+//! `Instances`, `Findings`,
 //! `Hosts`, `Orphans`, `Conflicts` (and `Coverage` with Nova's server list) hold the same header and
 //! rows as their CSV files. Each table has its header row frozen, an autofilter, widths fitted to
 //! its content, verdict cells coloured, counts as numbers, and every other cell written as a string:
@@ -90,32 +92,38 @@ fn summary_sheet(sheet: &mut Worksheet, r: &Report) -> Result<(), XlsxError> {
     let bold = Format::new().set_bold();
     sheet.write_string_with_format(0, 0, cell_text(&r.verdict_line()), &title)?;
     let mut row = 2u32;
-    let summary = serde_json::to_value(&r.summary).unwrap_or_default();
     sheet.write_string_with_format(row, 0, "count", &bold)?;
     sheet.write_string_with_format(row, 1, "value", &bold)?;
+    sheet.write_string_with_format(row, 2, "report.json summary key", &bold)?;
     row += 1;
-    if let Some(map) = summary.as_object() {
-        for (k, v) in map {
-            sheet.write_string(row, 0, k)?;
-            sheet.write_number(row, 1, v.as_f64().unwrap_or_default())?;
-            row += 1;
-        }
+    for (label, key, n) in super::counts::labelled(r) {
+        sheet.write_string(row, 0, label)?;
+        sheet.write_number(row, 1, n as f64)?;
+        sheet.write_string(row, 2, key)?;
+        row += 1;
     }
     row += 1;
-    let meta = [
-        ("exit_code", r.exit_code.to_string()),
-        ("fail_on", r.fail_on.clone()),
-        ("tool", format!("{} {}", r.run.tool, r.run.version)),
-        ("started_at", r.run.started_at.clone()),
-        ("finished_at", r.run.finished_at.clone()),
-        ("inventory", r.run.inventory.clone()),
-        ("inventory_sha256", r.run.inventory_sha256.clone()),
-        ("complete", r.run.complete.to_string()),
-        ("command", r.run.command.clone()),
-        ("schema_version", r.schema_version.to_string()),
-    ];
     sheet.write_string_with_format(row, 0, "run", &bold)?;
     row += 1;
+    for (k, n) in [
+        ("Exit code", f64::from(r.exit_code)),
+        ("Report schema version", f64::from(r.schema_version)),
+    ] {
+        sheet.write_string(row, 0, k)?;
+        sheet.write_number(row, 1, n)?;
+        row += 1;
+    }
+    let meta = [
+        ("Why this exit code", r.exit_reasons.join("; ")),
+        ("--fail-on", r.fail_on.clone()),
+        ("Tool", format!("{} {}", r.run.tool, r.run.version)),
+        ("Started", r.run.started_at.clone()),
+        ("Finished", r.run.finished_at.clone()),
+        ("Inventory", r.run.inventory.clone()),
+        ("Inventory sha256", r.run.inventory_sha256.clone()),
+        ("Complete", r.run.complete.to_string()),
+        ("Command", r.run.command.clone()),
+    ];
     for (k, v) in meta {
         sheet.write_string(row, 0, k)?;
         sheet.write_string(row, 1, cell_text(&v))?;
@@ -130,14 +138,16 @@ fn summary_sheet(sheet: &mut Worksheet, r: &Report) -> Result<(), XlsxError> {
         sheet.write_string(row, 1, cell_text(&h.error))?;
         row += 1;
     }
-    sheet.set_column_width(0, 34)?;
+    sheet.set_column_width(0, 52)?;
     sheet.set_column_width(1, 90)?;
+    sheet.set_column_width(2, 26)?;
     Ok(())
 }
 
 fn build(r: &Report) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
     summary_sheet(wb.add_worksheet().set_name("Summary")?, r)?;
+    table_sheet(wb.add_worksheet().set_name("Pools")?, &r.pools)?;
     table_sheet(wb.add_worksheet().set_name("Instances")?, &r.instances)?;
     table_sheet(wb.add_worksheet().set_name("Findings")?, &r.findings)?;
     table_sheet(wb.add_worksheet().set_name("Hosts")?, &r.hosts)?;
