@@ -209,10 +209,10 @@ fn faults_after_login_leave_no_session_open() {
     for (fault, error_has) in [
         (on_event(Fault::Http500), "HTTP 500"),
         (on_event(Fault::Malformed), "event.from"),
-        (on_event(Fault::Reset), "edge-01"),
+        (on_event(Fault::Reset), "closed the connection"),
         (after(Fault::Http500), "HTTP 500"),
         (after(Fault::Malformed), "event.from"),
-        (after(Fault::Reset), "edge-01"),
+        (after(Fault::Reset), "closed the connection"),
         (after(Fault::Hang), "timed out"),
     ] {
         let s = sim(Duration::ZERO, &[("edge-01-xs01", fault.clone())]);

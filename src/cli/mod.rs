@@ -85,8 +85,8 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct TrustArgs {
     /// The inventory to read (the inventory CSV of `scan`: name, url or dump, username,
-    /// password_env, password_file, site, tags, insecure, tls_fingerprint, tls_legacy; only https
-    /// url rows are contacted).
+    /// password_env, password_file, site, tags, insecure, tls_fingerprint, tls_legacy,
+    /// capture_failed; only https url rows are contacted).
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: PathBuf,
     /// Where to write the copy with `tls_fingerprint` filled in, `tls_legacy=true` for hosts reached
@@ -124,7 +124,8 @@ pub struct SourceArgs {
     /// (an offline dump, relative to the inventory), username (default root), password_env (a
     /// variable holding the password), password_file (a file holding it), site, tags, insecure
     /// (true: no TLS verification), tls_fingerprint (the pinned SHA-256 of the host's
-    /// certificate), tls_legacy (true: allow TLS 1.0/1.1).
+    /// certificate), tls_legacy (true: allow TLS 1.0/1.1), capture_failed (written by `capture`:
+    /// why an entry could not be captured; such a row is read as a failed entry).
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: PathBuf,
     /// Output folder (created if needed; checked before anything is scanned; files are replaced atomically).

@@ -324,11 +324,7 @@ pub fn apply(
             .unwrap_or(&[]);
         // Unpaired BDMs carry no finding id, so no waiver covers them.
         let unpaired = inst.unpaired_verdict.map(|v| (v, true));
-        inst.status = Status::of(
-            mine.iter()
-                .map(|f| (f.verdict, f.counts()))
-                .chain(unpaired),
-        );
+        inst.status = Status::of(mine.iter().map(|f| (f.verdict, f.counts())).chain(unpaired));
         inst.waived = inst.status == Status::Waived;
     }
     waivers
