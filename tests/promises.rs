@@ -333,7 +333,8 @@ fn refused_connections_are_retried_with_doubling_backoff_and_answers_are_not() {
     );
 
     // A host that comes up while the client backs off is reached by a retry: the simulator counts
-    // the one login that got through.
+    // the one login that got through. The address 127.125.0.1 is this test's alone (no other test
+    // or simulator binds on it), so the port probed here stays free until the simulator takes it.
     let addr = {
         let probe = std::net::TcpListener::bind("127.125.0.1:0").unwrap();
         probe.local_addr().unwrap()
