@@ -71,8 +71,9 @@ fn normalise_hosts(path: &Path) -> Vec<std::collections::BTreeMap<String, String
 #[test]
 fn checked_in_demo_reports_are_current() {
     let root = util::root();
-    let out = root.join("target").join("demo-reports-check");
-    let _ = std::fs::remove_dir_all(&out);
+    // A folder of this test's own: two runs of the suite (or two worktrees) never share it.
+    let tmp = util::TestDir::new();
+    let out = tmp.join("demo-reports-check");
     // Run from the crate root with the README's first command, as a newcomer would.
     let args = readme_scan_args(&out);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

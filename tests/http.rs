@@ -7,8 +7,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use xen_sr_audit::xapi::http::{HttpConnection, Target, TransportError};
+
+mod util;
 
 /// What the scripted server does with one request.
 #[derive(Clone)]
@@ -248,9 +250,9 @@ fn the_call_timeout_bounds_the_whole_answer_not_each_read() {
     ] {
         let s = server(vec![vec![step]]);
         let mut conn = connection(&s.url);
-        let started = Instant::now();
+        // Structural, not a wall-clock bound: the trickled answer is whole after about 7 s, every
+        // read well within 400 ms, so only a bound on the whole answer makes this call an error.
         let got = call(&mut conn, Duration::from_millis(400));
-        let took = started.elapsed();
         let err = got.expect_err(name);
         assert!(
             err == "Timeout"
@@ -259,7 +261,6 @@ fn the_call_timeout_bounds_the_whole_answer_not_each_read() {
                 || err.contains("would block"),
             "{name}: {err}"
         );
-        assert!(took < Duration::from_secs(2), "{name}: took {took:?}");
     }
 }
 
@@ -287,11 +288,10 @@ fn a_silent_kept_connection_times_out_within_the_call_and_opens_no_other() {
 
 #[test]
 fn refused_and_unparsable_targets() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut conn = connection(&format!("http://127.0.0.1:{port}/"));
+    // A port no test can be listening on (not one released a moment ago, which another test's
+    // listener may take in between).
+    let refusing = util::refusing_address();
+    let mut conn = connection(&format!("http://{refusing}/"));
     match conn.post("text/xml", b"x", Duration::from_secs(2)) {
         Err(TransportError::Connect(m)) => assert!(m.contains("127.0.0.1"), "{m}"),
         Err(other) => panic!("{other:?}"),

@@ -60,12 +60,9 @@ impl TestDir {
     /// Generate a fleet into `sub` with `gen-fleet` and return its inventory path.
     pub fn gen_fleet(&self, sub: &str, args: &[&str]) -> PathBuf {
         let out = self.join(sub);
-        let o = Command::new(env!("CARGO_BIN_EXE_gen-fleet"))
-            .arg("--out")
-            .arg(&out)
-            .args(args)
-            .output()
-            .unwrap();
+        let mut gen = Command::new(env!("CARGO_BIN_EXE_gen-fleet"));
+        gen.arg("--out").arg(&out).args(args);
+        let o = output_within(gen, CHILD_LIMIT);
         assert!(
             o.status.success(),
             "gen-fleet failed: {}",
@@ -112,7 +109,7 @@ pub fn xsa_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         c.env(k, v);
     }
-    Run::from(c.output().expect("run xen-sr-audit"))
+    Run::from(output_within(c, CHILD_LIMIT))
 }
 
 /// A CSV file as a list of header -> value maps.
@@ -253,4 +250,118 @@ pub fn fingerprint_of(cert_pem: &[u8]) -> String {
     let d = cert.digest(openssl::hash::MessageDigest::sha256()).unwrap();
     let hex: Vec<String> = d.iter().map(|b| format!("{b:02X}")).collect();
     format!("sha256:{}", hex.join(":"))
+}
+
+/// An address that refuses connections and that no test can be listening on: port 1 (tcpmux,
+/// privileged, served by nothing here) on a loopback address of its own. A port released a moment
+/// ago is no such address: another test's listener may take it in between.
+pub fn refusing_address() -> std::net::SocketAddr {
+    let addr: std::net::SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let probe = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2));
+    assert!(
+        probe.is_err(),
+        "something listens on {addr}: the refused-connection tests need it closed"
+    );
+    addr
+}
+
+/// How long a run of the binary may take before the test gives up on it, kills it and fails
+/// with what it printed so far: a hung child fails its test instead of hanging the suite.
+pub const CHILD_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Run `cmd` to its end with both streams collected, killing it after `limit`.
+pub fn output_within(mut cmd: Command, limit: std::time::Duration) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the child");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{cmd:?} still running after {limit:?}: killed\n--- stdout\n{}\n--- stderr\n{}",
+                String::from_utf8_lossy(&out.join().unwrap_or_default()),
+                String::from_utf8_lossy(&err.join().unwrap_or_default())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// The lines of a child's stream, each waited for at most `limit`: a changed or missing progress
+/// line fails the test with what came instead of blocking it forever.
+pub struct LinesWithin {
+    rx: std::sync::mpsc::Receiver<String>,
+    limit: std::time::Duration,
+    /// Every line received so far, for failure messages.
+    pub seen: Vec<String>,
+}
+
+impl LinesWithin {
+    pub fn new(stream: impl std::io::Read + Send + 'static, limit: std::time::Duration) -> Self {
+        use std::io::BufRead;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stream)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        LinesWithin {
+            rx,
+            limit,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next line, `None` at the end of the stream; panics when none comes within the limit.
+    pub fn next_line(&mut self) -> Option<String> {
+        match self.rx.recv_timeout(self.limit) {
+            Ok(line) => {
+                self.seen.push(line.clone());
+                Some(line)
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+                "no line from the child within {:?}; lines so far: {:#?}",
+                self.limit, self.seen
+            ),
+        }
+    }
+
+    /// Every remaining line up to the end of the stream.
+    pub fn rest(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(l) = self.next_line() {
+            out.push(l);
+        }
+        out
+    }
 }
