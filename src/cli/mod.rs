@@ -12,6 +12,7 @@ use crate::report::{Format, NovaInfo};
 use crate::scan::ScanConfig;
 mod commands;
 mod config_file;
+mod nova_db_args;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use commands::{capture_command, diff_command, inspect_command, scan_command, trust_command};
@@ -151,6 +152,8 @@ pub struct SourceArgs {
 pub struct CaptureArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub nova_db: nova_db_args::NovaDbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +188,8 @@ pub struct ScanArgs {
     /// uuid the destination computes. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub nova_bdms: Vec<PathBuf>,
+    #[command(flatten)]
+    pub nova_db: nova_db_args::NovaDbArgs,
     /// The destinations' `[xenserver] target_port` (used for portals without a port).
     #[arg(long, value_name = "PORT", default_value = "3260")]
     pub nova_target_port: String,
@@ -201,7 +206,11 @@ pub struct UsageError(pub String);
 /// Map an error to its documented exit code.
 pub fn exit_code_of(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<InputError>() || cause.is::<clap::Error>() {
+        if cause.is::<UsageError>()
+            || cause.is::<InputError>()
+            || cause.is::<clap::Error>()
+            || cause.is::<crate::nova_db::NovaDbError>()
+        {
             return exit::USAGE;
         }
         if cause.is::<ReportError>() {
@@ -351,11 +360,17 @@ fn check_credentials(inventory: &crate::inventory::Inventory) -> Result<(), Inpu
 }
 
 impl CaptureArgs {
-    /// `capture` writes dumps, no reports: the report options keep their defaults.
-    pub fn into_config(self, command_line: String) -> anyhow::Result<ScanConfig> {
+    /// `capture` writes dumps, no reports: the report options keep their defaults. Nova's
+    /// databases (`--nova-db`) are read and checked here, before anything is scanned.
+    pub fn into_config(
+        self,
+        command_line: String,
+    ) -> anyhow::Result<(ScanConfig, Vec<crate::nova_db::DbExport>)> {
         let src = self.source.into_config()?;
+        let exports = self.nova_db.read_all(src.live.call_timeout)?;
+        nova_db_args::add_exports(&mut crate::nova::NovaData::default(), &exports)?;
         crate::report::atomic::check_writable(&src.out_dir)?;
-        Ok(ScanConfig {
+        let cfg = ScanConfig {
             inventory: src.inventory,
             out_dir: src.out_dir,
             formats: Vec::new(),
@@ -371,7 +386,8 @@ impl CaptureArgs {
             nova: NovaView::default(),
             nova_servers: None,
             nova_info: None,
-        })
+        };
+        Ok((cfg, exports))
     }
 }
 
@@ -405,17 +421,24 @@ impl ScanArgs {
                 .map(|h| h.trim().to_string())
                 .filter(|h| !h.is_empty()),
         };
-        let nova_data = crate::nova::NovaData::load(&self.nova_servers, &self.nova_bdms)?;
+        let mut nova_data = crate::nova::NovaData::load(&self.nova_servers, &self.nova_bdms)?;
+        let exports = self.nova_db.read_all(src.live.call_timeout)?;
+        nova_db_args::add_exports(&mut nova_data, &exports)?;
         let nova = NovaView::new(
             nova_data.servers.as_deref(),
             nova_data.bdms.as_deref(),
             &conf,
         );
-        let shown = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
+        let shown = |v: &[PathBuf], table: &str| {
+            v.iter()
+                .map(|p| p.display().to_string())
+                .chain(exports.iter().map(|e| format!("{} {table}", e.label)))
+                .collect()
+        };
         let nova_info =
             (nova_data.servers.is_some() || nova_data.bdms.is_some()).then(|| NovaInfo {
-                servers: shown(&self.nova_servers),
-                bdms: shown(&self.nova_bdms),
+                servers: shown(&self.nova_servers, "instances"),
+                bdms: shown(&self.nova_bdms, "block_device_mapping"),
                 target_port: conf.target_port.clone(),
                 target_host: conf.target_host.clone().unwrap_or_default(),
             });
@@ -495,8 +518,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
             scan_command(&cfg)
         }
         Command::Capture(a) => {
-            let cfg = a.into_config(line)?;
-            capture_command(&cfg)
+            let (cfg, nova_exports) = a.into_config(line)?;
+            capture_command(&cfg, &nova_exports)
         }
         Command::Diff(a) => diff_command(&a),
         Command::Trust(a) => trust_command(&a),
