@@ -747,7 +747,7 @@ fn each_database_failure_is_one_line_exit_64_and_no_secret() {
 }
 
 /// TLS: a server with a certificate is read with verify-ca and verify-identity given the CA; without
-/// the CA, verification fails; `required` encrypts without checking.
+/// the CA, verification fails; `required` encrypts without checking; a unix socket needs no TLS.
 #[test]
 #[ignore = "needs mariadbd: run scripts/test"]
 fn tls_modes_against_a_server_with_a_self_signed_certificate() {
@@ -792,6 +792,13 @@ fn tls_modes_against_a_server_with_a_self_signed_certificate() {
     );
     assert!(run.code == 2 || run.code == 3, "required: {}", run.stderr);
     assert_fails(&dir, &url, &[], &env, "TLS");
+    // A local unix socket needs no TLS: the default mode reads through it.
+    let socket = format!(
+        "mysql://xsa@localhost/nova?socket={}",
+        db.dir.path().join("sock").display()
+    );
+    let run = scan(&dir, "socket", &["--nova-db", &socket], &env);
+    assert!(run.code == 2 || run.code == 3, "socket: {}", run.stderr);
     let cipher = db.sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'Ssl_accepts'");
     let accepted: u64 = cipher
         .lines()
