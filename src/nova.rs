@@ -81,13 +81,19 @@ fn mysql_unescape(field: &str) -> String {
     out
 }
 
-/// Read a file and recognise its shape: a JSON array, a tab-separated `mysql --batch` table, or CSV.
+/// Read a file and recognise its shape.
 fn read_shape(path: &Path) -> Result<Shape, InputError> {
     let text = std::fs::read_to_string(path).map_err(|source| InputError::Unreadable {
         path: path.to_path_buf(),
         cause: source,
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    shape_of(path, &text)
+}
+
+/// Recognise an export's shape: a JSON array, a tab-separated `mysql --batch` table, or CSV. `path`
+/// names it in errors (a file, or the database it was read from).
+fn shape_of(path: &Path, text: &str) -> Result<Shape, InputError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim_start().starts_with('[') {
         return serde_json::from_str(text).map(Shape::Json).map_err(|e| {
             invalid(
@@ -231,9 +237,18 @@ fn power_state_name(s: &str) -> String {
 
 /// Read one servers export.
 pub fn load_servers(path: &Path) -> Result<Vec<NovaServer>, InputError> {
+    servers_of(path, read_shape(path)?)
+}
+
+/// A servers export already in memory (`nova_db` reads one from the database); `label` names it.
+pub fn servers_from_text(label: &Path, text: &str) -> Result<Vec<NovaServer>, InputError> {
+    servers_of(label, shape_of(label, text)?)
+}
+
+fn servers_of(path: &Path, shape: Shape) -> Result<Vec<NovaServer>, InputError> {
     let shown = path.display().to_string();
     let mut out = Vec::new();
-    match read_shape(path)? {
+    match shape {
         Shape::Json(v) => {
             for (n, rec) in json_records(path, v)? {
                 let text = |k: &str| rec.get(k).and_then(json_text).unwrap_or_default();
@@ -362,9 +377,18 @@ fn nova_value(v: &Value) -> NovaValue {
 
 /// Read one block_device_mapping export.
 pub fn load_bdms(path: &Path) -> Result<Vec<NovaBdm>, InputError> {
+    bdms_of(path, read_shape(path)?)
+}
+
+/// A block_device_mapping export already in memory (`nova_db` reads one from the database).
+pub fn bdms_from_text(label: &Path, text: &str) -> Result<Vec<NovaBdm>, InputError> {
+    bdms_of(label, shape_of(label, text)?)
+}
+
+fn bdms_of(path: &Path, shape: Shape) -> Result<Vec<NovaBdm>, InputError> {
     let shown = path.display().to_string();
     let mut out = Vec::new();
-    match read_shape(path)? {
+    match shape {
         Shape::Json(v) => {
             for (n, mut rec) in json_records(path, v)? {
                 for k in ["instance_uuid", "device_name", "connection_info"] {

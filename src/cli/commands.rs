@@ -232,7 +232,10 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `capture`: fetch every entry and write one dump per pool plus an inventory of them.
-pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
+pub fn capture_command(
+    cfg: &ScanConfig,
+    nova_exports: &[crate::nova_db::DbExport],
+) -> anyhow::Result<ExitCode> {
     let interrupt = super::interrupt::install();
     let (results, complete) =
         crate::scan::scan_entries(cfg, true, interrupt.flag()).map_err(anyhow::Error::msg)?;
@@ -297,6 +300,15 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
         crate::inventory::write_dump_inventory(w, &inventory)
     })?;
     inv.commit()?;
+    let nova_files = capture_nova_exports(&cfg.out_dir, nova_exports)?;
+    if cfg.progress != ProgressMode::Quiet && !nova_files.is_empty() {
+        eprintln!(
+            "captured Nova's data from {} database{}; re-audit with: {}",
+            nova_exports.len(),
+            crate::audit::plural(nova_exports.len()),
+            nova_files.join(" ")
+        );
+    }
     if cfg.progress != ProgressMode::Quiet {
         eprintln!(
             "captured {} pool{} into {}",
@@ -456,4 +468,37 @@ pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     // of a second per 100,000 findings); the OS takes the memory back at once.
     std::mem::forget(report);
     Ok(ExitCode::from(code))
+}
+
+/// `capture --nova-db`: each database's two exports, as `mysql --batch` prints them (secrets already
+/// dropped), under `nova/` beside the dumps. Returns the options that re-audit them.
+fn capture_nova_exports(
+    out_dir: &std::path::Path,
+    exports: &[crate::nova_db::DbExport],
+) -> anyhow::Result<Vec<String>> {
+    if exports.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut staged = crate::report::atomic::StagedOutputs::new(&out_dir.join("nova"))?;
+    let mut options = Vec::new();
+    for export in exports {
+        let stem = crate::report::safe_file_name(
+            export
+                .label
+                .trim_start_matches("mysql://")
+                .split('?')
+                .next()
+                .unwrap_or_default(),
+        );
+        for (kind, option, text) in [
+            ("servers", "--nova-servers", &export.servers_tsv),
+            ("bdms", "--nova-bdms", &export.bdms_tsv),
+        ] {
+            let file = format!("{stem}.{kind}.tsv");
+            staged.stage(&file, |w| w.write_all(text.as_bytes()))?;
+            options.push(format!("{option} nova/{file}"));
+        }
+    }
+    staged.commit()?;
+    Ok(options)
 }

@@ -20,6 +20,8 @@ const PATH_KEYS: &[&str] = &[
     "ca_file",
     "nova_servers",
     "nova_bdms",
+    "nova_db_password_file",
+    "nova_db_ca_file",
 ];
 
 fn line_of_key(text: &str, key: &str) -> u64 {

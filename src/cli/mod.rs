@@ -15,6 +15,7 @@ mod commands;
 mod config_file;
 mod interrupt;
 mod man_page;
+mod nova_db_args;
 mod output;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -166,6 +167,8 @@ pub struct SourceArgs {
 pub struct CaptureArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub nova_db: nova_db_args::NovaDbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +203,8 @@ pub struct ScanArgs {
     /// uuid the destination computes. Repeatable.
     #[arg(long, value_name = "FILE")]
     pub nova_bdms: Vec<PathBuf>,
+    #[command(flatten)]
+    pub nova_db: nova_db_args::NovaDbArgs,
     /// The destinations' `[xenserver] target_port` (used for portals without a port; default
     /// 3260). Only the Nova check uses it: it needs --nova-bdms.
     #[arg(long, value_name = "PORT")]
@@ -218,7 +223,11 @@ pub struct UsageError(pub String);
 /// Map an error to its documented exit code.
 pub fn exit_code_of(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<InputError>() || cause.is::<clap::Error>() {
+        if cause.is::<UsageError>()
+            || cause.is::<InputError>()
+            || cause.is::<clap::Error>()
+            || cause.is::<crate::nova_db::NovaDbError>()
+        {
             return exit::USAGE;
         }
         if cause.is::<ReportError>() {
@@ -373,11 +382,17 @@ fn check_credentials(inventory: &crate::inventory::Inventory) -> Result<(), Inpu
 }
 
 impl CaptureArgs {
-    /// `capture` writes dumps, no reports: the report options keep their defaults.
-    pub fn into_config(self, command_line: String) -> anyhow::Result<ScanConfig> {
+    /// `capture` writes dumps, no reports: the report options keep their defaults. Nova's
+    /// databases (`--nova-db`) are read and checked here, before anything is scanned.
+    pub fn into_config(
+        self,
+        command_line: String,
+    ) -> anyhow::Result<(ScanConfig, Vec<crate::nova_db::DbExport>)> {
         let src = self.source.into_config()?;
+        let exports = self.nova_db.read_all(src.live.call_timeout)?;
+        nova_db_args::add_exports(&mut crate::nova::NovaData::default(), &exports)?;
         crate::report::atomic::check_writable(&src.out_dir)?;
-        Ok(ScanConfig {
+        let cfg = ScanConfig {
             inventory: src.inventory,
             out_dir: src.out_dir,
             formats: Vec::new(),
@@ -394,7 +409,8 @@ impl CaptureArgs {
             nova_servers: None,
             nova_info: None,
             inputs: Default::default(),
-        })
+        };
+        Ok((cfg, exports))
     }
 }
 
@@ -424,18 +440,17 @@ impl ScanArgs {
                 .map(|h| h.trim().to_string())
                 .filter(|h| !h.is_empty()),
         };
-        let nova_data = crate::nova::NovaData::load(&self.nova_servers, &self.nova_bdms)?;
+        let mut nova_data = crate::nova::NovaData::load(&self.nova_servers, &self.nova_bdms)?;
+        let exports = self.nova_db.read_all(src.live.call_timeout)?;
+        nova_db_args::add_exports(&mut nova_data, &exports)?;
         if !quiet {
             let target_options = [
                 ("--nova-target-port", self.nova_target_port.is_some()),
                 ("--nova-target-host", self.nova_target_host.is_some()),
             ];
-            for warning in nova_warnings(
-                &self.nova_servers,
-                &self.nova_bdms,
-                target_options,
-                &nova_data,
-            ) {
+            let bdms_given = !self.nova_bdms.is_empty() || !exports.is_empty();
+            for warning in nova_warnings(&self.nova_servers, bdms_given, target_options, &nova_data)
+            {
                 warn(&warning);
             }
         }
@@ -444,11 +459,16 @@ impl ScanArgs {
             nova_data.bdms.as_deref(),
             &conf,
         );
-        let shown = |v: &[PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
+        let shown = |v: &[PathBuf], table: &str| {
+            v.iter()
+                .map(|p| p.display().to_string())
+                .chain(exports.iter().map(|e| format!("{} {table}", e.label)))
+                .collect()
+        };
         let nova_info =
             (nova_data.servers.is_some() || nova_data.bdms.is_some()).then(|| NovaInfo {
-                servers: shown(&self.nova_servers),
-                bdms: shown(&self.nova_bdms),
+                servers: shown(&self.nova_servers, "instances"),
+                bdms: shown(&self.nova_bdms, "block_device_mapping"),
                 target_port: conf.target_port.clone(),
                 target_host: conf.target_host.clone().unwrap_or_default(),
             });
@@ -507,7 +527,7 @@ fn target_port(text: &str) -> Result<String, UsageError> {
 /// the run would otherwise hide.
 fn nova_warnings(
     servers: &[PathBuf],
-    bdms: &[PathBuf],
+    bdms_given: bool,
     target_options: [(&str, bool); 2],
     data: &crate::nova::NovaData,
 ) -> Vec<String> {
@@ -516,14 +536,14 @@ fn nova_warnings(
         .into_iter()
         .filter_map(|(flag, given)| given.then_some(flag))
         .collect();
-    if bdms.is_empty() && !ignored.is_empty() {
+    if !bdms_given && !ignored.is_empty() {
         warnings.push(format!(
             "{} only change{} the Nova check, which needs --nova-bdms: ignored in this run",
             ignored.join(" and "),
             if ignored.len() == 1 { "s" } else { "" }
         ));
     }
-    if data.servers.as_ref().is_some_and(|s| s.is_empty()) {
+    if !servers.is_empty() && data.servers.as_ref().is_some_and(|s| s.is_empty()) {
         let files: Vec<String> = servers.iter().map(|p| p.display().to_string()).collect();
         warnings.push(format!(
             "{} list{} no instance: export it with `openstack server list --all-projects --long -f json` (without --all-projects it lists only your own project's instances)",
@@ -618,8 +638,8 @@ fn run_command(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitC
             scan_command(&cfg)
         }
         Command::Capture(a) => {
-            let cfg = a.into_config(line)?;
-            capture_command(&cfg)
+            let (cfg, nova_exports) = a.into_config(line)?;
+            capture_command(&cfg, &nova_exports)
         }
         Command::Diff(a) => diff_command(&a),
         Command::Trust(a) => trust_command(&a),
@@ -704,7 +724,7 @@ mod tests {
                 vec!["s.json lists no instance", "--all-projects"],
             ),
         ] {
-            let got = nova_warnings(servers, bdms, options, data).join("\n");
+            let got = nova_warnings(servers, !bdms.is_empty(), options, data).join("\n");
             if want.is_empty() {
                 assert!(got.is_empty(), "{got}");
             }
