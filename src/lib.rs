@@ -14,6 +14,7 @@ pub mod error;
 pub mod inventory;
 pub mod model;
 pub mod nova;
+pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod scan;

@@ -12,6 +12,7 @@ use crate::report::{Format, NovaInfo};
 use crate::scan::ScanConfig;
 mod commands;
 mod config_file;
+mod plan_cmd;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use commands::{capture_command, diff_command, inspect_command, scan_command, trust_command};
@@ -68,6 +69,9 @@ pub enum Command {
     /// Check that dumps can be read before an audit: per-table row counts, the pool, and the count of
     /// Nova instances, one dump at a time (exit 3 if any cannot be read).
     InspectDump(InspectArgs),
+    /// Turn a scan's report.json into an upgrade runbook (plan.md, plan.csv, plan.sh) that clears
+    /// every blocked instance in waves; `--check NEW.json --plan plan.csv` says how far it got.
+    Plan(Box<plan_cmd::PlanArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +210,11 @@ pub fn exit_code_of(err: &anyhow::Error) -> u8 {
         }
         if cause.is::<ReportError>() {
             return exit::IO;
+        }
+        match cause.downcast_ref::<crate::plan::PlanError>() {
+            Some(crate::plan::PlanError::Input { .. }) => return exit::USAGE,
+            Some(crate::plan::PlanError::Output { .. }) => return exit::IO,
+            None => {}
         }
     }
     exit::INTERNAL
@@ -512,5 +521,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
         Command::InspectDump(a) => inspect_command(&a),
+        Command::Plan(a) => plan_cmd::plan_command(&a),
     }
 }
