@@ -25,7 +25,7 @@ step nova show 5e05bddf-3de8-5467-8874-8e6cf82b94d4
 # confirm (never revert)
 step nova resize-confirm 5e05bddf-3de8-5467-8874-8e6cf82b94d4
 
-# cold-migrate-halted instance-0000010c (pool-east / ): halted: migrate it while halted (it stays halted), ~0 s downtime
+# cold-migrate-halted instance-0000010c (pool-east / ): halted: migrate it while halted (it stays halted), ~1782 s downtime
 # precondition: every host the scheduler may pick runs nova-compute >= 12.0.2 (Liberty) / 13.0.0 (Mitaka)
 # cold-migrate (the scheduler picks the destination)
 step nova migrate --poll 9ef938c9-8357-5a2b-8d81-4b2b7aaf6582

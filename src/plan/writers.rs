@@ -127,7 +127,7 @@ pub fn md_escape(s: &str) -> String {
 fn options_line(plan: &Plan) -> String {
     let o = &plan.options;
     format!(
-        "waves of at most {} actions, {} per host, {} per pool; priority {:?}; prefer {:?}; commands for {}; copy rate {} MB/s",
+        "waves of at most {} actions, {} per host, {} per pool; priority {}; prefer {}; commands for {}; copy rate {} MB/s",
         o.limits.total,
         o.limits.per_host,
         o.limits.per_pool,

@@ -199,6 +199,9 @@ pub struct Report {
     /// Every instance Nova knows or XAPI holds, and how the audit covers it (`--nova-servers`).
     #[serde(default)]
     pub coverage: Vec<CoverageRow>,
+    /// Hosts' memory and instances' memory and local disks, for `plan` (absent figures: null).
+    #[serde(default)]
+    pub capacity: crate::audit::capacity::PoolCapacity,
 }
 
 impl PoolRow {
@@ -247,7 +250,15 @@ impl Report {
             r.instances.extend(a.instances);
             r.orphans.extend(a.orphans);
             r.conflicts.extend(a.conflicts);
+            r.capacity.hosts.extend(a.capacity.hosts);
+            r.capacity.instances.extend(a.capacity.instances);
         }
+        r.capacity
+            .hosts
+            .sort_by(|a, b| (&a.pool_uuid, &a.host).cmp(&(&b.pool_uuid, &b.host)));
+        r.capacity.instances.sort_by(|a, b| {
+            (&a.pool_uuid, &a.instance_uuid).cmp(&(&b.pool_uuid, &b.instance_uuid))
+        });
         r.sort();
         r
     }
