@@ -408,3 +408,162 @@ fn demo_plan_is_current() {
         util::assert_same_text(f, &want, &got);
     }
 }
+
+/// report.json's capacity object of a scan of `inventory` (written into `out`).
+fn capacity_of(
+    dir: &TestDir,
+    inventory: &Path,
+    out: &str,
+    env: &[(&str, &str)],
+) -> serde_json::Value {
+    let run = util::xsa_env(
+        dir.path(),
+        &["scan", "-i", inventory.to_str().unwrap(), "-o", out, "-q"],
+        env,
+    );
+    run.expect_code(2);
+    read_json(&dir.join(out).join("report.json"))["capacity"].clone()
+}
+
+#[test]
+fn live_scans_and_capture_keep_the_capacity_figures_of_the_dumps() {
+    use std::sync::atomic::Ordering::Relaxed;
+    use xen_sr_audit::sim::xapi::{SimOptions, Simulator};
+    const PW: &str = "plan-sim-pw";
+    let dir = TestDir::new();
+    let offline = capacity_of(
+        &dir,
+        &util::root().join("fixtures/demo/inventory.csv"),
+        "off",
+        &[],
+    );
+    let hosts = offline["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 6);
+    assert!(hosts
+        .iter()
+        .all(|h| h["memory_free"].as_u64().unwrap() > 0 && h["memory_total"].as_u64().is_some()));
+    let instances = offline["instances"].as_array().unwrap();
+    // The generator's special-case VMs carry no memory_static_max: unknown, not zero.
+    let known: Vec<u64> = instances
+        .iter()
+        .filter_map(|i| i["memory_static_max"].as_u64())
+        .collect();
+    assert!(
+        known.len() >= 20 && known.iter().all(|m| *m > 0),
+        "{known:?}"
+    );
+    assert!(instances
+        .iter()
+        .any(|i| i["local_disk_bytes"].as_u64().unwrap() > 0));
+    let d = util::root().join("fixtures/demo/dumps");
+    for event_from in [true, false] {
+        let sim = Simulator::start(SimOptions {
+            dumps: vec![
+                d.join("pool-east.xml"),
+                d.join("pool-west.xml"),
+                d.join("edge-01.state.db"),
+            ],
+            password: PW.into(),
+            event_from,
+            ..SimOptions::default()
+        })
+        .expect("simulator starts");
+        let inv = dir.write("live.csv", sim.inventory_csv("PLAN_SIM_PW", false));
+        let live = capacity_of(&dir, &inv, "live", &[("PLAN_SIM_PW", PW)]);
+        assert_eq!(live, offline, "live (event.from {event_from}) = offline");
+        if event_from {
+            assert_eq!(
+                sim.stats().calls.load(Relaxed),
+                3 * 3,
+                "login, one event.from, logout per pool"
+            );
+            let cap = dir.join("cap");
+            util::xsa_env(
+                dir.path(),
+                &[
+                    "capture",
+                    "-i",
+                    inv.to_str().unwrap(),
+                    "-o",
+                    cap.to_str().unwrap(),
+                    "-q",
+                ],
+                &[("PLAN_SIM_PW", PW)],
+            )
+            .expect_code(0);
+            let captured = capacity_of(&dir, &cap.join("inventory.csv"), "captured", &[]);
+            assert_eq!(captured, offline, "capture keeps the figures");
+        }
+    }
+}
+
+#[test]
+fn scan_plan_adds_the_runbook_to_report_html_and_xlsx() {
+    use calamine::Reader;
+    let t = TestDir::new();
+    let inv = util::root().join("fixtures/demo/inventory.csv");
+    let inv = inv.to_str().unwrap();
+    xsa(
+        t.path(),
+        &[
+            "scan",
+            "-i",
+            inv,
+            "-o",
+            "with",
+            "-q",
+            "--format",
+            "json,html,xlsx",
+            "--plan",
+        ],
+    )
+    .expect_code(2);
+    xsa(
+        t.path(),
+        &[
+            "scan",
+            "-i",
+            inv,
+            "-o",
+            "without",
+            "-q",
+            "--format",
+            "html,xlsx",
+        ],
+    )
+    .expect_code(2);
+    xsa(t.path(), &["plan", "with/report.json", "--out", "plan"]).expect_code(0);
+    let planned = read_csv(&t.join("plan/plan.csv"));
+    assert!(!planned.is_empty());
+    let html = std::fs::read_to_string(t.join("with/report.html")).unwrap();
+    assert!(html.contains(&format!(
+        "<h2 id=\"runbook\">Runbook ({} actions)",
+        planned.len()
+    )));
+    for r in &planned {
+        assert!(
+            html.contains(&r["instance_uuid"]),
+            "{} in the Runbook section",
+            r["instance_uuid"]
+        );
+    }
+    assert!(!std::fs::read_to_string(t.join("without/report.html"))
+        .unwrap()
+        .contains("id=\"runbook\""));
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(t.join("with/report.xlsx")).unwrap();
+    let sheet = wb.worksheet_range("Runbook").expect("a Runbook sheet");
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[1][..3], ["wave", "instance_uuid", "instance_name"]);
+    let uuids: BTreeSet<&str> = rows[2..].iter().map(|r| r[1].as_str()).collect();
+    let want: BTreeSet<&str> = planned
+        .iter()
+        .map(|r| r["instance_uuid"].as_str())
+        .collect();
+    assert_eq!(uuids, want, "the sheet holds the plan's actions");
+    let without: calamine::Xlsx<_> =
+        calamine::open_workbook(t.join("without/report.xlsx")).unwrap();
+    assert!(!without.sheet_names().contains(&"Runbook".to_string()));
+}

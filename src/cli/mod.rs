@@ -171,6 +171,10 @@ pub struct ScanArgs {
     /// Start every CSV file with a UTF-8 byte order mark (for Excel in locales that misread UTF-8).
     #[arg(long)]
     pub csv_bom: bool,
+    /// Add the upgrade runbook (what `xen-sr-audit plan` writes, default options): a Runbook section
+    /// in report.html and a Runbook sheet in report.xlsx.
+    #[arg(long)]
+    pub plan: bool,
     /// A previous report.json: mark each problem new, unchanged or first seen, and list what was resolved.
     #[arg(long, value_name = "REPORT_JSON")]
     pub baseline: Option<PathBuf>,
@@ -435,6 +439,7 @@ impl ScanArgs {
             formats,
             write_options: crate::report::WriteOptions {
                 csv_bom: self.csv_bom,
+                plan: self.plan,
             },
             progress: src.progress,
             concurrency: src.concurrency,

@@ -49,7 +49,8 @@ pub fn verify_text(a: &Action) -> String {
     )
 }
 
-fn csv_cells(a: &Action) -> Vec<String> {
+/// One action as plan.csv's cells, raw (CSV neutralises them; HTML and XLSX show them as text).
+pub fn action_cells(a: &Action) -> Vec<String> {
     let i = &a.instance;
     let join = |f: fn(&crate::plan::input::FindingIn) -> &str| {
         i.targets.iter().map(f).collect::<Vec<_>>().join(" ")
@@ -103,7 +104,7 @@ pub fn render_csv(plan: &Plan) -> Vec<u8> {
     };
     put(CSV_HEADER.iter().map(|s| s.to_string()).collect());
     for a in &plan.actions {
-        put(csv_cells(a));
+        put(action_cells(a));
     }
     w.into_inner().expect("writing to memory")
 }

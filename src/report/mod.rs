@@ -9,6 +9,7 @@ pub mod html;
 pub mod json_out;
 pub mod junit;
 pub mod prom;
+pub mod runbook;
 pub mod summary_md;
 pub mod xlsx;
 
@@ -574,6 +575,8 @@ impl Format {
 pub struct WriteOptions {
     /// Start every CSV file with a UTF-8 byte order mark (`--csv-bom`).
     pub csv_bom: bool,
+    /// Add the runbook (`scan --plan`): a Runbook section in report.html, a sheet in report.xlsx.
+    pub plan: bool,
 }
 
 /// Every file name a run may write into `--out`: the only files a later run removes when it does
@@ -610,6 +613,8 @@ pub fn write_reports(
     formats: &[Format],
     options: WriteOptions,
 ) -> Result<Written, crate::error::ReportError> {
+    let runbook = options.plan.then(|| runbook::runbook(report));
+    let runbook = runbook.as_ref();
     let mut out = atomic::StagedOutputs::new(dir)?;
     type Job<'a> = (
         &'static str,
@@ -673,11 +678,17 @@ pub fn write_reports(
             Format::Json => {
                 jobs.push(("report.json", Box::new(|w| json_out::write_json(w, report))))
             }
-            Format::Html => jobs.push(("report.html", Box::new(|w| html::write_html(w, report)))),
+            Format::Html => jobs.push((
+                "report.html",
+                Box::new(move |w| html::write_html_with(w, report, runbook)),
+            )),
             Format::Markdown => {
                 jobs.push(("summary.md", Box::new(|w| summary_md::write_md(w, report))))
             }
-            Format::Xlsx => jobs.push(("report.xlsx", Box::new(|w| xlsx::write_xlsx(w, report)))),
+            Format::Xlsx => jobs.push((
+                "report.xlsx",
+                Box::new(move |w| xlsx::write_xlsx_with(w, report, runbook)),
+            )),
             Format::Junit => jobs.push(("junit.xml", Box::new(|w| junit::write_junit(w, report)))),
             Format::Prom => jobs.push(("metrics.prom", Box::new(|w| prom::write_prom(w, report)))),
         }
