@@ -1,5 +1,5 @@
 //! `plan --check NEW.json --plan plan.csv`: how far the plan has got, from a later scan. Each action
-//! is `done` when every finding it targets is fixed (no longer blocked, or waived), `regressed` when
+//! is `done` when every finding it targets is fixed (no longer blocked; a waiver is no fix), `regressed` when
 //! one is still blocked under a legacy name although its instance was touched (moved to another
 //! host, or its disk re-attached as a new VDI): the fix was made by a compute that still names SRs the
 //! old way, its precondition was not met. Anything else is `pending`.
@@ -116,7 +116,8 @@ pub fn read_plan_csv(path: &Path) -> Result<Vec<PlannedAction>, PlanError> {
 /// The status of one targeted finding in the later scan.
 fn finding_status(planned: &PlannedAction, index: usize, now: Option<&FindingIn>) -> Status {
     let Some(f) = now else { return Status::Pending };
-    if !f.is_blocked_unwaived() {
+    // Fixed means no longer blocked: a waiver acknowledges a problem, it does not fix it.
+    if f.verdict != "blocked" {
         return Status::Done;
     }
     let moved = !planned.host.is_empty() && f.host != planned.host;
@@ -269,6 +270,14 @@ mod tests {
                 Status::Regressed,
             ),
             ("not in the later scan", None, Status::Pending),
+            (
+                "waived since, still blocked",
+                Some(FindingIn {
+                    waiver: "waived".into(),
+                    ..now("h1", "vdi1", "legacy", "blocked")
+                }),
+                Status::Pending,
+            ),
         ];
         for (what, f, want) in cases {
             assert_eq!(finding_status(&p, 0, f.as_ref()), want, "{what}");
