@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod model;
 pub mod nova;
 pub mod nova_db;
+pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod scan;

@@ -18,7 +18,11 @@ pub const NULL_REF: &str = "OpaqueRef:NULL";
 /// The fields the audit reads, per table, under their wire names.
 pub const AUDIT_FIELDS: &[(&str, &[&str])] = &[
     ("pool", &["uuid", "name_label", "master"]),
-    ("host", &["uuid", "name_label", "address", "hostname"]),
+    (
+        "host",
+        &["uuid", "name_label", "address", "hostname", "metrics"],
+    ),
+    ("host_metrics", &["memory_total", "memory_free"]),
     (
         "VM",
         &[
@@ -29,6 +33,7 @@ pub const AUDIT_FIELDS: &[(&str, &[&str])] = &[
             "power_state",
             "resident_on",
             "other_config",
+            "memory_static_max",
         ],
     ),
     (
@@ -43,7 +48,17 @@ pub const AUDIT_FIELDS: &[(&str, &[&str])] = &[
             "other_config",
         ],
     ),
-    ("VDI", &["uuid", "SR", "name_label", "other_config"]),
+    (
+        "VDI",
+        &[
+            "uuid",
+            "SR",
+            "name_label",
+            "other_config",
+            "virtual_size",
+            "physical_utilisation",
+        ],
+    ),
     (
         "SR",
         &[
@@ -62,7 +77,16 @@ pub const AUDIT_FIELDS: &[(&str, &[&str])] = &[
 ];
 
 /// The XAPI classes behind [`AUDIT_FIELDS`], as `event.from` and `get_all_records` name them.
-pub const AUDIT_CLASSES: &[&str] = &["pool", "host", "VM", "VBD", "VDI", "SR", "PBD"];
+pub const AUDIT_CLASSES: &[&str] = &[
+    "pool",
+    "host",
+    "host_metrics",
+    "VM",
+    "VBD",
+    "VDI",
+    "SR",
+    "PBD",
+];
 
 /// The fields the audit keeps for a table, or `None` for a table it does not read.
 pub fn audit_fields(table: &str) -> Option<&'static [&'static str]> {
@@ -114,6 +138,16 @@ pub struct Host {
     /// The host's own hostname: what Nova's XenAPI driver reports as the hypervisor hostname (the
     /// `Host` of `openstack server list --long`).
     pub hostname: String,
+    /// Its `host_metrics` record (memory figures), `OpaqueRef:NULL` or empty when unknown.
+    pub metrics: Ref,
+}
+
+/// A host's memory as XAPI's `host_metrics` reports it, in bytes (`None`: absent or unreadable,
+/// as in dumps that did not capture the table).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostMetrics {
+    pub memory_total: Option<u64>,
+    pub memory_free: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -125,6 +159,8 @@ pub struct Vm {
     pub power_state: String,
     pub resident_on: Ref,
     pub other_config: BTreeMap<String, String>,
+    /// The most memory it can have, in bytes: what a host must have free to receive it.
+    pub memory_static_max: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -144,6 +180,9 @@ pub struct Vdi {
     pub sr: Ref,
     pub name_label: String,
     pub other_config: BTreeMap<String, String>,
+    /// Bytes the disk can hold, and bytes it takes on its SR (what a cold migration copies).
+    pub virtual_size: Option<u64>,
+    pub physical_utilisation: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -172,6 +211,7 @@ pub struct Pbd {
 pub struct Snapshot {
     pub pool: Pool,
     pub hosts: FastMap<Ref, Host>,
+    pub host_metrics: FastMap<Ref, HostMetrics>,
     pub vms: FastMap<Ref, Vm>,
     pub vbds: FastMap<Ref, Vbd>,
     pub vdis: FastMap<Ref, Vdi>,
@@ -181,6 +221,12 @@ pub struct Snapshot {
 
 fn is_true(s: &str) -> bool {
     s.eq_ignore_ascii_case("true") || s == "1"
+}
+
+/// A byte count as XAPI writes it (an int, or its text); anything else is unknown, not an error:
+/// the figures serve the plan's estimates, never the audit's verdicts.
+fn bytes(s: &str) -> Option<u64> {
+    s.trim().parse().ok()
 }
 
 fn plain_map(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
@@ -233,6 +279,16 @@ impl SnapshotBuilder {
                         name_label: text("name_label")?,
                         address: text("address")?,
                         hostname: text("hostname")?,
+                        metrics: text("metrics")?,
+                    },
+                );
+            }
+            "host_metrics" => {
+                s.host_metrics.insert(
+                    r,
+                    HostMetrics {
+                        memory_total: bytes(&text("memory_total")?),
+                        memory_free: bytes(&text("memory_free")?),
                     },
                 );
             }
@@ -247,6 +303,7 @@ impl SnapshotBuilder {
                         power_state: text("power_state")?,
                         resident_on: text("resident_on")?,
                         other_config: map("other_config")?,
+                        memory_static_max: bytes(&text("memory_static_max")?),
                     },
                 );
             }
@@ -272,6 +329,8 @@ impl SnapshotBuilder {
                         sr: text("SR")?,
                         name_label: text("name_label")?,
                         other_config: map("other_config")?,
+                        virtual_size: bytes(&text("virtual_size")?),
+                        physical_utilisation: bytes(&text("physical_utilisation")?),
                     },
                 );
             }

@@ -146,6 +146,19 @@ fn arrows_point_one_way() {
             "report",
             &["scan", "cli", "config", "xapi", "dump", "inventory"],
         ),
+        // The planner reads report.json as data: it knows no source, no scan and no report type.
+        (
+            "plan",
+            &[
+                "scan",
+                "cli",
+                "xapi",
+                "dump",
+                "report",
+                "audit",
+                "inventory",
+            ],
+        ),
         // Plain options.
         ("config", &["report", "policy", "audit", "scan", "cli"]),
         // Nova's database is a source: it yields the exports' text, and knows no findings nor run.

@@ -3,6 +3,7 @@
 //! instance verdicts, orphaned legacy SRs and legacy/new-style conflicts. It reads records only;
 //! what happens to the findings across runs (baseline, waivers, the exit code) is [`crate::policy`]'s.
 
+pub mod capacity;
 mod coverage;
 mod nova_check;
 
@@ -233,6 +234,9 @@ pub struct PoolAudit {
     /// instance: what coverage learns the nova-compute service host -> XAPI host map from.
     #[serde(skip)]
     pub resident_hostnames: Vec<(String, String)>,
+    /// Memory and local-disk figures, for the runbook (`plan`).
+    #[serde(default)]
+    pub capacity: capacity::PoolCapacity,
 }
 
 /// Findings grouped by instance (pool uuid, VM uuid), in report order: one pass, so that per-instance
@@ -470,6 +474,7 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
             h.dedup();
             h
         },
+        capacity: capacity::pool_capacity(snap),
         ..Default::default()
     };
     let mut conflict_attachments: FastMap<String, usize> = FastMap::default();
@@ -743,6 +748,7 @@ mod tests {
                     name_label: "xs01".into(),
                     address: "10.1.1.1".into(),
                     hostname: "xs01".into(),
+                    ..Default::default()
                 },
             );
             f

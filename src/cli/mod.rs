@@ -17,6 +17,7 @@ mod interrupt;
 mod man_page;
 mod nova_db_args;
 mod output;
+mod plan_cmd;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use commands::{capture_command, diff_command, inspect_command, scan_command, trust_command};
@@ -74,6 +75,9 @@ pub enum Command {
     /// Check that dumps can be read before an audit: per-table row counts, the pool, and the count of
     /// Nova instances, one dump at a time (exit 3 if any cannot be read).
     InspectDump(InspectArgs),
+    /// Turn a scan's report.json into an upgrade runbook (plan.md, plan.csv, plan.sh) that clears
+    /// every blocked instance in waves; `--check NEW.json --plan plan.csv` says how far it got.
+    Plan(Box<plan_cmd::PlanArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +189,10 @@ pub struct ScanArgs {
     /// Start every CSV file with a UTF-8 byte order mark (for Excel in locales that misread UTF-8).
     #[arg(long)]
     pub csv_bom: bool,
+    /// Add the upgrade runbook (what `xen-sr-audit plan` writes, default options): a Runbook section
+    /// in report.html and a Runbook sheet in report.xlsx.
+    #[arg(long)]
+    pub plan: bool,
     /// A previous report.json: mark each problem new, unchanged or first seen, and list what was resolved.
     #[arg(long, value_name = "REPORT_JSON")]
     pub baseline: Option<PathBuf>,
@@ -232,6 +240,11 @@ pub fn exit_code_of(err: &anyhow::Error) -> u8 {
         }
         if cause.is::<ReportError>() {
             return exit::IO;
+        }
+        match cause.downcast_ref::<crate::plan::PlanError>() {
+            Some(crate::plan::PlanError::Input { .. }) => return exit::USAGE,
+            Some(crate::plan::PlanError::Output { .. }) => return exit::IO,
+            None => {}
         }
     }
     exit::INTERNAL
@@ -495,6 +508,7 @@ impl ScanArgs {
             formats,
             write_options: crate::report::WriteOptions {
                 csv_bom: self.csv_bom,
+                plan: self.plan,
             },
             progress: src.progress,
             concurrency: src.concurrency,
@@ -657,6 +671,7 @@ fn run_command(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         Command::InspectDump(a) => inspect_command(&a),
+        Command::Plan(a) => plan_cmd::plan_command(&a),
     }
 }
 

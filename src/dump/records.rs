@@ -61,6 +61,8 @@ pub fn snapshot_tables(snap: &Snapshot) -> Vec<DumpTable<'static>> {
             .map(|(k, v)| (k.to_string(), v))
             .collect::<Vec<_>>()
     };
+    // A byte count only when known: a dump without it reads back as unknown, as it was.
+    let n = |name: &'static str, v: Option<u64>| v.map(|v| (name, V::Text(v.to_string())));
     let p = &snap.pool;
     vec![
         (
@@ -85,8 +87,22 @@ pub fn snapshot_tables(snap: &Snapshot) -> Vec<DumpTable<'static>> {
                             ("uuid", t(&h.uuid)),
                             ("name_label", t(&h.name_label)),
                             ("address", t(&h.address)),
+                            ("metrics", t(&h.metrics)),
                         ]),
                     )
+                })
+                .collect(),
+        ),
+        (
+            "host_metrics",
+            sorted(&snap.host_metrics)
+                .into_iter()
+                .map(|(r, m)| {
+                    let fields = [
+                        n("memory_total", m.memory_total),
+                        n("memory_free", m.memory_free),
+                    ];
+                    (r.clone(), f(fields.into_iter().flatten().collect()))
                 })
                 .collect(),
         ),
@@ -105,7 +121,10 @@ pub fn snapshot_tables(snap: &Snapshot) -> Vec<DumpTable<'static>> {
                             ("power_state", t(&v.power_state)),
                             ("resident_on", t(&v.resident_on)),
                             ("other_config", m(&v.other_config)),
-                        ]),
+                        ]
+                        .into_iter()
+                        .chain(n("memory_static_max", v.memory_static_max))
+                        .collect()),
                     )
                 })
                 .collect(),
@@ -142,7 +161,11 @@ pub fn snapshot_tables(snap: &Snapshot) -> Vec<DumpTable<'static>> {
                             ("SR", t(&v.sr)),
                             ("name_label", t(&v.name_label)),
                             ("other_config", m(&v.other_config)),
-                        ]),
+                        ]
+                        .into_iter()
+                        .chain(n("virtual_size", v.virtual_size))
+                        .chain(n("physical_utilisation", v.physical_utilisation))
+                        .collect()),
                     )
                 })
                 .collect(),

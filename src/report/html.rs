@@ -5,6 +5,7 @@
 //! Without JavaScript the page reads the same; with it, the findings table sorts and filters.
 
 use crate::audit::{Coverage, Finding, Instance, Status};
+use crate::report::runbook::Runbook;
 use crate::report::Report;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -117,7 +118,12 @@ fn chart(report: &Report) -> Chart {
 }
 
 /// Render the page.
-pub fn render<'a>(report: &'a Report) -> Result<String, String> {
+pub fn render(report: &Report) -> Result<String, String> {
+    render_with(report, None)
+}
+
+/// Render the page, with the Runbook section when a runbook is given (`scan --plan`).
+pub fn render_with<'a>(report: &'a Report, runbook: Option<&Runbook>) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| e.to_string())?;
@@ -195,6 +201,7 @@ pub fn render<'a>(report: &'a Report) -> Result<String, String> {
         tls_insecure => report.hosts.iter().filter(|h| h.tls == "insecure").map(|h| h.name.as_str()).collect::<Vec<_>>(),
         tls_legacy => report.hosts.iter().filter(|h| h.legacy_tls()).map(|h| format!("{} ({})", h.name, h.tls_version)).collect::<Vec<_>>(),
         coverage_gaps => report.coverage.iter().filter(|c| c.coverage != Coverage::Audited).collect::<Vec<_>>(),
+        runbook => runbook,
     };
     env.get_template("report.html")
         .and_then(|t| t.render(ctx))
@@ -203,6 +210,15 @@ pub fn render<'a>(report: &'a Report) -> Result<String, String> {
 
 /// Render and write.
 pub fn write_html(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
-    let page = render(report).map_err(std::io::Error::other)?;
+    write_html_with(out, report, None)
+}
+
+/// Render and write, with the runbook when given.
+pub fn write_html_with(
+    out: &mut dyn Write,
+    report: &Report,
+    runbook: Option<&Runbook>,
+) -> std::io::Result<()> {
+    let page = render_with(report, runbook).map_err(std::io::Error::other)?;
     out.write_all(page.as_bytes())
 }

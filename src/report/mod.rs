@@ -12,6 +12,7 @@ pub mod junit;
 pub mod manifest;
 pub mod prom;
 pub mod provenance;
+pub mod runbook;
 pub mod summary_md;
 pub mod xlsx;
 
@@ -165,6 +166,9 @@ pub struct Report {
     /// Every instance Nova knows or XAPI holds, and how the audit covers it (`--nova-servers`).
     #[serde(default)]
     pub coverage: Vec<CoverageRow>,
+    /// Hosts' memory and instances' memory and local disks, for `plan` (absent figures: null).
+    #[serde(default)]
+    pub capacity: crate::audit::capacity::PoolCapacity,
 }
 
 impl PoolRow {
@@ -206,7 +210,15 @@ impl Report {
             r.instances.extend(a.instances);
             r.orphans.extend(a.orphans);
             r.conflicts.extend(a.conflicts);
+            r.capacity.hosts.extend(a.capacity.hosts);
+            r.capacity.instances.extend(a.capacity.instances);
         }
+        r.capacity
+            .hosts
+            .sort_by(|a, b| (&a.pool_uuid, &a.host).cmp(&(&b.pool_uuid, &b.host)));
+        r.capacity.instances.sort_by(|a, b| {
+            (&a.pool_uuid, &a.instance_uuid).cmp(&(&b.pool_uuid, &b.instance_uuid))
+        });
         r.sort();
         r
     }
@@ -362,6 +374,8 @@ impl Format {
 pub struct WriteOptions {
     /// Start every CSV file with a UTF-8 byte order mark (`--csv-bom`).
     pub csv_bom: bool,
+    /// Add the runbook (`scan --plan`): a Runbook section in report.html, a sheet in report.xlsx.
+    pub plan: bool,
 }
 
 /// Every file name a run may write into `--out`: the only files a later run removes when it does
@@ -401,6 +415,8 @@ pub fn write_reports(
     formats: &[Format],
     options: WriteOptions,
 ) -> Result<Written, crate::error::ReportError> {
+    let runbook = options.plan.then(|| runbook::runbook(report));
+    let runbook = runbook.as_ref();
     let mut out = atomic::StagedOutputs::new(dir)?;
     type Job<'a> = (
         &'static str,
@@ -464,11 +480,17 @@ pub fn write_reports(
             Format::Json => {
                 jobs.push(("report.json", Box::new(|w| json_out::write_json(w, report))))
             }
-            Format::Html => jobs.push(("report.html", Box::new(|w| html::write_html(w, report)))),
+            Format::Html => jobs.push((
+                "report.html",
+                Box::new(move |w| html::write_html_with(w, report, runbook)),
+            )),
             Format::Markdown => {
                 jobs.push(("summary.md", Box::new(|w| summary_md::write_md(w, report))))
             }
-            Format::Xlsx => jobs.push(("report.xlsx", Box::new(|w| xlsx::write_xlsx(w, report)))),
+            Format::Xlsx => jobs.push((
+                "report.xlsx",
+                Box::new(move |w| xlsx::write_xlsx_with(w, report, runbook)),
+            )),
             Format::Junit => jobs.push(("junit.xml", Box::new(|w| junit::write_junit(w, report)))),
             Format::Prom => jobs.push(("metrics.prom", Box::new(|w| prom::write_prom(w, report)))),
         }

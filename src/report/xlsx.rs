@@ -9,6 +9,7 @@
 //! needed here). Written with rust_xlsxwriter.
 
 use super::csv_out::CsvRow;
+use super::runbook::Runbook;
 use super::Report;
 use rust_xlsxwriter::{Color, Format, Workbook, Worksheet, XlsxError};
 use std::io::Write;
@@ -144,7 +145,23 @@ fn summary_sheet(sheet: &mut Worksheet, r: &Report) -> Result<(), XlsxError> {
     Ok(())
 }
 
-fn build(r: &Report) -> Result<Workbook, XlsxError> {
+/// The Runbook sheet (`scan --plan`): plan.csv's columns, one row per action, as text.
+fn runbook_sheet(sheet: &mut Worksheet, runbook: &Runbook) -> Result<(), XlsxError> {
+    let bold = Format::new().set_bold();
+    sheet.write_string(0, 0, cell_text(&runbook.summary))?;
+    for (c, h) in runbook.header.iter().enumerate() {
+        sheet.write_string_with_format(1, c as u16, *h, &bold)?;
+    }
+    for (r, row) in runbook.rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 2, c as u16, cell_text(cell))?;
+        }
+    }
+    sheet.set_freeze_panes(2, 0)?;
+    Ok(())
+}
+
+fn build(r: &Report, runbook: Option<&Runbook>) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
     summary_sheet(wb.add_worksheet().set_name("Summary")?, r)?;
     table_sheet(wb.add_worksheet().set_name("Pools")?, &r.pools)?;
@@ -156,12 +173,24 @@ fn build(r: &Report) -> Result<Workbook, XlsxError> {
     if r.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
         table_sheet(wb.add_worksheet().set_name("Coverage")?, &r.coverage)?;
     }
+    if let Some(runbook) = runbook {
+        runbook_sheet(wb.add_worksheet().set_name("Runbook")?, runbook)?;
+    }
     Ok(wb)
 }
 
 /// Write report.xlsx.
 pub fn write_xlsx(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
-    let mut wb = build(r).map_err(std::io::Error::other)?;
+    write_xlsx_with(out, r, None)
+}
+
+/// Write report.xlsx, with the Runbook sheet when a runbook is given.
+pub fn write_xlsx_with(
+    out: &mut dyn Write,
+    r: &Report,
+    runbook: Option<&Runbook>,
+) -> std::io::Result<()> {
+    let mut wb = build(r, runbook).map_err(std::io::Error::other)?;
     let bytes = wb.save_to_buffer().map_err(std::io::Error::other)?;
     out.write_all(&bytes)
 }

@@ -422,6 +422,12 @@ fn is_audit_field(name: &[u8]) -> bool {
             | b"shared"
             | b"host"
             | b"device_config"
+            | b"metrics"
+            | b"memory_total"
+            | b"memory_free"
+            | b"memory_static_max"
+            | b"virtual_size"
+            | b"physical_utilisation"
     )
 }
 

@@ -35,6 +35,7 @@ fn set(items: Vec<String>) -> FieldValue {
 pub(super) struct PoolRows {
     pub(super) pool: Vec<(String, Fields)>,
     host: Vec<(String, Fields)>,
+    host_metrics: Vec<(String, Fields)>,
     vm: Vec<(String, Fields)>,
     vbd: Vec<(String, Fields)>,
     vdi: Vec<(String, Fields)>,
@@ -133,6 +134,7 @@ impl PoolGen<'_> {
         let r = self.opaque("host");
         let name = format!("{}-xs{:02}", self.spec.name, i + 1);
         let uuid = self.uuid("host-uuid");
+        let metrics = self.host_metrics(i);
         self.rows.host.push((
             r.clone(),
             vec![
@@ -154,6 +156,7 @@ impl PoolGen<'_> {
                     map(&[("product_version", "7.1.2"), ("product_brand", "XenServer")]),
                 ),
                 ("enabled", t("true")),
+                ("metrics", t(metrics)),
                 ("API_version_major", t("2")),
                 ("API_version_minor", t("6")),
             ],
@@ -177,6 +180,24 @@ impl PoolGen<'_> {
             ],
         ));
         self.stats.host_names.push(name);
+        r
+    }
+
+    /// Host `i`'s `host_metrics` row: 256 GiB, of which 24 to 215 GiB free. Its ref is derived
+    /// without advancing the counter, so the fleet's other uuids stay as they were.
+    fn host_metrics(&mut self, i: usize) -> String {
+        const GIB: u64 = 1 << 30;
+        let r = format!("OpaqueRef:{}", self.derived("host-metrics", i));
+        let free = 24 + (self.pool_index as u64 * 37 + i as u64 * 53) % 192;
+        self.rows.host_metrics.push((
+            r.clone(),
+            vec![
+                ("uuid", t(self.derived("host-metrics-uuid", i))),
+                ("memory_total", t((256 * GIB).to_string())),
+                ("memory_free", t((free * GIB).to_string())),
+                ("live", t("true")),
+            ],
+        ));
         r
     }
 
@@ -272,6 +293,9 @@ impl PoolGen<'_> {
         let vdi = self.opaque("vdi");
         let uuid = self.uuid("vdi-uuid");
         let sm: Vec<(&str, &str)> = lun.map(|l| vec![("LUNid", l)]).unwrap_or_default();
+        let virtual_size = (20 + self.rng.below(480)) * 1024 * 1024 * 1024;
+        // Thin provisioned: 20 to 80 % used, derived from the counter (the random stream unchanged).
+        let used = virtual_size / 100 * (20 + self.counter % 61);
         self.rows.vdi.push((
             vdi.clone(),
             vec![
@@ -279,13 +303,8 @@ impl PoolGen<'_> {
                 ("name_label", t(name)),
                 ("name_description", t("")),
                 ("SR", t(sr)),
-                (
-                    "virtual_size",
-                    t(format!(
-                        "{}",
-                        (20 + self.rng.below(480)) * 1024 * 1024 * 1024
-                    )),
-                ),
+                ("virtual_size", t(virtual_size.to_string())),
+                ("physical_utilisation", t(used.to_string())),
                 ("type", t("user")),
                 ("sm_config", map(&sm)),
                 ("other_config", map(other)),
@@ -582,6 +601,7 @@ impl PoolGen<'_> {
             ("VDI", &self.rows.vdi),
             ("VM", &self.rows.vm),
             ("host", &self.rows.host),
+            ("host_metrics", &self.rows.host_metrics),
             ("pool", &self.rows.pool),
             ("session", &Vec::new()),
         ] {

@@ -1,0 +1,174 @@
+//! `xen-sr-audit plan`: its arguments, checked before anything is read, and the two modes: write a
+//! runbook from a report.json, or (`--check`) compare a later scan with a plan.csv. Bad input is one
+//! line and exit 64; a plan that cannot be written is exit 74; nothing is ever run.
+
+use crate::cli::UsageError;
+use crate::plan::{self, Cli as PlanCli, Limits, PlanError, PlanOptions, Prefer, Priority};
+use crate::policy::exit;
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PriorityArg {
+    Pool,
+    Project,
+    Host,
+    Downtime,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PreferArg {
+    Detach,
+    Migrate,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CliArg {
+    Nova,
+    Openstack,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The scan's report.json to plan from.
+    #[arg(value_name = "REPORT.json")]
+    pub report: Option<PathBuf>,
+    /// Folder to write plan.md, plan.csv and plan.sh into.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// At most this many actions per wave.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub parallel_total: u32,
+    /// At most this many actions per source host in a wave.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub parallel_per_host: u32,
+    /// At most this many actions per pool in a wave.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub parallel_per_pool: u32,
+    /// Which actions go first.
+    #[arg(long, value_enum, default_value = "pool")]
+    pub priority: PriorityArg,
+    /// For instances whose blocked volumes are all data volumes: detach/re-attach, or cold-migrate.
+    #[arg(long, value_enum, default_value = "detach")]
+    pub prefer: PreferArg,
+    /// Write commands for novaclient (Mitaka era) or python-openstackclient.
+    #[arg(long, value_enum, default_value = "nova")]
+    pub cli: CliArg,
+    /// A file of hostnames (one a line, `#` comments) whose nova-compute already names SRs the new way.
+    #[arg(long, value_name = "FILE")]
+    pub upgraded: Option<PathBuf>,
+    /// Copy rate of local disks between hosts in a cold migration, MB/s.
+    #[arg(long, default_value_t = plan::DEFAULT_COPY_RATE_MBPS, value_name = "MBPS")]
+    pub copy_rate: f64,
+    /// Compare this later scan's report.json with the plan given by --plan.
+    #[arg(long, value_name = "NEW.json", requires = "plan", conflicts_with_all = ["report", "out"])]
+    pub check: Option<PathBuf>,
+    /// The plan.csv to check against (with --check).
+    #[arg(long, value_name = "FILE", requires = "check")]
+    pub plan: Option<PathBuf>,
+}
+
+impl PlanArgs {
+    fn options(&self) -> Result<PlanOptions, anyhow::Error> {
+        if !(self.copy_rate.is_finite() && self.copy_rate > 0.0) {
+            return Err(UsageError(format!(
+                "--copy-rate {}: must be a positive number of MB/s",
+                self.copy_rate
+            ))
+            .into());
+        }
+        Ok(PlanOptions {
+            limits: Limits {
+                total: self.parallel_total as usize,
+                per_host: self.parallel_per_host as usize,
+                per_pool: self.parallel_per_pool as usize,
+            },
+            priority: match self.priority {
+                PriorityArg::Pool => Priority::Pool,
+                PriorityArg::Project => Priority::Project,
+                PriorityArg::Host => Priority::Host,
+                PriorityArg::Downtime => Priority::Downtime,
+            },
+            prefer: match self.prefer {
+                PreferArg::Detach => Prefer::Detach,
+                PreferArg::Migrate => Prefer::Migrate,
+            },
+            cli: match self.cli {
+                CliArg::Nova => PlanCli::Nova,
+                CliArg::Openstack => PlanCli::Openstack,
+            },
+            upgraded: self.upgraded.as_deref().map(read_upgraded).transpose()?,
+            copy_rate_mbps: self.copy_rate,
+        })
+    }
+}
+
+/// The `--upgraded` file: one hostname a line, `#` comments and blank lines ignored.
+fn read_upgraded(path: &Path) -> Result<Vec<String>, PlanError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PlanError::Input {
+        path: path.display().to_string(),
+        message: format!("cannot read: {e}"),
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
+
+/// Run `plan` in either mode.
+pub fn plan_command(a: &PlanArgs) -> anyhow::Result<ExitCode> {
+    if let (Some(new), Some(plan_csv)) = (&a.check, &a.plan) {
+        return check_command(new, plan_csv);
+    }
+    let (Some(report_path), Some(out)) = (&a.report, &a.out) else {
+        return Err(UsageError(
+            "plan needs REPORT.json and --out DIR (or --check NEW.json --plan plan.csv)".into(),
+        )
+        .into());
+    };
+    let options = a.options()?;
+    let report = plan::read_report(report_path)?;
+    if let (Some(names), Some(path)) = (&options.upgraded, &a.upgraded) {
+        plan::check_upgraded(&report, names, &path.display().to_string())?;
+    }
+    if !report.complete() && report.findings().is_empty() {
+        return Err(PlanError::Input {
+            path: report_path.display().to_string(),
+            message: "an interrupted scan that audited nothing: nothing to plan".into(),
+        }
+        .into());
+    }
+    let plan = plan::build_plan(&report, &options);
+    plan::writers::write_plan(&plan, &report_path.display().to_string(), out)?;
+    let planned = plan.actions.iter().filter(|a| a.wave.is_some()).count();
+    eprintln!(
+        "plan: {planned} action(s) in {} wave(s), {} not planned; capacity {}; wrote plan.md, plan.csv, plan.sh into {}",
+        plan.waves,
+        plan.actions.len() - planned,
+        if plan.capacity_known { "checked" } else { "unknown" },
+        out.display()
+    );
+    if !plan.complete {
+        eprintln!("plan: warning: the scan was interrupted: only what it audited is planned ({} entries not audited)", plan.not_audited.len());
+        return Ok(ExitCode::from(exit::ENTRY_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_command(new: &Path, plan_csv: &Path) -> anyhow::Result<ExitCode> {
+    let planned = plan::check::read_plan_csv(plan_csv)?;
+    let report = plan::read_report(new)?;
+    let outcomes = plan::check::check(&planned, &report);
+    print!("{}", plan::check::render(&outcomes));
+    let all_done = outcomes
+        .iter()
+        .all(|o| o.status == plan::check::Status::Done);
+    Ok(ExitCode::from(if all_done {
+        exit::CLEAN
+    } else {
+        exit::BLOCKED
+    }))
+}
