@@ -20,6 +20,7 @@ const PATH_KEYS: &[&str] = &[
     "ca_file",
     "nova_servers",
     "nova_bdms",
+    "history",
 ];
 
 fn line_of_key(text: &str, key: &str) -> u64 {

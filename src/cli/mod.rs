@@ -14,7 +14,9 @@ mod commands;
 mod config_file;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use commands::{capture_command, diff_command, inspect_command, scan_command, trust_command};
+use commands::{
+    capture_command, diff_command, inspect_command, scan_command, trend_command, trust_command,
+};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +56,9 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Compare two report.json files: new, unchanged and resolved problems (exit 1 if any is new).
     Diff(DiffArgs),
+    /// Burn-down over runs of one fleet: trend.html (inline SVG, pace to --target-date) and
+    /// trend.csv (one row per run and pool) from report.json files or folders holding one.
+    Trend(TrendArgs),
     /// Trust on first use: connect to each https entry (no login), show its certificate's SHA-256
     /// fingerprint, subject and expiry, and write a copy of the inventory that pins them
     /// (`tls_fingerprint`). Rows already pinned are checked, not replaced.
@@ -94,6 +99,22 @@ pub struct TrustArgs {
     /// How many hosts are contacted at once.
     #[arg(long, short = 'j', default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    /// report.json files, or folders holding one (`scan --out` folders), in any order.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// Where to write trend.html and trend.csv (created if needed).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// The upgrade date (YYYY-MM-DD): drawn on the chart, with the pace needed to reach zero by it.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub target_date: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -191,6 +212,10 @@ pub struct ScanArgs {
     /// The destinations' `[xenserver] target_host` (used for empty portals; default: none).
     #[arg(long, value_name = "HOST")]
     pub nova_target_host: Option<String>,
+    /// Keep this run's report.json under DIR (named by scan time, written atomically) and draw the
+    /// burn-down of the runs kept there in report.html and summary.md.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
 }
 
 /// An error in how the tool was called: exit code 64.
@@ -201,7 +226,11 @@ pub struct UsageError(pub String);
 /// Map an error to its documented exit code.
 pub fn exit_code_of(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<InputError>() || cause.is::<clap::Error>() {
+        if cause.is::<UsageError>()
+            || cause.is::<InputError>()
+            || cause.is::<clap::Error>()
+            || cause.is::<crate::trend::TrendError>()
+        {
             return exit::USAGE;
         }
         if cause.is::<ReportError>() {
@@ -491,14 +520,19 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitCode>
     };
     match cli.command {
         Command::Scan(a) => {
+            let history = a.history.clone();
             let cfg = a.into_config(line)?;
-            scan_command(&cfg)
+            if let Some(dir) = &history {
+                crate::report::atomic::check_writable(dir)?;
+            }
+            scan_command(&cfg, history.as_deref())
         }
         Command::Capture(a) => {
             let cfg = a.into_config(line)?;
             capture_command(&cfg)
         }
         Command::Diff(a) => diff_command(&a),
+        Command::Trend(a) => trend_command(&a),
         Command::Trust(a) => trust_command(&a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

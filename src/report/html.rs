@@ -170,6 +170,7 @@ pub fn render(report: &Report) -> Result<String, String> {
         conflicts => &report.conflicts,
         waivers => &report.waivers,
         baseline => &report.baseline,
+        burndown => &report.burndown,
         resolved => &report.resolved,
         findings => &report.findings,
         filters => filters,
