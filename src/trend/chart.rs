@@ -74,17 +74,31 @@ pub fn day_of(run: &Run) -> String {
         .unwrap_or_default()
 }
 
-/// A y-axis maximum that reads well: 1, 2, 5 times a power of ten, at least `max`.
-fn nice_max(max: usize) -> usize {
+/// A y-axis step that reads well (1, 2, 5 times a power of ten) giving at most five ticks above 0,
+/// and the axis maximum: the smallest multiple of the step at least `max`.
+fn y_axis(max: usize) -> (usize, usize) {
     let mut step = 1;
     loop {
         for m in [1, 2, 5] {
-            if m * step >= max.max(1) {
-                return m * step;
+            if max.div_ceil(m * step) <= 5 {
+                let step = m * step;
+                return (step, max.div_ceil(step).max(1) * step);
             }
         }
         step *= 10;
     }
+}
+
+/// The labels of the time axis, dropping those that would overlap the one before.
+fn x_ticks(at: impl Iterator<Item = (i64, String)>) -> Vec<Tick> {
+    const MIN_GAP: i64 = 40;
+    let mut ticks: Vec<Tick> = Vec::new();
+    for (at, label) in at {
+        if ticks.last().is_none_or(|t| at - t.at >= MIN_GAP) {
+            ticks.push(Tick { at, label });
+        }
+    }
+    ticks
 }
 
 /// Values of one pool (or the totals) per run: `None` where the run did not audit it.
@@ -111,7 +125,8 @@ pub fn layout(
         .map(|c| c.blocked.max(c.review).max(c.waived).max(c.legacy_srs))
         .max()
         .unwrap_or(0);
-    let y_max = nice_max(max) as i64;
+    let (y_step, y_max) = y_axis(max);
+    let y_max = y_max as i64;
     let y = |v: usize| bottom - v as i64 * (bottom - top) / y_max;
     let series = SERIES
         .iter()
@@ -164,19 +179,18 @@ pub fn layout(
         top,
         right,
         bottom,
-        y_ticks: (0..=4)
-            .map(|i| Tick {
-                at: y((y_max as usize * i) / 4),
-                label: ((y_max as usize * i) / 4).to_string(),
+        y_ticks: (0..=y_max as usize)
+            .step_by(y_step)
+            .map(|v| Tick {
+                at: y(v),
+                label: v.to_string(),
             })
             .collect(),
-        x_ticks: points
-            .iter()
-            .map(|(run, _)| Tick {
-                at: x(run.epoch_seconds),
-                label: day_of(run)[5..].to_string(),
-            })
-            .collect(),
+        x_ticks: x_ticks(
+            points
+                .iter()
+                .map(|(run, _)| (x(run.epoch_seconds), day_of(run)[5..].to_string())),
+        ),
         series,
         target: target_line,
         pace,
@@ -198,18 +212,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nice_maxima() {
+    fn y_axes_read_well() {
+        // max -> (step, axis maximum)
         for (max, want) in [
-            (0, 1),
-            (1, 1),
-            (3, 5),
-            (7, 10),
-            (11, 20),
-            (51, 100),
-            (100, 100),
+            (0, (1, 1)),
+            (1, (1, 1)),
+            (3, (1, 3)),
+            (7, (2, 8)),
+            (11, (5, 15)),
+            (26, (10, 30)),
+            (51, (20, 60)),
+            (100, (20, 100)),
+            (1234, (500, 1500)),
         ] {
-            assert_eq!(nice_max(max), want, "{max}");
+            assert_eq!(y_axis(max), want, "{max}");
         }
+    }
+
+    #[test]
+    fn time_labels_do_not_overlap() {
+        let at = [(0, "a"), (10, "b"), (45, "c"), (60, "d"), (200, "e")];
+        let shown: Vec<String> = x_ticks(at.iter().map(|(x, l)| (*x, l.to_string())))
+            .into_iter()
+            .map(|t| t.label)
+            .collect();
+        assert_eq!(shown, ["a", "c", "e"]);
     }
 
     fn run(day: i64, blocked: usize) -> (Run, PoolCounts) {
