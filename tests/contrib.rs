@@ -507,3 +507,77 @@ fn cron_line_runs_the_same_job() {
         ]
     );
 }
+
+/// `scripts/release` builds the tarball README's "Install" describes: every file in it, a SHA-256
+/// file that matches, a binary that runs from it, and the glibc README names is the one it needs.
+#[test]
+#[ignore = "builds a release binary (minutes): run scripts/test"]
+fn release_tarball_holds_what_install_describes() {
+    let root = util::root();
+    let o = Command::new(root.join("scripts/release")).output().unwrap();
+    assert!(
+        o.status.success(),
+        "scripts/release: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    let name = format!("xen-sr-audit-{version}-x86_64-linux");
+    let dist = root.join("target/dist");
+    let sums = std::fs::read_to_string(dist.join(format!("{name}.tar.gz.sha256"))).unwrap();
+    let (sum, file) = sums.trim().split_once("  ").unwrap();
+    assert_eq!(file, format!("{name}.tar.gz"));
+    use sha2::Digest;
+    let bytes = std::fs::read(dist.join(file)).unwrap();
+    let got: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(got, sum);
+    let dir = TestDir::new();
+    let t = Command::new("tar")
+        .arg("-xzf")
+        .arg(dist.join(file))
+        .arg("-C")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(t.status.success());
+    let top = dir.join(&name);
+    for f in [
+        "bin/xen-sr-audit",
+        "share/man/man1/xen-sr-audit.1",
+        "share/bash-completion/completions/xen-sr-audit",
+        "share/zsh/site-functions/_xen-sr-audit",
+        "share/fish/vendor_completions.d/xen-sr-audit.fish",
+        "contrib/systemd/xen-sr-audit.service",
+        "contrib/systemd/xen-sr-audit.timer",
+        "contrib/cron/xen-sr-audit",
+        "contrib/grafana/xen-sr-audit.dashboard.json",
+        "contrib/prometheus/xen-sr-audit.rules.yml",
+        "README.md",
+        "LICENSE",
+        "GLIBC",
+    ] {
+        assert!(top.join(f).is_file(), "{f} missing from the tarball");
+    }
+    assert_eq!(
+        std::fs::read(top.join("LICENSE")).unwrap(),
+        std::fs::read(root.join("LICENSE")).unwrap()
+    );
+    let v = Command::new(top.join("bin/xen-sr-audit"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&v.stdout).trim(),
+        format!("xen-sr-audit {version}")
+    );
+    let glibc = std::fs::read_to_string(top.join("GLIBC")).unwrap();
+    let glibc = glibc.trim().trim_start_matches("GLIBC_");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("it needs glibc {glibc} or\nlater"))
+            || readme.contains(&format!("it needs glibc {glibc} or later")),
+        "README's Install section must name glibc {glibc}"
+    );
+}
