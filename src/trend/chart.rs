@@ -130,31 +130,7 @@ pub fn layout(
     let y = |v: usize| bottom - v as i64 * (bottom - top) / y_max;
     let series = SERIES
         .iter()
-        .map(|(name, color, value)| {
-            let dots: Vec<Dot> = points
-                .iter()
-                .filter_map(|(run, c)| {
-                    c.as_ref().map(|c| Dot {
-                        x: x(run.epoch_seconds),
-                        y: y(value(c)),
-                        value: value(c),
-                        date: day_of(run),
-                        marked: marked(run),
-                    })
-                })
-                .collect();
-            let points = dots
-                .iter()
-                .map(|d| format!("{},{}", d.x, d.y))
-                .collect::<Vec<_>>()
-                .join(" ");
-            Series {
-                name,
-                color,
-                points,
-                dots,
-            }
-        })
+        .map(|(name, color, value)| series(name, color, *value, points, &x, &y, marked))
         .collect();
     let target_line = target.map(|t| Line {
         x1: x(t),
@@ -198,6 +174,41 @@ pub fn layout(
 }
 
 type Value = fn(&PoolCounts) -> usize;
+
+/// One series' points, where the run audited the pool.
+fn series(
+    name: &'static str,
+    color: &'static str,
+    value: Value,
+    points: &Points,
+    x: &dyn Fn(i64) -> i64,
+    y: &dyn Fn(usize) -> i64,
+    marked: &dyn Fn(&Run) -> bool,
+) -> Series {
+    let dots: Vec<Dot> = points
+        .iter()
+        .filter_map(|(run, c)| {
+            c.as_ref().map(|c| Dot {
+                x: x(run.epoch_seconds),
+                y: y(value(c)),
+                value: value(c),
+                date: day_of(run),
+                marked: marked(run),
+            })
+        })
+        .collect();
+    let points = dots
+        .iter()
+        .map(|d| format!("{},{}", d.x, d.y))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Series {
+        name,
+        color,
+        points,
+        dots,
+    }
+}
 
 /// The series every chart draws, in legend order.
 pub const SERIES: [(&str, &str, Value); 4] = [

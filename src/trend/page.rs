@@ -212,3 +212,35 @@ pub fn write_trend(
     })?;
     out.commit()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trend::{PoolCounts, Run};
+
+    fn run(day: i64, pool_name: &str) -> Run {
+        Run {
+            path: format!("day{day}").into(),
+            started_at: format!("2026-10-0{day}T06:00:00Z"),
+            epoch_seconds: day * 86_400,
+            complete: day != 2,
+            inputs: String::new(),
+            pools: vec![PoolCounts {
+                pool_uuid: "p".into(),
+                pool_name: pool_name.into(),
+                blocked: 3,
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn names_from_xapi_are_text_in_the_page() {
+        let hostile = "<img src=x onerror=alert(1)>&\"'";
+        let trend = Trend::from_runs(vec![run(1, hostile), run(2, hostile)]).unwrap();
+        let page = render(&trend, Some("2027-01-31")).unwrap();
+        assert!(!page.contains("<img"), "a pool name became markup");
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;&amp;"));
+        assert!(page.contains("incomplete"));
+    }
+}
