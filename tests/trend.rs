@@ -7,7 +7,7 @@
 
 mod util;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use util::{read_csv, read_json, xsa, TestDir};
 
@@ -362,6 +362,13 @@ fn scan_history_keeps_each_run_and_draws_the_burn_down() {
     );
     let html = std::fs::read_to_string(dir.join("now/report.html")).unwrap();
     assert_eq!(html.matches("class=\"burndown-chart\"").count(), 1);
+    // The history folder itself is a RUN argument of `trend`: every run kept there.
+    xsa(dir.path(), &["trend", "hist", "-o", "t", "-q"]).expect_code(0);
+    let runs: BTreeSet<String> = read_csv(&dir.join("t/trend.csv"))
+        .into_iter()
+        .map(|r| r["run"].clone())
+        .collect();
+    assert_eq!(runs.len(), weeks.len() + 1);
     let md = std::fs::read_to_string(dir.join("now/summary.md")).unwrap();
     let table = &md[md.find("## Burn-down").unwrap()..];
     let runs = table.lines().filter(|l| l.starts_with("| 20")).count();

@@ -103,7 +103,8 @@ pub struct TrustArgs {
 
 #[derive(Debug, Args)]
 pub struct TrendArgs {
-    /// report.json files, or folders holding one (`scan --out` folders), in any order.
+    /// report.json files, folders holding one (`scan --out` folders), or `scan --history`
+    /// folders, in any order.
     #[arg(required = true, value_name = "RUN")]
     pub runs: Vec<PathBuf>,
     /// Where to write trend.html and trend.csv (created if needed).

@@ -23,6 +23,23 @@ pub fn file_name(started_at: &str) -> String {
     format!("{PREFIX}{stamp}{SUFFIX}")
 }
 
+fn is_kept_run(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX))
+}
+
+/// Whether `dir` holds at least one kept run.
+pub fn holds_runs(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|e| is_kept_run(&e.path()))
+        })
+        .unwrap_or(false)
+}
+
 /// The runs kept in `dir` (the files this module wrote; anything else there is left alone).
 pub fn load(dir: &Path) -> Result<Vec<Run>, TrendError> {
     let entries = match std::fs::read_dir(dir) {
@@ -37,11 +54,7 @@ pub fn load(dir: &Path) -> Result<Vec<Run>, TrendError> {
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX))
-        })
+        .filter(|p| is_kept_run(p))
         .collect();
     paths.sort();
     paths.iter().map(|p| super::runs::read_run(p)).collect()

@@ -109,11 +109,16 @@ impl CsvRow for TrendRow<'_> {
 
 impl Trend {
     /// Read every RUN, put them in time order, and check they are runs of one fleet.
+    /// A folder without a report.json is read as a `--history` folder (every run kept there).
     pub fn load(args: &[PathBuf]) -> Result<Trend, TrendError> {
-        let runs = args
-            .iter()
-            .map(|a| runs::read_run(a))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut runs = Vec::new();
+        for arg in args {
+            if arg.is_dir() && !arg.join("report.json").exists() && history::holds_runs(arg) {
+                runs.extend(history::load(arg)?);
+            } else {
+                runs.push(runs::read_run(arg)?);
+            }
+        }
         Trend::from_runs(runs)
     }
 
