@@ -20,4 +20,5 @@ pub mod policy;
 pub mod report;
 pub mod scan;
 pub mod sim;
+pub mod trend;
 pub mod xapi;

@@ -3,7 +3,7 @@
 //! console at its end.
 
 use super::output::{human_size, print_line, write_stdout, Listing};
-use super::{concurrency, seconds, DiffArgs, InspectArgs, TrustArgs, UsageError};
+use super::{concurrency, seconds, DiffArgs, InspectArgs, TrendArgs, TrustArgs, UsageError};
 use crate::config::ProgressMode;
 use crate::policy::exit;
 use crate::report::{Report, RunMeta};
@@ -435,7 +435,10 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
 }
 
 /// `scan`: audit, write reports, return the exit code.
-pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
+pub fn scan_command(
+    cfg: &ScanConfig,
+    history: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
     let interrupt = super::interrupt::install();
     let started_at = SystemTime::now();
     let started = Instant::now();
@@ -457,11 +460,25 @@ pub fn scan_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
         report.exit_code = interrupt.exit_code();
         report.exit_reasons = vec!["the scan was interrupted".to_string()];
     }
+    if let Some(dir) = history {
+        match crate::trend::history::burndown(dir, &report) {
+            Ok(b) => report.burndown = Some(b),
+            // The scan's findings stand without the chart: say why it is missing.
+            Err(e) => eprintln!("warning: --history {}: no burn-down: {e}", dir.display()),
+        }
+    }
     let written =
         crate::report::write_reports(&report, &cfg.out_dir, &cfg.formats, cfg.write_options)
             .context("writing reports")?;
     if cfg.progress != ProgressMode::Quiet {
         print_outcome(&report, &written, complete);
+    }
+    if let Some(dir) = history {
+        let kept =
+            crate::trend::history::save(dir, &report).context("keeping the run in --history")?;
+        if cfg.progress != ProgressMode::Quiet {
+            eprintln!("kept {}", kept.display());
+        }
     }
     let code = report.exit_code;
     // The process ends here: freeing a large fleet's report piece by piece only costs time (a tenth
@@ -501,4 +518,39 @@ fn capture_nova_exports(
     }
     staged.commit()?;
     Ok(options)
+}
+
+/// `trend`: read the runs, check they are of one fleet, write trend.html and trend.csv.
+pub fn trend_command(a: &TrendArgs) -> anyhow::Result<ExitCode> {
+    if let Some(d) = &a.target_date {
+        if crate::policy::waivers::parse_day(d).is_none() {
+            return Err(UsageError(format!(
+                "--target-date must be a date YYYY-MM-DD, got {d:?}"
+            ))
+            .into());
+        }
+    }
+    let trend = crate::trend::Trend::load(&a.runs)?;
+    crate::report::atomic::check_writable(&a.out)?;
+    let files = crate::trend::page::write_trend(&trend, &a.out, a.target_date.as_deref())
+        .context("writing the trend")?;
+    if !a.quiet {
+        let p = crate::trend::pace(
+            &trend,
+            a.target_date
+                .as_deref()
+                .and_then(crate::policy::waivers::parse_day),
+        );
+        eprintln!(
+            "{} runs from {} to {}: {}",
+            trend.runs.len(),
+            trend.runs[0].started_at,
+            trend.latest().started_at,
+            crate::trend::page::pace_line(&p, a.target_date.as_deref())
+        );
+        for f in files {
+            eprintln!("wrote {}", f.display());
+        }
+    }
+    Ok(ExitCode::from(exit::CLEAN))
 }

@@ -22,6 +22,7 @@ const PATH_KEYS: &[&str] = &[
     "nova_bdms",
     "nova_db_password_file",
     "nova_db_ca_file",
+    "history",
 ];
 
 fn line_of_key(text: &str, key: &str) -> u64 {

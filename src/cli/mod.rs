@@ -20,7 +20,9 @@ mod output;
 mod plan_cmd;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use commands::{capture_command, diff_command, inspect_command, scan_command, trust_command};
+use commands::{
+    capture_command, diff_command, inspect_command, scan_command, trend_command, trust_command,
+};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +63,9 @@ pub enum Command {
     Capture(CaptureArgs),
     /// Compare two report.json files: new, unchanged and resolved problems (exit 1 if any is new).
     Diff(DiffArgs),
+    /// Burn-down over runs of one fleet: trend.html (inline SVG, pace to --target-date) and
+    /// trend.csv (one row per run and pool) from report.json files or folders holding one.
+    Trend(TrendArgs),
     /// Trust on first use: connect to each https entry (no login), show its certificate's SHA-256
     /// fingerprint, subject and expiry, and write a copy of the inventory that pins them
     /// (`tls_fingerprint`). Rows already pinned are checked, not replaced.
@@ -109,6 +114,23 @@ pub struct TrustArgs {
     /// How many hosts are contacted at once.
     #[arg(long, short = 'j', default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    /// report.json files, folders holding one (`scan --out` folders), or `scan --history`
+    /// folders, in any order.
+    #[arg(required = true, value_name = "RUN")]
+    pub runs: Vec<PathBuf>,
+    /// Where to write trend.html and trend.csv (created if needed).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: PathBuf,
+    /// The upgrade date (YYYY-MM-DD): drawn on the chart, with the pace needed to reach zero by it.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub target_date: Option<String>,
+    /// Print nothing but errors.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +243,10 @@ pub struct ScanArgs {
     /// the Nova check uses it: it needs --nova-bdms.
     #[arg(long, value_name = "HOST")]
     pub nova_target_host: Option<String>,
+    /// Keep this run's report.json under DIR (named by scan time, written atomically) and draw the
+    /// burn-down of the runs kept there in report.html and summary.md.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
 }
 
 /// An error in how the tool was called: exit code 64.
@@ -235,6 +261,7 @@ pub fn exit_code_of(err: &anyhow::Error) -> u8 {
             || cause.is::<InputError>()
             || cause.is::<clap::Error>()
             || cause.is::<crate::nova_db::NovaDbError>()
+            || cause.is::<crate::trend::TrendError>()
         {
             return exit::USAGE;
         }
@@ -648,14 +675,19 @@ fn run_command(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitC
     };
     match cli.command {
         Command::Scan(a) => {
+            let history = a.history.clone();
             let cfg = a.into_config(line)?;
-            scan_command(&cfg)
+            if let Some(dir) = &history {
+                crate::report::atomic::check_writable(dir)?;
+            }
+            scan_command(&cfg, history.as_deref())
         }
         Command::Capture(a) => {
             let (cfg, nova_exports) = a.into_config(line)?;
             capture_command(&cfg, &nova_exports)
         }
         Command::Diff(a) => diff_command(&a),
+        Command::Trend(a) => trend_command(&a),
         Command::Trust(a) => trust_command(&a),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();

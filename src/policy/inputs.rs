@@ -79,6 +79,32 @@ pub fn file_sha256(path: &Path) -> std::io::Result<String> {
 }
 
 impl Inputs {
+    /// The inputs' kind as one line: two runs of one kind have the same line, and
+    /// [`differences_in_kind`] lists how two lines differ. The data itself (digests) is left out.
+    pub fn kind(&self) -> String {
+        let nova = if self.nova_bdms.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " port={} host={}",
+                self.nova_target_port, self.nova_target_host
+            )
+        };
+        format!(
+            "bdms={} servers={}{nova} fail_on={} waivers={} sources={} tool={}",
+            given(&self.nova_bdms),
+            given(&self.nova_servers),
+            self.fail_on,
+            if self.waivers.is_some() {
+                "with"
+            } else {
+                "without"
+            },
+            self.sources(),
+            self.tool_version
+        )
+    }
+
     fn sources(&self) -> &'static str {
         match (self.dumps.is_empty(), self.live_entries == 0) {
             (false, true) => "dumps",
@@ -163,6 +189,25 @@ mod tests {
             fail_on: "blocked".into(),
             recorded: true,
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn kind_changes_exactly_when_differences_in_kind_are_found() {
+        let mut other_dump = base();
+        other_dump.dumps[0].sha256 = "another week's bytes".into();
+        let mut with_bdms = base();
+        with_bdms.nova_bdms = vec![InputFile::default()];
+        let mut waived = base();
+        waived.waivers = Some(InputFile::default());
+        for new in [other_dump, with_bdms, waived] {
+            assert_eq!(
+                base().kind() == new.kind(),
+                differences_in_kind(&base(), &new).is_empty(),
+                "{} / {}",
+                base().kind(),
+                new.kind()
+            );
         }
     }
 

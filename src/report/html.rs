@@ -194,6 +194,7 @@ pub fn render_with<'a>(report: &'a Report, runbook: Option<&Runbook>) -> Result<
         conflicts => &report.conflicts,
         waivers => &report.waivers,
         baseline => &report.baseline,
+        burndown => &report.burndown,
         resolved => &report.resolved,
         findings => &report.findings,
         filters => filters,

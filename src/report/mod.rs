@@ -169,6 +169,31 @@ pub struct Report {
     /// Hosts' memory and instances' memory and local disks, for `plan` (absent figures: null).
     #[serde(default)]
     pub capacity: crate::audit::capacity::PoolCapacity,
+    /// The burn-down over `scan --history` (not part of report.json: the history is its own files).
+    #[serde(skip)]
+    pub burndown: Option<BurnDown>,
+}
+
+/// The burn-down of earlier runs and this one, drawn by `trend` for report.html and summary.md.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BurnDown {
+    /// Where the fleet stands and how fast it moves.
+    pub headline: String,
+    /// The chart as an inline `<svg>` fragment, every name in it already escaped.
+    pub svg: String,
+    pub runs: Vec<BurnDownRun>,
+}
+
+/// One run of the burn-down, whole fleet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BurnDownRun {
+    pub date: String,
+    pub blocked: usize,
+    pub review: usize,
+    pub waived: usize,
+    pub legacy_srs: usize,
+    pub complete: bool,
+    pub other_inputs: bool,
 }
 
 impl PoolRow {

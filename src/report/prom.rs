@@ -35,6 +35,17 @@ fn epoch_seconds(t: &str) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// Active waivers whose expiry day is at most `days` after the day the run started.
+fn waivers_expiring(r: &Report, days: i64) -> usize {
+    let run_day = (epoch_seconds(&r.run.started_at) as i64).div_euclid(86_400);
+    r.waivers
+        .iter()
+        .filter(|w| w.status == "active")
+        .filter_map(|w| crate::policy::waivers::parse_day(&w.waiver.expires))
+        .filter(|day| *day - run_day <= days)
+        .count()
+}
+
 fn build(r: &Report) -> prometheus::Result<Registry> {
     let reg = Registry::new();
     let instances = gauge_vec(
@@ -117,6 +128,12 @@ fn build(r: &Report) -> prometheus::Result<Registry> {
         "Waivers past their expiry date.",
         s.waivers_expired as f64,
     )?;
+    gauge(
+        &reg,
+        "waivers_expiring",
+        "Active waivers that expire within 14 days of the run (their findings then count again).",
+        waivers_expiring(r, 14) as f64,
+    )?;
     if r.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
         let coverage = gauge_vec(
             &reg,
@@ -162,4 +179,44 @@ pub fn write_prom(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
         .encode(&reg.gather(), &mut buf)
         .map_err(std::io::Error::other)?;
     out.write_all(&buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::waivers::{Waiver, WaiverStatus, WaiverTarget};
+
+    #[test]
+    fn waivers_expiring_counts_active_waivers_ending_within_the_window() {
+        // (status, expires) -> counted, for a run on 2026-11-30 and a 14-day window
+        let cases = [
+            ("active", "2026-11-30", true),
+            ("active", "2026-12-14", true),
+            ("active", "2026-12-15", false),
+            ("expired", "2026-11-29", false),
+            ("unused", "2026-12-01", false),
+            ("active", "not a date", false),
+        ];
+        let mut r = Report::default();
+        r.run.started_at = "2026-11-30T06:00:00Z".into();
+        for (status, expires, counted) in cases {
+            r.waivers = vec![WaiverStatus {
+                waiver: Waiver {
+                    target: WaiverTarget::InstanceUuid("i".into()),
+                    reason: String::new(),
+                    owner: String::new(),
+                    expires: expires.into(),
+                    source: String::new(),
+                    expires_day: 0,
+                },
+                status: status.into(),
+                findings: 1,
+            }];
+            assert_eq!(
+                waivers_expiring(&r, 14),
+                usize::from(counted),
+                "{status} {expires}"
+            );
+        }
+    }
 }

@@ -329,12 +329,41 @@ pub fn render(r: &Report) -> String {
     for h in failed {
         let _ = writeln!(out, "- {}: {}", md_escape(&h.name), md_escape(&h.error));
     }
+    if let Some(b) = &r.burndown {
+        burndown_md(&mut out, b);
+    }
     let _ = writeln!(
         out,
         "\n## Command\n\n```\n{}\n```",
         r.run.command.replace("```", "'''")
     );
     out
+}
+
+/// `scan --history`: the whole fleet's counts run by run.
+fn burndown_md(out: &mut String, b: &crate::report::BurnDown) {
+    let _ = writeln!(out, "\n## Burn-down\n\n{}\n", md_escape(&b.headline));
+    let _ = writeln!(
+        out,
+        "| Run | Blocked | To review | Waived | Legacy SRs | Notes |\n|---|---:|---:|---:|---:|---|"
+    );
+    for run in &b.runs {
+        let notes = [
+            (!run.complete).then_some("incomplete"),
+            run.other_inputs.then_some("other inputs"),
+        ];
+        let notes: Vec<&str> = notes.into_iter().flatten().collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            run.date,
+            run.blocked,
+            run.review,
+            run.waived,
+            run.legacy_srs,
+            notes.join(", ")
+        );
+    }
 }
 
 pub fn write_md(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
