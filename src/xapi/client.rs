@@ -120,7 +120,8 @@ impl<'a> Connection<'a> {
             false => None,
         };
         Ok(Connection {
-            http: HttpConnection::new(target, connector, USER_AGENT),
+            http: HttpConnection::new(target, connector, USER_AGENT)
+                .with_connect_timeout(opts.connect_timeout),
             url: url.to_string(),
             name: name.to_string(),
             opts,
@@ -208,6 +209,7 @@ impl<'a> Connection<'a> {
                     })
                 }
                 TransportError::Connect(message)
+                | TransportError::ConnectTimeout(message)
                 | TransportError::Tls(message)
                 | TransportError::Broken(message) => return Err(self.connect_error(message)),
             }
