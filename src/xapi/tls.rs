@@ -9,8 +9,9 @@
 //! A scan builds one OpenSSL context per trust setting ([`TrustSetting`]: verified, pinned or
 //! insecure, each with or without legacy TLS), not one per pinned host: a pin is checked per
 //! connection, after the handshake, so 3,000 pinned hosts share one context (building one reads the
-//! system's CA bundle, a third of a millisecond each). The groups offered ([`OFFERED_GROUPS`]) put
-//! the one XAPI accepts first and send a single X25519 key share (see the constant for why).
+//! system's CA bundle: about 14 ms of CPU each on the benchmark machine). The groups offered
+//! ([`OFFERED_GROUPS`]) put the one XAPI accepts first and send a single X25519 key share (see the
+//! constant for why).
 
 use openssl::hash::MessageDigest;
 use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode, SslVersion};
@@ -24,16 +25,15 @@ use std::sync::{Arc, Mutex};
 /// one group a key share is sent for).
 ///
 /// XAPI's HTTPS is stunnel, configured by xapi itself (xen-api's `scripts/init.d-xapissl`, then
-/// `xapi_stunnel.ml`/`xapi_stunnel_server.ml`, now `Tls_policy`): XenServer 6.5 SP1 and 7.x up to
-/// mid-2018 served TLS 1.2 with RSA key exchange only (`RSA+AES128-SHA256`; no group at all), TLS
-/// 1.0 besides while `ssl-legacy` was on; every release since (xapi 1.116: XenServer 7.6, Citrix
-/// Hypervisor 8.x, XCP-ng 8.x, XenServer 8) serves `sslVersion = TLSv1.2`, `curve = secp384r1` and
-/// ECDHE-RSA with AES-GCM only. No release speaks TLS 1.3 or accepts another group. So secp384r1
-/// comes first. A TLS 1.3 key share is made before the host says which version it speaks and is
+/// `xapi_stunnel.ml`/`xapi_stunnel_server.ml`, now `Tls_policy`): from 2015 (XenServer 6.5 SP1) it
+/// served TLS 1.2 with RSA key exchange (`RSA+AES128-SHA256`; no group at all), TLS 1.0 besides
+/// while `ssl-legacy` was on; since xapi 1.116 (2018) it serves `sslVersion = TLSv1.2` with
+/// `curve = secp384r1` and ECDHE-RSA suites first (ECDHE-RSA with AES-GCM only since 2021). No
+/// release speaks TLS 1.3 or accepts another group. So secp384r1 comes first. A TLS 1.3 key share is made before the host says which version it speaks and is
 /// thrown away by every XAPI host, so only one, the cheapest (X25519), is sent; a TLS 1.3 endpoint
 /// in front of XAPI (a proxy) gets X25519 without a second round trip. OpenSSL 3.5's default would
-/// also send an ML-KEM-768 hybrid share: no XAPI release can use it, and making it and decapsulating
-/// it cost the client more than the rest of the handshake (BENCHMARKS.md), so it is not offered.
+/// also send an ML-KEM-768 hybrid share (and a second X25519 key for it): no XAPI release can use
+/// it, and it was 38% of the client's handshake instructions (BENCHMARKS.md), so it is not offered.
 /// The rest is OpenSSL's default list, in its order.
 pub const OFFERED_GROUPS: &str = "secp384r1:*X25519:secp256r1:X448:secp521r1:ffdhe2048:ffdhe3072";
 
