@@ -3,6 +3,8 @@
 
     python3 scripts/bench.py            # the full set, medians of 3 runs (about 10 minutes)
     python3 scripts/bench.py --quick    # smaller fleets, one run: a smoke test of the harness
+    python3 scripts/bench.py --only tls # 3,000 hosts over http and over https (every entry pinned)
+    python3 scripts/bench.py --only tls --bin /tmp/xsa-before --no-build   # another build's binaries
 
 It builds the release binaries, generates fleets with gen-fleet, serves them with xapi-sim (a separate
 process, with injected latency), runs xen-sr-audit and the Python SDK script (benches/sdk_audit.py)
@@ -16,12 +18,14 @@ import os
 import resource
 import shutil
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+import hashlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
@@ -57,13 +61,40 @@ def gen(out, *args):
     return os.path.join(out, "inventory.csv")
 
 
+def tls_cert(workdir):
+    """A self-signed RSA-2048 certificate and PKCS#8 key for the simulator's --tls-cert (made once
+    with the openssl command), and its SHA-256 fingerprint as the inventory's tls_fingerprint."""
+    cert, key = os.path.join(workdir, "sim-cert.pem"), os.path.join(workdir, "sim-key.pem")
+    if not os.path.exists(cert):
+        sh(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+            "-days", "3650", "-subj", "/CN=xapi-sim"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(cert) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    digest = hashlib.sha256(der).hexdigest().upper()
+    return cert, key, "sha256:" + ":".join(digest[i:i + 2] for i in range(0, 64, 2))
+
+
+def pin_every_entry(inventory, fingerprint):
+    """The simulator's inventory with a tls_fingerprint column: every entry pinned."""
+    with open(inventory, newline="") as f:
+        rows_ = list(csv.reader(f))
+    with open(inventory, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(rows_[0] + ["tls_fingerprint"])
+        for r in rows_[1:]:
+            w.writerow(r + [fingerprint])
+
+
 class Sim:
-    def __init__(self, inventory, workdir, latency_ms, base_octet):
+    def __init__(self, inventory, workdir, latency_ms, base_octet, tls=None):
+        """`tls`: (cert, key, fingerprint) to serve HTTPS, every entry of the inventory pinned."""
         self.live = os.path.join(workdir, "live-%d.csv" % base_octet)
         env = dict(os.environ, XAPI_SIM_PASSWORD=PW)
+        tls_args = ["--tls-cert", tls[0], "--tls-key", tls[1]] if tls else []
         self.p = subprocess.Popen(
             [os.path.join(BIN, "xapi-sim"), "--inventory", inventory, "--latency-ms", str(latency_ms),
-             "--base-octet", str(base_octet), "--write-inventory", self.live, "--password-env", "BENCH_PW"],
+             "--base-octet", str(base_octet), "--write-inventory", self.live, "--password-env", "BENCH_PW",
+             *tls_args],
             stdout=subprocess.PIPE, env=env, text=True)
         first = None
         for line in self.p.stdout:
@@ -72,9 +103,12 @@ class Sim:
             if line.strip() == "ready":
                 break
         self.stats_url = first.rstrip("/") + "/sim/stats"
+        if tls:
+            pin_every_entry(self.live, tls[2])
 
     def stats(self):
-        text = urllib.request.urlopen(self.stats_url, timeout=10).read().decode()
+        insecure = ssl._create_unverified_context()  # our own simulator's self-signed certificate
+        text = urllib.request.urlopen(self.stats_url, timeout=10, context=insecure).read().decode()
         return {k: int(v) for k, v in (kv.split("=") for kv in text.split())}
 
     def cpu_seconds(self):
@@ -132,18 +166,80 @@ def table(title, header, body):
         print("| " + " | ".join(r) + " |")
 
 
+SCALE_LATENCY_MS, SCALE_CONCURRENCY = 20, 256
+
+
+def scale_point(a, runs, hosts, base_octet, tls=None):
+    """Scan `hosts` single-host pools (3 instances each) served by simulators (at most 5,000 hosts
+    per process: a listening socket each, under the file limit) at 20 ms per call; `tls` serves
+    HTTPS with every entry pinned. Medians of `runs`; the tool's CPU from wait4(), the simulators'
+    from /proc/<pid>/stat before and after."""
+    lat, conc = SCALE_LATENCY_MS, SCALE_CONCURRENCY
+    inv = gen(os.path.join(a.workdir, "scale-%d" % hosts), "--pools", str(hosts), "--hosts", "1", "--instances", "3", "--seed", "5")
+    with open(inv) as f:
+        header, *lines = f.read().splitlines()
+    parts = []
+    for k in range(0, len(lines), 5000):
+        part = os.path.join(os.path.dirname(inv), "part-%d.csv" % k)
+        with open(part, "w") as f:
+            f.write("\n".join([header] + lines[k:k + 5000]) + "\n")
+        parts.append(part)
+    sims = [Sim(part, a.workdir, lat, base_octet + k, tls) for k, part in enumerate(parts)]
+    suffix = "-https" if tls else ""
+    live = os.path.join(a.workdir, "scale-live-%d%s.csv" % (hosts, suffix))
+    with open(live, "w") as out_f:
+        for k, sim in enumerate(sims):
+            with open(sim.live) as f:
+                text = f.read().splitlines()
+            out_f.write("\n".join(text if k == 0 else text[1:]) + "\n")
+    try:
+        out = os.path.join(a.workdir, "scale-out-%d%s" % (hosts, suffix))
+        s0 = [sim.stats() for sim in sims]
+        sim_cpu0 = sum(sim.cpu_seconds() for sim in sims)
+        cpu = []
+
+        def scale_run():
+            wall, rss = scan(live, out, conc)
+            cpu.append((LAST_CPU["user"], LAST_CPU["sys"]))
+            return wall, rss
+
+        t, rss = median_runs(runs, scale_run)
+        s1 = [sim.stats() for sim in sims]
+        sim_cpu = (sum(sim.cpu_seconds() for sim in sims) - sim_cpu0) / runs
+        found = rows(os.path.join(out, "findings.csv"))
+        with open(os.path.join(out, "hosts.csv"), newline="") as f:
+            failed = [r for r in csv.DictReader(f) if r.get("status") not in ("ok", None)]
+        if failed:
+            raise SystemExit("%d entries failed, e.g. %s" % (len(failed), failed[0]))
+    finally:
+        for sim in sims:
+            sim.stop()
+    user = statistics.median(c[0] for c in cpu)
+    system = statistics.median(c[1] for c in cpu)
+    return dict(hosts=hosts, tls=bool(tls), wall=t, rss=rss, user=user, sys=system,
+                per_host_ms=(user + system) * 1000.0 / hosts, sim_cpu=sim_cpu, found=found,
+                mb=sum(b["bytes_out"] - a_["bytes_out"] for a_, b in zip(s0, s1)) / runs / 1e6,
+                floor=math.ceil(hosts / conc) * 3 * lat / 1000.0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--runs", type=int)
     ap.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "xsa-bench"))
-    ap.add_argument("--only", default="wide,deep,offline,scale")
+    ap.add_argument("--only", default="wide,deep,offline,scale", help="any of wide,deep,offline,scale,tls")
+    ap.add_argument("--bin", help="run these binaries (a directory with xen-sr-audit, xapi-sim, gen-fleet) instead of building")
+    ap.add_argument("--no-build", action="store_true", help="use target/release as it is")
     a = ap.parse_args()
+    global BIN
+    if a.bin:
+        BIN = os.path.abspath(a.bin)
     runs = a.runs or (1 if a.quick else 3)
     only = set(a.only.split(","))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the simulator listens on one socket per host
-    sh(["cargo", "build", "--release", "--quiet", "--bins"], cwd=ROOT)
+    if not (a.bin or a.no_build):
+        sh(["cargo", "build", "--release", "--quiet", "--bins"], cwd=ROOT)
     os.makedirs(a.workdir, exist_ok=True)
     cores = os.cpu_count()
     print("# xen-sr-audit benchmarks (%s, %d cores, medians of %d run(s))" % ("quick" if a.quick else "full", cores, runs))
@@ -219,56 +315,28 @@ def main():
 
     if "scale" in only:
         # Issue 14's configuration: many small single-host pools, 20 ms per call, --concurrency 256.
-        lat, conc = 20, 256
         sizes = [300, 1000] if a.quick else [1000, 3000, 10000]
-        body = []
-        for i, hosts in enumerate(sizes):
-            inv = gen(os.path.join(a.workdir, "scale-%d" % hosts), "--pools", str(hosts), "--hosts", "1", "--instances", "3", "--seed", "5")
-            # One simulator serves at most 5,000 hosts (a listening socket each, under the file limit).
-            with open(inv) as f:
-                header, *lines = f.read().splitlines()
-            parts = []
-            for k in range(0, len(lines), 5000):
-                part = os.path.join(os.path.dirname(inv), "part-%d.csv" % k)
-                with open(part, "w") as f:
-                    f.write("\n".join([header] + lines[k:k + 5000]) + "\n")
-                parts.append(part)
-            sims = [Sim(part, a.workdir, lat, 70 + 3 * i + k) for k, part in enumerate(parts)]
-            live = os.path.join(a.workdir, "scale-live-%d.csv" % hosts)
-            with open(live, "w") as out_f:
-                for k, sim in enumerate(sims):
-                    with open(sim.live) as f:
-                        text = f.read().splitlines()
-                    out_f.write("\n".join(text if k == 0 else text[1:]) + "\n")
-            try:
-                out = os.path.join(a.workdir, "scale-out-%d" % hosts)
-                s0 = [sim.stats() for sim in sims]
-                sim_cpu0 = sum(sim.cpu_seconds() for sim in sims)
-                cpu = []
-
-                def scale_run():
-                    wall, rss = scan(live, out, conc)
-                    cpu.append((LAST_CPU["user"], LAST_CPU["sys"]))
-                    return wall, rss
-
-                t, rss = median_runs(runs, scale_run)
-                s1 = [sim.stats() for sim in sims]
-                sim_cpu = (sum(sim.cpu_seconds() for sim in sims) - sim_cpu0) / runs
-                found = rows(os.path.join(out, "findings.csv"))
-            finally:
-                for sim in sims:
-                    sim.stop()
-            user = statistics.median(c[0] for c in cpu)
-            system = statistics.median(c[1] for c in cpu)
-            mb = sum(b["bytes_out"] - a_["bytes_out"] for a_, b in zip(s0, s1)) / runs / 1e6
-            floor = math.ceil(hosts / conc) * 3 * lat / 1000.0
-            body.append(["%d hosts (%.0f MB of answers, %d findings)" % (hosts, mb, found), "%.2f s" % t,
-                         "%.2f s" % floor, "%.2f + %.2f s" % (user, system),
-                         "%.2f ms" % ((user + system) * 1000.0 / hosts), "%.0f MiB" % rss,
-                         "%.2f s" % sim_cpu])
-        table("Fleet scale: single-host pools, 3 instances each, %d ms per call, --concurrency %d" % (lat, conc),
+        points = [scale_point(a, runs, hosts, 70 + 3 * i) for i, hosts in enumerate(sizes)]
+        # Issue 25: the middle size again over HTTPS, every entry pinned.
+        points.append(scale_point(a, runs, sizes[1], 79, tls=tls_cert(a.workdir)))
+        table("Fleet scale: single-host pools, 3 instances each, %d ms per call, --concurrency %d" % (SCALE_LATENCY_MS, SCALE_CONCURRENCY),
               ["hosts", "wall", "network floor", "user + sys CPU", "CPU per host", "peak RSS",
-               "simulator CPU (same cores)"], body)
+               "simulator CPU (same cores)"],
+              [["%d hosts%s (%.0f MB of answers, %d findings)" % (p["hosts"], ", https pinned" if p["tls"] else "", p["mb"], p["found"]),
+                "%.2f s" % p["wall"], "%.2f s" % p["floor"], "%.2f + %.2f s" % (p["user"], p["sys"]),
+                "%.2f ms" % p["per_host_ms"], "%.0f MiB" % p["rss"], "%.2f s" % p["sim_cpu"]] for p in points])
+
+    if "tls" in only:
+        # Issue 25's table: the same fleet over http and over https (every entry pinned), one session.
+        hosts = 1000 if a.quick else 3000
+        plain = scale_point(a, runs, hosts, 80)
+        pinned = scale_point(a, runs, hosts, 83, tls=tls_cert(a.workdir))
+        table("Transport: %d single-host pools, %d ms per call, --concurrency %d (%s)" % (hosts, SCALE_LATENCY_MS, SCALE_CONCURRENCY, BIN),
+              ["transport", "wall", "tool CPU (user + sys)", "per host", "simulator CPU"],
+              [[name, "%.2f s" % p["wall"], "%.2f + %.2f s" % (p["user"], p["sys"]), "%.2f ms" % p["per_host_ms"], "%.2f s" % p["sim_cpu"]]
+               for name, p in (("http", plain), ("https, pinned", pinned))])
+        print("\nover TLS: %+.2f ms of tool CPU per host, wall %.2fx http's; findings %d / %d"
+              % (pinned["per_host_ms"] - plain["per_host_ms"], pinned["wall"] / plain["wall"], plain["found"], pinned["found"]))
 
     if "offline" in only:
         inst = 2000 if a.quick else 10000

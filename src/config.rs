@@ -14,11 +14,19 @@ pub enum ProgressMode {
     Quiet,
 }
 
+/// How long one TCP connect may take unless `--connect-timeout` says otherwise: a reachable host
+/// answers a TCP handshake in milliseconds, and a blackholed one should not hold a scan slot for
+/// the whole call timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Settings of the live (XML-RPC) path.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
-    /// Connect timeout and read timeout of each call.
+    /// The time of each call: connect, TLS handshake, request and the whole answer.
     pub call_timeout: Duration,
+    /// The most one TCP connect may take (within the call's time); the TLS handshake is not
+    /// included.
+    pub connect_timeout: Duration,
     /// The most one inventory entry may take, all calls and retries included.
     pub host_deadline: Duration,
     /// Extra trusted CA certificates (PEM).
@@ -48,6 +56,7 @@ impl Default for LiveOptions {
     fn default() -> Self {
         LiveOptions {
             call_timeout: Duration::from_secs(30),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             host_deadline: Duration::from_secs(300),
             ca_file: None,
             insecure: false,

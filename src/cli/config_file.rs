@@ -54,7 +54,7 @@ fn check_value(arg: &clap::Arg, value: &OsStr) -> Result<(), String> {
             .parse::<usize>()
             .map_err(|e| e.to_string())
             .and_then(|n| super::concurrency(n).map(drop).map_err(ours)),
-        name @ ("timeout" | "host_deadline") => text
+        name @ ("timeout" | "connect_timeout" | "host_deadline") => text
             .parse::<f64>()
             .map_err(|e| e.to_string())
             .and_then(|v| {
@@ -228,6 +228,12 @@ mod tests {
             ),
             ("timeout", "-2", Err("--timeout must be a positive number")),
             ("host_deadline", "60", Ok(())),
+            ("connect_timeout", "2.5", Ok(())),
+            (
+                "connect_timeout",
+                "0",
+                Err("--connect-timeout must be a positive number"),
+            ),
             (
                 "nova_target_port",
                 "0",

@@ -164,9 +164,13 @@ pub struct SourceArgs {
     /// How many entries are scanned at once (network-bound: independent of the CPU count).
     #[arg(long, short = 'j', default_value_t = 32, value_name = "N")]
     pub concurrency: usize,
-    /// Connect and read timeout of each XAPI call, in seconds.
+    /// Time of each XAPI call (connect, TLS handshake, request and the whole answer), in seconds.
     #[arg(long, default_value_t = 30.0, value_name = "SECS")]
     pub timeout: f64,
+    /// The most one TCP connect may take, in seconds (within --timeout; the TLS handshake is not
+    /// included): a host that never answers fails after this, not after --timeout.
+    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
+    pub connect_timeout: f64,
     /// The most one live entry may take, all calls and retries included, in seconds.
     #[arg(long, default_value_t = 300.0, value_name = "SECS")]
     pub host_deadline: f64,
@@ -347,6 +351,7 @@ impl SourceArgs {
         }
         let live = LiveOptions {
             call_timeout: seconds("timeout", self.timeout)?,
+            connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
             host_deadline: seconds("host-deadline", self.host_deadline)?,
             ca_file: self.ca_file,
             insecure: self.insecure,

@@ -7,7 +7,7 @@
 //! check sits in front of the wire, so a write cannot happen by mistake.
 
 use super::http::{HttpConnection, Target, TransportError};
-use super::tls::{Connector, TlsLog, TlsPolicy, TlsSeen};
+use super::tls::{Connector, TlsContexts, TlsLog, TlsPolicy, TlsSeen};
 use super::wire::{self, Response};
 use super::XapiError;
 use crate::config::{FetchMode, LiveOptions};
@@ -42,14 +42,13 @@ pub fn is_read_method(method: &str) -> bool {
     }
 }
 
-/// What every connection of a scan shares: one TLS context per TLS policy (verified, insecure,
-/// each pinned certificate, each with or without legacy TLS), built on first use (a verified one
-/// loads the system's CA store) and reused, the handshakes seen, the pins, and the fetch cache.
+/// What every connection of a scan shares: one TLS context per trust setting (verified, pinned,
+/// insecure, each with or without legacy TLS; every pinned host shares one, its pin checked per
+/// connection), built on first use and reused, the handshakes seen, the pins, and the fetch cache.
 /// Connections themselves are not shared: each entry's conversation has its own.
 #[derive(Debug)]
 pub struct HttpClients {
-    ca_file: Option<std::path::PathBuf>,
-    connectors: std::sync::Mutex<HashMap<TlsPolicy, Result<Arc<Connector>, String>>>,
+    tls_contexts: TlsContexts,
     /// What each TLS handshake of the scan negotiated, by host.
     pub tls_log: TlsLog,
     /// Pinned fingerprints by host (lower case), from the inventory: a `HOST_IS_SLAVE` redirect to a
@@ -73,26 +72,19 @@ impl HttpClients {
                 Some((host.to_ascii_lowercase(), e.tls_fingerprint?))
             })
             .collect();
+        let tls_log = TlsLog::default();
         HttpClients {
-            ca_file: opts.ca_file.clone(),
-            connectors: std::sync::Mutex::new(HashMap::new()),
-            tls_log: TlsLog::default(),
+            tls_contexts: TlsContexts::new(opts.ca_file.clone(), Arc::clone(&tls_log)),
+            tls_log,
             pins,
             shared_fetches: super::SharedFetches::default(),
             sessions: super::sessions::OpenSessions::default(),
         }
     }
 
-    /// The shared TLS context for a policy.
+    /// A connector for a policy, on the scan's shared TLS context of its trust setting.
     pub fn connector(&self, policy: TlsPolicy) -> Result<Arc<Connector>, String> {
-        let mut connectors = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
-        connectors
-            .entry(policy)
-            .or_insert_with(|| {
-                Connector::new(policy, self.ca_file.as_deref(), Arc::clone(&self.tls_log))
-                    .map(Arc::new)
-            })
-            .clone()
+        self.tls_contexts.connector(policy)
     }
 
     /// What the last handshake with `url`'s host negotiated, if it was https.
@@ -131,7 +123,8 @@ impl<'a> Connection<'a> {
             false => None,
         };
         Ok(Connection {
-            http: HttpConnection::new(target, connector, USER_AGENT),
+            http: HttpConnection::new(target, connector, USER_AGENT)
+                .with_connect_timeout(opts.connect_timeout),
             url: url.to_string(),
             name: name.to_string(),
             opts,
@@ -219,6 +212,7 @@ impl<'a> Connection<'a> {
                     })
                 }
                 TransportError::Connect(message)
+                | TransportError::ConnectTimeout(message)
                 | TransportError::Tls(message)
                 | TransportError::Broken(message) => return Err(self.connect_error(message)),
             }

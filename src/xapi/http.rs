@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 pub enum TransportError {
     /// No connection (refused, unreachable, unresolvable): worth retrying.
     Connect(String),
+    /// No TCP handshake within the connect timeout (a blackholed address, a host that is down
+    /// behind a silent firewall): not retried, so such a host holds its slot for one connect
+    /// timeout, not for the whole call's.
+    ConnectTimeout(String),
     /// The TLS handshake or the certificate check failed: retrying cannot help.
     Tls(String),
     /// Nothing (or not all of it) within the call's time.
@@ -27,9 +31,10 @@ pub enum TransportError {
 impl std::fmt::Display for TransportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TransportError::Connect(m) | TransportError::Tls(m) | TransportError::Broken(m) => {
-                f.write_str(m)
-            }
+            TransportError::Connect(m)
+            | TransportError::ConnectTimeout(m)
+            | TransportError::Tls(m)
+            | TransportError::Broken(m) => f.write_str(m),
             TransportError::Timeout => f.write_str("timed out"),
         }
     }
@@ -175,6 +180,8 @@ pub struct HttpConnection {
     target: Target,
     tls: Option<Arc<Connector>>,
     user_agent: &'static str,
+    /// The most one TCP connect may take (each address of the host), below the call's time.
+    connect_timeout: Duration,
     open: Option<Open>,
 }
 
@@ -213,11 +220,20 @@ impl HttpConnection {
             target,
             tls,
             user_agent,
+            connect_timeout: crate::config::DEFAULT_CONNECT_TIMEOUT,
             open: None,
         }
     }
 
-    /// Connect (and shake hands, for https) within what is left before `deadline`.
+    /// Bound each TCP connect by `timeout` (`--connect-timeout`) rather than the default.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> HttpConnection {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Connect (and shake hands, for https) within what is left before `deadline`. Each TCP
+    /// connect is also bounded by the connect timeout; the TLS handshake is not (it is part of the
+    /// call, bounded by the call's time like the answer).
     fn connect(&self, deadline: Instant) -> Result<Open, TransportError> {
         let left = || time_left(deadline).ok_or(TransportError::Timeout);
         let t = &self.target;
@@ -228,10 +244,18 @@ impl HttpConnection {
         let mut last = TransportError::Connect(format!("{} resolves to no address", t.host));
         let mut tcp = None;
         for addr in addrs {
-            match TcpStream::connect_timeout(&addr, left()?) {
+            let call_left = left()?;
+            let bound = call_left.min(self.connect_timeout);
+            match TcpStream::connect_timeout(&addr, bound) {
                 Ok(s) => {
                     tcp = Some(s);
                     break;
+                }
+                Err(e) if is_timeout(&e) && bound < call_left => {
+                    last = TransportError::ConnectTimeout(format!(
+                        "{addr}: no TCP connection within the connect timeout of {} (--connect-timeout)",
+                        seconds_text(self.connect_timeout)
+                    ))
                 }
                 Err(e) if is_timeout(&e) => last = TransportError::Timeout,
                 Err(e) => last = TransportError::Connect(format!("{addr}: {e}")),
@@ -359,6 +383,11 @@ fn is_timeout(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
     )
+}
+
+/// `2 s`, `0.5 s`: a duration as the command line gives it.
+fn seconds_text(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 /// The longest head line and the most header lines an answer may have.

@@ -5,14 +5,57 @@
 //! their ciphers (OpenSSL's security level 0) for that connection alone, for XenServer 6.2 and 6.5
 //! before SP1. Every handshake records what was negotiated, so the reports can say how each entry
 //! was secured.
+//!
+//! A scan builds one OpenSSL context per trust setting ([`TrustSetting`]: verified, pinned or
+//! insecure, each with or without legacy TLS), not one per pinned host: a pin is checked per
+//! connection, after the handshake, so 3,000 pinned hosts share one context (building one reads the
+//! system's CA bundle: about 14 ms of CPU each on the benchmark machine). The groups offered
+//! ([`OFFERED_GROUPS`]) put the one XAPI accepts first and send a single X25519 key share (see the
+//! constant for why).
 
 use openssl::hash::MessageDigest;
 use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode, SslVersion};
 use openssl::x509::X509Ref;
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
+/// The key-exchange groups every context offers, in order, in OpenSSL's list syntax (`*` marks the
+/// one group a key share is sent for).
+///
+/// XAPI's HTTPS is stunnel, configured by xapi itself (xen-api's `scripts/init.d-xapissl`, then
+/// `xapi_stunnel.ml`/`xapi_stunnel_server.ml`, now `Tls_policy`): from 2015 (XenServer 6.5 SP1) it
+/// served TLS 1.2 with RSA key exchange (`RSA+AES128-SHA256`; no group at all), TLS 1.0 besides
+/// while `ssl-legacy` was on; since xapi 1.116 (2018) it serves `sslVersion = TLSv1.2` with
+/// `curve = secp384r1` and ECDHE-RSA suites first (ECDHE-RSA with AES-GCM only since 2021). No
+/// release speaks TLS 1.3 or accepts another group. So secp384r1 comes first. A TLS 1.3 key share is made before the host says which version it speaks and is
+/// thrown away by every XAPI host, so only one, the cheapest (X25519), is sent; a TLS 1.3 endpoint
+/// in front of XAPI (a proxy) gets X25519 without a second round trip. OpenSSL 3.5's default would
+/// also send an ML-KEM-768 hybrid share (and a second X25519 key for it): no XAPI release can use
+/// it, and it was 38% of the client's handshake instructions (BENCHMARKS.md), so it is not offered.
+/// The rest is OpenSSL's default list, in its order.
+pub const OFFERED_GROUPS: &str = "secp384r1:*X25519:secp256r1:X448:secp521r1:ffdhe2048:ffdhe3072";
+
+/// What one OpenSSL context is built for: how certificates are checked (a pin is checked per
+/// connection, so every pinned host shares one) and whether legacy TLS is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrustSetting {
+    Verified { legacy: bool },
+    Pinned { legacy: bool },
+    Insecure { legacy: bool },
+}
+
+impl TrustSetting {
+    pub fn of(policy: TlsPolicy) -> TrustSetting {
+        let legacy = policy.legacy;
+        match policy.mode {
+            TlsMode::Verified => TrustSetting::Verified { legacy },
+            TlsMode::Pinned(_) => TrustSetting::Pinned { legacy },
+            TlsMode::Insecure => TrustSetting::Insecure { legacy },
+        }
+    }
+}
 
 /// How an https endpoint's certificate is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,42 +152,20 @@ impl std::fmt::Debug for Connector {
 }
 
 impl Connector {
+    /// A connector with a context of its own (for one-off handshakes such as `trust`'s).
     pub fn new(policy: TlsPolicy, ca_file: Option<&Path>, log: TlsLog) -> Result<Self, String> {
-        let setup = |e: openssl::error::ErrorStack| format!("TLS setup: {e}");
-        let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
-        if policy.legacy {
-            // XenServer 6.2/6.5 before SP1: TLS 1.0 and its ciphers, for this connection alone.
-            b.set_min_proto_version(Some(SslVersion::TLS1))
-                .map_err(setup)?;
-            b.set_security_level(0);
-            b.set_cipher_list("DEFAULT:@SECLEVEL=0").map_err(setup)?;
-        } else {
-            b.set_min_proto_version(Some(SslVersion::TLS1_2))
-                .map_err(setup)?;
-        }
-        match policy.mode {
-            TlsMode::Verified => {
-                // The system's roots (the vendored OpenSSL knows no system paths of its own).
-                let probe = openssl_probe::probe();
-                if let Some(file) = &probe.cert_file {
-                    let _ = b.set_ca_file(file);
-                }
-                for dir in &probe.cert_dir {
-                    let _ = b.load_verify_locations(None, Some(dir));
-                }
-                if let Some(ca) = ca_file {
-                    b.set_ca_file(ca)
-                        .map_err(|e| format!("{}: not a PEM certificate: {e}", ca.display()))?;
-                }
-                b.set_verify(SslVerifyMode::PEER);
-            }
-            TlsMode::Pinned(_) | TlsMode::Insecure => b.set_verify(SslVerifyMode::NONE),
-        }
-        Ok(Connector {
-            ssl: b.build(),
+        let ssl = build_context(TrustSetting::of(policy), ca_file)?;
+        Ok(Connector { ssl, policy, log })
+    }
+
+    /// A connector on an already built context of `policy`'s trust setting (an `SslConnector`
+    /// clone shares the OpenSSL context: a reference count, no copy).
+    fn sharing(ssl: &SslConnector, policy: TlsPolicy, log: TlsLog) -> Self {
+        Connector {
+            ssl: ssl.clone(),
             policy,
             log,
-        })
+        }
     }
 
     /// Handshake on `io` for `host`, check the pin, and record (and return) what was negotiated.
@@ -204,6 +225,89 @@ impl Connector {
     }
 }
 
+/// Build the OpenSSL context of one trust setting: TLS 1.2+ (1.0+ and security level 0 with
+/// legacy), [`OFFERED_GROUPS`], the CA store for verified ones, and records read ahead (without it
+/// OpenSSL reads each record's 5-byte header and its body with two `recv` calls).
+fn build_context(setting: TrustSetting, ca_file: Option<&Path>) -> Result<SslConnector, String> {
+    let setup = |e: openssl::error::ErrorStack| format!("TLS setup: {e}");
+    let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
+    let (TrustSetting::Verified { legacy }
+    | TrustSetting::Pinned { legacy }
+    | TrustSetting::Insecure { legacy }) = setting;
+    if legacy {
+        // XenServer 6.2/6.5 before SP1: TLS 1.0 and its ciphers, for this connection alone.
+        b.set_min_proto_version(Some(SslVersion::TLS1))
+            .map_err(setup)?;
+        b.set_security_level(0);
+        b.set_cipher_list("DEFAULT:@SECLEVEL=0").map_err(setup)?;
+    } else {
+        b.set_min_proto_version(Some(SslVersion::TLS1_2))
+            .map_err(setup)?;
+    }
+    b.set_groups_list(OFFERED_GROUPS).map_err(setup)?;
+    b.set_read_ahead(true);
+    match setting {
+        TrustSetting::Verified { .. } => {
+            // The system's roots (the vendored OpenSSL knows no system paths of its own).
+            let probe = openssl_probe::probe();
+            if let Some(file) = &probe.cert_file {
+                let _ = b.set_ca_file(file);
+            }
+            for dir in &probe.cert_dir {
+                let _ = b.load_verify_locations(None, Some(dir));
+            }
+            if let Some(ca) = ca_file {
+                b.set_ca_file(ca)
+                    .map_err(|e| format!("{}: not a PEM certificate: {e}", ca.display()))?;
+            }
+            b.set_verify(SslVerifyMode::PEER);
+        }
+        TrustSetting::Pinned { .. } | TrustSetting::Insecure { .. } => {
+            b.set_verify(SslVerifyMode::NONE)
+        }
+    }
+    Ok(b.build())
+}
+
+/// The TLS contexts of one scan: one per [`TrustSetting`] met, built on first use and shared by
+/// every connection with that setting (a failure to build one is kept and given to each).
+#[derive(Debug)]
+pub struct TlsContexts {
+    ca_file: Option<PathBuf>,
+    log: TlsLog,
+    built: Mutex<HashMap<TrustSetting, Result<SslConnector, String>>>,
+}
+
+impl TlsContexts {
+    pub fn new(ca_file: Option<PathBuf>, log: TlsLog) -> TlsContexts {
+        TlsContexts {
+            ca_file,
+            log,
+            built: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A connector for `policy` on the shared context of its trust setting.
+    pub fn connector(&self, policy: TlsPolicy) -> Result<Arc<Connector>, String> {
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        let ssl = built
+            .entry(TrustSetting::of(policy))
+            .or_insert_with_key(|setting| build_context(*setting, self.ca_file.as_deref()))
+            .as_ref()
+            .map_err(String::clone)?;
+        Ok(Arc::new(Connector::sharing(
+            ssl,
+            policy,
+            Arc::clone(&self.log),
+        )))
+    }
+
+    /// How many contexts the scan has built so far.
+    pub fn built(&self) -> usize {
+        self.built.lock().map(|b| b.len()).unwrap_or_default()
+    }
+}
+
 /// Why certificate verification failed, in OpenSSL's words (`self-signed certificate`, `certificate
 /// has expired`, ...), when that is what ended the handshake.
 fn untrusted_certificate<S>(e: &openssl::ssl::HandshakeError<S>) -> Option<&'static str> {
@@ -219,6 +323,33 @@ fn untrusted_certificate<S>(e: &openssl::ssl::HandshakeError<S>) -> Option<&'sta
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_context_per_trust_setting_however_many_pins() {
+        let contexts = TlsContexts::new(None, TlsLog::default());
+        let pinned = |byte, legacy| TlsPolicy {
+            mode: TlsMode::Pinned([byte; 32]),
+            legacy,
+        };
+        let insecure = TlsPolicy {
+            mode: TlsMode::Insecure,
+            legacy: false,
+        };
+        // (policy asked for, contexts built after it)
+        for (policy, built) in [
+            (pinned(1, false), 1),
+            (pinned(2, false), 1),
+            (pinned(3, false), 1),
+            (insecure, 2),
+            (pinned(1, true), 3),
+            (pinned(4, true), 3),
+            (insecure, 3),
+        ] {
+            let connector = contexts.connector(policy).expect("context");
+            assert_eq!(connector.policy, policy, "the connector keeps its own pin");
+            assert_eq!(contexts.built(), built, "{policy:?}");
+        }
+    }
 
     #[test]
     fn fingerprint_forms() {

@@ -1,9 +1,10 @@
 //! Trust on first use: connect to each https entry of an inventory (a TLS handshake, no login),
 //! read the certificate it presents, and say what it is, so the operator can compare it with the
 //! host console and pin it (`tls_fingerprint`). A row that is already pinned is checked, never
-//! replaced: a host presenting another certificate is a finding of its own.
+//! replaced: a host presenting another certificate is a finding of its own. Every handshake of one
+//! run shares the run's TLS contexts (one per legacy setting), as a scan's do.
 
-use super::tls::{format_fingerprint, Connector, TlsMode, TlsPolicy, TlsSeen};
+use super::tls::{format_fingerprint, TlsContexts, TlsMode, TlsPolicy, TlsSeen};
 use crate::inventory::{host_port, Entry, Source};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,7 +38,13 @@ impl TrustOutcome {
 }
 
 /// Handshake with `host:port` (no certificate check, no login) and describe its certificate.
-pub fn probe(host: &str, port: u16, legacy: bool, timeout: Duration) -> Result<TlsSeen, String> {
+pub fn probe(
+    contexts: &TlsContexts,
+    host: &str,
+    port: u16,
+    legacy: bool,
+    timeout: Duration,
+) -> Result<TlsSeen, String> {
     let addr = (host, port)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
@@ -53,12 +60,17 @@ pub fn probe(host: &str, port: u16, legacy: bool, timeout: Duration) -> Result<T
         mode: TlsMode::Insecure,
         legacy,
     };
-    let connector = Connector::new(policy, None, Default::default())?;
+    let connector = contexts.connector(policy)?;
     connector.handshake(host, tcp).map(|(_, seen)| seen)
 }
 
 /// Trust (or check) one entry.
-pub fn trust_entry(entry: &Entry, legacy: bool, timeout: Duration) -> TrustOutcome {
+pub fn trust_entry(
+    contexts: &TlsContexts,
+    entry: &Entry,
+    legacy: bool,
+    timeout: Duration,
+) -> TrustOutcome {
     let Source::Url(url) = &entry.source else {
         return TrustOutcome::Skipped("a dump");
     };
@@ -68,7 +80,7 @@ pub fn trust_entry(entry: &Entry, legacy: bool, timeout: Duration) -> TrustOutco
     let Some((host, port)) = host_port(url) else {
         return TrustOutcome::Failed(format!("cannot read the host of {url}"));
     };
-    match probe(&host, port, legacy || entry.tls_legacy, timeout) {
+    match probe(contexts, &host, port, legacy || entry.tls_legacy, timeout) {
         Err(e) => TrustOutcome::Failed(e),
         Ok(seen) => match entry.tls_fingerprint.map(|f| format_fingerprint(&f)) {
             None => TrustOutcome::New(seen),
@@ -85,6 +97,7 @@ pub fn trust_all(
     timeout: Duration,
     concurrency: usize,
 ) -> Vec<TrustOutcome> {
+    let contexts = TlsContexts::new(None, Default::default());
     let next = AtomicUsize::new(0);
     let mut out: Vec<Option<TrustOutcome>> = vec![None; entries.len()];
     let slots: Vec<std::sync::Mutex<&mut Option<TrustOutcome>>> =
@@ -94,7 +107,7 @@ pub fn trust_all(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(entry) = entries.get(i) else { break };
-                let r = trust_entry(entry, legacy, timeout);
+                let r = trust_entry(&contexts, entry, legacy, timeout);
                 if let Ok(mut slot) = slots[i].lock() {
                     **slot = Some(r);
                 }

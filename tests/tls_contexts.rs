@@ -1,0 +1,184 @@
+//! The client's TLS setup against servers configured as XAPI's stunnel is, release by release
+//! (TLS 1.2 only; since 2018 ECDHE-RSA with AES-GCM on secp384r1 alone, before that RSA key
+//! exchange), and against TLS 1.3 servers; and one shared context per trust setting with each pin
+//! still checked per connection (two pinned hosts in one scan, one pin wrong: only that one fails).
+
+mod util;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use util::{read_csv, xsa_env, TestDir};
+use xen_sr_audit::sim::xapi::{SimOptions, Simulator};
+use xen_sr_audit::xapi::tls::{Connector, TlsLog, TlsMode, TlsPolicy};
+
+/// How a test server speaks TLS.
+struct ServerTls {
+    what: &'static str,
+    max: openssl::ssl::SslVersion,
+    /// TLS 1.2 cipher list.
+    ciphers: &'static str,
+    groups: &'static str,
+}
+
+/// Serve one handshake with `server`'s settings on loopback; the client's view of it.
+fn handshake_with(server: &ServerTls) -> Result<(String, String), String> {
+    use openssl::ssl::{SslAcceptor, SslMethod, SslVersion};
+    let (cert, key) = util::self_signed_pem(2048, false, &[]);
+    let cert = openssl::x509::X509::from_pem(&cert).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(&key).unwrap();
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).unwrap();
+    b.set_min_proto_version(Some(SslVersion::TLS1_2)).unwrap();
+    b.set_max_proto_version(Some(server.max)).unwrap();
+    b.set_cipher_list(server.ciphers).unwrap();
+    b.set_groups_list(server.groups).unwrap();
+    b.set_options(openssl::ssl::SslOptions::CIPHER_SERVER_PREFERENCE);
+    b.set_certificate(&cert).unwrap();
+    b.set_private_key(&key).unwrap();
+    let acceptor = Arc::new(b.build());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        // The client's side is what is checked; the server's outcome only ends the thread.
+        let _ = acceptor.accept(tcp);
+    });
+    let digest = cert.digest(openssl::hash::MessageDigest::sha256()).unwrap();
+    let pin: [u8; 32] = digest.as_ref().try_into().unwrap();
+    let policy = TlsPolicy {
+        mode: TlsMode::Pinned(pin),
+        legacy: false,
+    };
+    let connector = Connector::new(policy, None, TlsLog::default()).unwrap();
+    let tcp = TcpStream::connect(addr).unwrap();
+    let outcome = connector.handshake("127.0.0.1", tcp).map(|(stream, seen)| {
+        let cipher = stream.ssl().current_cipher().map(|c| c.name().to_string());
+        (seen.version, cipher.unwrap_or_default())
+    });
+    drop(serving.join());
+    outcome
+}
+
+#[test]
+fn xapi_stunnel_settings_of_each_release_and_tls_1_3_servers_negotiate() {
+    use openssl::ssl::SslVersion;
+    let xapi_2018 = ServerTls {
+        what: "XAPI since 2018 (xapi 1.116): TLS 1.2, ECDHE-RSA AES-GCM, curve secp384r1",
+        max: SslVersion::TLS1_2,
+        ciphers: "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256",
+        groups: "secp384r1",
+    };
+    let xapi_2015 = ServerTls {
+        what: "XAPI 2015-2018: TLS 1.2, RSA key exchange",
+        max: SslVersion::TLS1_2,
+        ciphers: "AES128-SHA256",
+        groups: "secp384r1",
+    };
+    let tls13_x25519 = ServerTls {
+        what: "a TLS 1.3 endpoint (a proxy in front of XAPI) on X25519",
+        max: SslVersion::TLS1_3,
+        ciphers: "ECDHE-RSA-AES128-GCM-SHA256",
+        groups: "X25519",
+    };
+    let tls13_p384 = ServerTls {
+        what: "a TLS 1.3 endpoint on secp384r1 alone (a second round trip, still agreed)",
+        max: SslVersion::TLS1_3,
+        ciphers: "ECDHE-RSA-AES128-GCM-SHA256",
+        groups: "secp384r1",
+    };
+    let pq_only = ServerTls {
+        what: "a TLS 1.3 endpoint that takes only the ML-KEM hybrid, which is not offered",
+        max: SslVersion::TLS1_3,
+        ciphers: "ECDHE-RSA-AES128-GCM-SHA256",
+        groups: "X25519MLKEM768",
+    };
+    for (server, want) in [
+        (&xapi_2018, Ok(("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384"))),
+        (&xapi_2015, Ok(("TLSv1.2", "AES128-SHA256"))),
+        (&tls13_x25519, Ok(("TLSv1.3", "TLS_AES_128_GCM_SHA256"))),
+        (&tls13_p384, Ok(("TLSv1.3", "TLS_AES_128_GCM_SHA256"))),
+        (&pq_only, Err("TLS handshake failed")),
+    ] {
+        let got = handshake_with(server);
+        match (want, &got) {
+            (Ok((version, cipher)), Ok((v, c))) => {
+                assert_eq!(
+                    (version, cipher),
+                    (v.as_str(), c.as_str()),
+                    "{}",
+                    server.what
+                )
+            }
+            (Err(text), Err(message)) => {
+                assert!(message.contains(text), "{}: {message}", server.what)
+            }
+            _ => panic!("{}: want {want:?}, got {got:?}", server.what),
+        }
+    }
+}
+
+const PW: &str = "tls-contexts-pw";
+const PW_ENV: &str = "XSA_TLS_CONTEXTS_PW";
+
+fn https_sim(dump: &str, base_octet: u8) -> (Simulator, Vec<u8>) {
+    let (cert, key) = util::self_signed_pem(2048, false, &[]);
+    let sim = Simulator::start(SimOptions {
+        dumps: vec![util::root().join("fixtures/demo/dumps").join(dump)],
+        password: PW.into(),
+        base_octet,
+        tls: Some((cert.clone(), key)),
+        ..SimOptions::default()
+    })
+    .expect("simulator starts");
+    (sim, cert)
+}
+
+#[test]
+fn pinned_hosts_share_a_context_but_each_pin_is_checked_on_its_own_connection() {
+    let dir = TestDir::new();
+    let (good, good_cert) = https_sim("edge-01.state.db", 157);
+    let (other, other_cert) = https_sim("pool-east.xml", 158);
+    let url = |sim: &Simulator| -> PathBuf {
+        let h = sim.hosts().iter().find(|h| h.master).unwrap();
+        PathBuf::from(format!("https://{}/", h.addr))
+    };
+    // Row "right" pins its host's certificate; row "wrong" pins the first host's on the second.
+    let good_fp = util::fingerprint_of(&good_cert);
+    let inv = dir.write(
+        "two.csv",
+        format!(
+            "name,url,password_env,tls_fingerprint\nright,{},{PW_ENV},{good_fp}\nwrong,{},{PW_ENV},{good_fp}\n",
+            url(&good).display(),
+            url(&other).display()
+        ),
+    );
+    let run = xsa_env(
+        dir.path(),
+        &[
+            "scan",
+            "-i",
+            inv.to_str().unwrap(),
+            "-o",
+            "out",
+            "-q",
+            "--timeout",
+            "5",
+        ],
+        &[(PW_ENV, PW)],
+    );
+    // 2: the demo pool has blocked instances, which outrank the failed entry's 3.
+    run.expect_code(2);
+    let hosts = read_csv(&dir.join("out/hosts.csv"));
+    let row = |name: &str| hosts.iter().find(|h| h["name"] == name).unwrap();
+    assert_eq!(row("right")["status"], "ok", "{hosts:?}");
+    assert_eq!(row("right")["tls"], "pinned");
+    assert_eq!(row("right")["tls_version"], "TLSv1.3");
+    let wrong = row("wrong");
+    assert_eq!(wrong["status"], "failed");
+    assert!(
+        wrong["error"].contains("fingerprint mismatch")
+            && wrong["error"].contains(&util::fingerprint_of(&other_cert)),
+        "{}",
+        wrong["error"]
+    );
+}
