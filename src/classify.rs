@@ -119,6 +119,8 @@ pub enum NovaSrSource {
         port_from_conf: bool,
         /// The portal gave no host, so the target is the destination's `target_host`.
         target_from_conf: bool,
+        /// The IQN is a JSON number or boolean, which Nova prints as Python 2's `str()`.
+        iqn_not_text: bool,
     },
 }
 
@@ -265,6 +267,7 @@ fn parse_volume_info(
         return Err("volume_id or target_iqn is null (StorageError)".to_string());
     }
     check_chap_fields(data)?;
+    let iqn_not_text = matches!(iqn, NovaValue::Scalar { .. });
     let iqn = value_text(iqn, "target_iqn")?.unwrap_or_default();
     Ok(NovaSrInfo {
         uuid: nova_sr_uuid(target, port, &iqn),
@@ -274,6 +277,7 @@ fn parse_volume_info(
             iqn,
             port_from_conf,
             target_from_conf,
+            iqn_not_text,
         },
     })
 }

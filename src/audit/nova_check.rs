@@ -326,8 +326,11 @@ fn mismatch_reason(info: &NovaSrInfo, source: &SourceSr) -> String {
             iqn,
             port_from_conf,
             target_from_conf,
+            iqn_not_text,
         } => {
-            if source.naming == Naming::Legacy {
+            if *iqn_not_text && iqn != source.iqn {
+                format!("Nova's connection data holds the IQN as a JSON number or boolean, which Nova prints as {iqn}; the SR was introduced for IQN {}", source.iqn)
+            } else if source.naming == Naming::Legacy {
                 format!("computed from {target}/{port}/{iqn}; the SR still has its legacy name from before Mitaka")
             } else if source.target.is_empty() && source.iqn.is_empty() {
                 format!("computed from {target}/{port}/{iqn}; the SR's PBD names no iSCSI target")
@@ -577,6 +580,43 @@ mod tests {
             text.contains("\"xvdc\\n\" -> its connection_info is NULL"),
             "{text}"
         );
+    }
+
+    /// Regression float_iqn_is_not_a_moved_portal: an IQN stored as a JSON number is printed by
+    /// Python 2's `str()` (`"%s/%s/%s"` in `parse_sr_info`, mitaka-eol); the mismatch says that,
+    /// not that the portal moved, which a reader would chase on the storage side.
+    #[test]
+    fn regression_float_iqn_is_not_a_moved_portal() {
+        let mut b = bdm(
+            "i-1",
+            "/dev/xvdb",
+            Some(&[("volume_id", "v"), ("target_portal", "10.0.0.1:3260")]),
+        );
+        if let StoredConnection::Object(c) = &mut b.connection {
+            c.data.as_mut().unwrap().insert(
+                "target_iqn".into(),
+                NovaValue::Scalar {
+                    text: "0.3".into(),
+                    truthy: true,
+                },
+            );
+        }
+        let view = NovaView::new(None, Some(&[b]), &NovaTargetConf::default());
+        let pool: FastSet<&str> = ["sr-1"].into_iter().collect();
+        let r = view.check("i-1", &disk("1", "sr-1", "", &pool));
+        assert_eq!(r.kind, NovaCheck::Mismatch);
+        let source = SourceSr {
+            uuid: "sr-1",
+            naming: Naming::Other,
+            target: "10.0.0.1",
+            port: "3260",
+            iqn: "0.30000000000000004",
+            boot: false,
+            power_state: "Running",
+        };
+        let text = r.remediation(String::new(), &source);
+        assert!(text.contains("prints as 0.3"), "{text}");
+        assert!(!text.contains("the portal moved"), "{text}");
     }
 
     /// Issue 18: a Cinder-provided sr_uuid comes back under that uuid whichever nova-compute
