@@ -308,6 +308,11 @@ pub fn parse_connection_info(v: Option<Value>) -> Result<StoredConnection, Strin
                 "connection_info is an empty string: jsonutils.loads('') raises ValueError in DriverVolumeBlockDevice._transform".into(),
             ))
         }
+        Some(Value::String(s)) if python_only_number(&s) => {
+            return Ok(StoredConnection::Unreadable(
+                "connection_info is a JSON number, not an object: connect_volume indexes it and raises TypeError".into(),
+            ))
+        }
         Some(Value::String(s)) => serde_json::from_str::<Value>(&s)
             .map_err(|e| format!("connection_info is not JSON: {}", json_reason(&e)))?,
         Some(other) => other,
@@ -342,6 +347,16 @@ pub fn parse_connection_info(v: Option<Value>) -> Result<StoredConnection, Strin
         driver_volume_type: obj.get("driver_volume_type").and_then(json_text),
         data,
     }))
+}
+
+/// A number Python's `json.loads` reads and serde_json refuses: one beyond f64 (`1e400`, read as
+/// `inf`), `NaN`, `Infinity`, `-Infinity`.
+fn python_only_number(text: &str) -> bool {
+    let t = text.trim();
+    matches!(t, "NaN" | "Infinity" | "-Infinity")
+        || (t.parse::<f64>().is_ok_and(f64::is_infinite)
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)))
 }
 
 /// What kind of JSON value it is, for a message (never the value: it may hold a secret).
@@ -749,7 +764,18 @@ mod tests {
         assert_eq!(read(None), Ok(StoredConnection::Null));
         assert_eq!(read(Some(Value::Null)), Ok(StoredConnection::Null));
         assert_eq!(text("null"), Ok(StoredConnection::Null));
-        for t in ["", "  ", "[]", "[1]", "7", "\"iscsi\"", "true"] {
+        for t in [
+            "",
+            "  ",
+            "[]",
+            "[1]",
+            "7",
+            "\"iscsi\"",
+            "true",
+            "1e400",
+            "-1e999",
+            "NaN",
+        ] {
             assert!(unreadable(text(t)), "{t:?}: {:?}", text(t));
         }
         assert!(unreadable(read(Some(serde_json::json!([1])))));
