@@ -533,6 +533,32 @@ fn demo_with_nova_accounts_for_every_instance_and_keeps_secrets() {
             "the demo shows {check}: {why}"
         );
     }
+    // Regression bdm_paired_by_volume_id: the demo's /dev/nvme0n1 BDMs carry the volume id of the
+    // legacy SR of disk 3; they are that disk's own BDM (mismatch, the legacy SR's fixes), and no
+    // advice anywhere says to delete a BDM row or to rename a device.
+    let nvme: Vec<_> = findings
+        .iter()
+        .filter(|f| f["nova_device"] == "/dev/nvme0n1")
+        .collect();
+    assert_eq!(nvme.len(), 2, "instance-00000112 and instance-0000020d");
+    for f in nvme {
+        assert_eq!(
+            (f["naming"].as_str(), f["nova_check"].as_str()),
+            ("legacy", "mismatch")
+        );
+        assert!(f["remediation"].contains("detach and re-attach"), "{f:?}");
+    }
+    let instances = read_csv(&out.join("instances.csv"));
+    for text in findings
+        .iter()
+        .map(|f| &f["remediation"])
+        .chain(instances.iter().map(|i| &i["remediation"]))
+    {
+        assert!(
+            !text.contains("Delete the stale") && !text.contains("device_name Nova numbers"),
+            "{text}"
+        );
+    }
     // Every server of the export is a row, and every Nova VM of the audited pools too.
     let servers: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(nova.join("servers.json")).unwrap()).unwrap();
