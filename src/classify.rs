@@ -119,6 +119,8 @@ pub enum NovaSrSource {
         port_from_conf: bool,
         /// The portal gave no host, so the target is the destination's `target_host`.
         target_from_conf: bool,
+        /// The IQN is a JSON number or boolean, which Nova prints as Python 2's `str()`.
+        iqn_not_text: bool,
     },
 }
 
@@ -145,15 +147,28 @@ pub fn parse_sr_info(conn: &NovaConnection, conf: &NovaTargetConf) -> Result<Nov
         .ok_or_else(|| "connection_info has no data object (Nova indexes it)".to_string())?;
     if let Some(provided) = data.get("sr_uuid") {
         check_introduce_sr_keys(data)?;
-        let uuid = value_text(provided, "sr_uuid")?.ok_or_else(|| {
-            "sr_uuid is null: XAPI's SR.get_by_uuid cannot be called with None".to_string()
-        })?;
+        let uuid = provided_sr_uuid(provided)?;
         return Ok(NovaSrInfo {
             uuid,
             source: NovaSrSource::Provided,
         });
     }
     parse_volume_info(data, conf)
+}
+
+/// A provided `sr_uuid` must be a JSON string: it is looked up with `SR.get_by_uuid` (an XML-RPC
+/// int, double or boolean is not a uuid, and `None` cannot be marshalled) and becomes a key of
+/// `migrate_data.sr_uuid_map`, a `DictOfStringsField` whose coercion in oslo.versionedobjects
+/// (Mitaka: 1.x, `Dict.coerce`) raises `KeyTypeError` on a key that is not a string.
+fn provided_sr_uuid(v: &NovaValue) -> Result<String, String> {
+    match v {
+        NovaValue::Text(s) => Ok(s.clone()),
+        NovaValue::Null => Err("sr_uuid is null: XAPI's SR.get_by_uuid cannot be called with None".into()),
+        NovaValue::Scalar { .. } => Err("sr_uuid is a JSON number or boolean, not a string: SR.get_by_uuid gets no uuid, and migrate_data.sr_uuid_map (a DictOfStringsField) raises KeyTypeError on a key that is not a string".into()),
+        NovaValue::Array(_) | NovaValue::Object(_) | NovaValue::Present => {
+            Err("sr_uuid is a JSON array or object, not text: XAPI rejects the SR it would name".into())
+        }
+    }
 }
 
 /// `_check_is_supported_driver_type`: `iscsi` and `xensm` only.
@@ -252,6 +267,7 @@ fn parse_volume_info(
         return Err("volume_id or target_iqn is null (StorageError)".to_string());
     }
     check_chap_fields(data)?;
+    let iqn_not_text = matches!(iqn, NovaValue::Scalar { .. });
     let iqn = value_text(iqn, "target_iqn")?.unwrap_or_default();
     Ok(NovaSrInfo {
         uuid: nova_sr_uuid(target, port, &iqn),
@@ -261,6 +277,7 @@ fn parse_volume_info(
             iqn,
             port_from_conf,
             target_from_conf,
+            iqn_not_text,
         },
     })
 }

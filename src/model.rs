@@ -457,6 +457,33 @@ pub struct NovaConnection {
     pub data: Option<BTreeMap<String, NovaValue>>,
 }
 
+/// A BDM's stored `connection_info` as `DriverVolumeBlockDevice._transform` reads it at mitaka-eol
+/// (`jsonutils.loads`, with `TypeError` caught as `None`). Nova refreshes it from Cinder in
+/// `pre_live_migration` only when it is non-empty, so the first two kinds reach `connect_volume`
+/// as stored, and both make Nova raise.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StoredConnection {
+    /// NULL, or the JSON text `null`: Nova holds `None`, and `connect_volume(None)` raises
+    /// `TypeError` in `_check_is_supported_driver_type`.
+    #[default]
+    Null,
+    /// Text Nova raises on before any lookup: an empty string (`ValueError` in `_transform`), or
+    /// JSON that is not an object (`TypeError` when `connect_volume` indexes it). Says which.
+    Unreadable(String),
+    /// A JSON object, with every secret dropped.
+    Object(NovaConnection),
+}
+
+impl StoredConnection {
+    /// The object, when the stored text is one.
+    pub fn object(&self) -> Option<&NovaConnection> {
+        match self {
+            StoredConnection::Object(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
 /// One row of Nova's `block_device_mapping` for a volume (`destination_type = 'volume'`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NovaBdm {
@@ -464,8 +491,8 @@ pub struct NovaBdm {
     pub volume_id: String,
     pub device_name: String,
     pub boot_index: String,
-    /// `None` when `connection_info` is NULL or empty.
-    pub connection: Option<NovaConnection>,
+    /// The stored `connection_info` as Nova's code reads it (NULL, unreadable, or an object).
+    pub connection: StoredConnection,
     /// Where it was read: `file:line` or `file: record N`.
     pub source: String,
 }

@@ -9,7 +9,7 @@
 
 use crate::classify::py2_float_text;
 use crate::error::InputError;
-use crate::model::{NovaBdm, NovaConnection, NovaServer, NovaValue};
+use crate::model::{NovaBdm, NovaConnection, NovaServer, NovaValue, StoredConnection};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -312,17 +312,35 @@ fn servers_of(path: &Path, shape: Shape) -> Result<Vec<NovaServer>, InputError> 
 /// Parse a stored `connection_info` (JSON text, or an object already) keeping only what decides the
 /// SR uuid: the values of [`VALUED_DATA_KEYS`], and every other key of `data` as present (so
 /// `introduce_sr_keys` and the CHAP fields can be checked as Nova checks them, with no secret kept).
-/// `Ok(None)` for NULL or empty.
-pub fn parse_connection_info(v: Option<Value>) -> Result<Option<NovaConnection>, String> {
+/// NULL and `null` are [`StoredConnection::Null`]; an empty string and JSON that is not an object
+/// are [`StoredConnection::Unreadable`] (Nova fails that instance, not the run). `Err` only for text
+/// that is not JSON at all: most likely a broken export, so the run stops and names the line.
+pub fn parse_connection_info(v: Option<Value>) -> Result<StoredConnection, String> {
     let v = match v {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() || s.trim() == "null" => return Ok(None),
+        None | Some(Value::Null) => return Ok(StoredConnection::Null),
+        Some(Value::String(s)) if s.trim().is_empty() => {
+            return Ok(StoredConnection::Unreadable(
+                "connection_info is an empty string: jsonutils.loads('') raises ValueError in DriverVolumeBlockDevice._transform".into(),
+            ))
+        }
+        Some(Value::String(s)) if python_only_number(&s) => {
+            return Ok(StoredConnection::Unreadable(
+                "connection_info is a JSON number, not an object: connect_volume indexes it and raises TypeError".into(),
+            ))
+        }
         Some(Value::String(s)) => serde_json::from_str::<Value>(&s)
             .map_err(|e| format!("connection_info is not JSON: {}", json_reason(&e)))?,
         Some(other) => other,
     };
-    let Value::Object(obj) = v else {
-        return Err("connection_info is not a JSON object".into());
+    let obj = match v {
+        Value::Null => return Ok(StoredConnection::Null),
+        Value::Object(obj) => obj,
+        other => {
+            return Ok(StoredConnection::Unreadable(format!(
+                "connection_info is JSON {}, not an object: connect_volume indexes it and raises TypeError",
+                json_kind(&other)
+            )))
+        }
     };
     let data = match obj.get("data") {
         Some(Value::Object(d)) => Some(
@@ -340,10 +358,32 @@ pub fn parse_connection_info(v: Option<Value>) -> Result<Option<NovaConnection>,
         ),
         _ => None,
     };
-    Ok(Some(NovaConnection {
+    Ok(StoredConnection::Object(NovaConnection {
         driver_volume_type: obj.get("driver_volume_type").and_then(json_text),
         data,
     }))
+}
+
+/// A number Python's `json.loads` reads and serde_json refuses: one beyond f64 (`1e400`, read as
+/// `inf`), `NaN`, `Infinity`, `-Infinity`.
+fn python_only_number(text: &str) -> bool {
+    let t = text.trim();
+    matches!(t, "NaN" | "Infinity" | "-Infinity")
+        || (t.parse::<f64>().is_ok_and(f64::is_infinite)
+            && t.bytes()
+                .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)))
+}
+
+/// What kind of JSON value it is, for a message (never the value: it may hold a secret).
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// A JSON value as far as Nova's code reads it, scalars printed as Python 2's `str()` prints them.
@@ -536,13 +576,17 @@ mod tests {
             assert_eq!(bdms.len(), 2, "{name}");
             assert_eq!(bdms[0].instance_uuid, "i-1");
             assert_eq!(bdms[0].device_name, "/dev/xvdb");
-            let conn = bdms[0].connection.as_ref().unwrap();
+            let conn = bdms[0].connection.object().unwrap();
             assert_eq!(conn.driver_volume_type.as_deref(), Some("iscsi"));
             assert_eq!(
                 conn.data.as_ref().unwrap().get("target_portal"),
                 Some(&NovaValue::Text("10.0.0.1:3260".to_string()))
             );
-            assert!(bdms[1].connection.is_none(), "{name}: NULL connection_info");
+            assert_eq!(
+                bdms[1].connection,
+                StoredConnection::Null,
+                "{name}: NULL connection_info"
+            );
             assert!(!format!("{bdms:?}").contains("s3cr3t-chap"), "{name}");
             seen.push(
                 bdms.iter()
@@ -556,11 +600,26 @@ mod tests {
     #[test]
     fn bad_exports_name_the_file_and_line_or_record() {
         for (name, text, want) in [
-            ("t.json", "[{\"instance_uuid\": \"i\", \"device_name\": \"x\"", ":1: not a JSON array"),
-            ("m.tsv", "instance_uuid\tdevice_name\nx\ty\n", "missing column \"connection_info\""),
-            ("c.tsv", "instance_uuid\tdevice_name\tconnection_info\ni\t/dev/xvdb\tnot json\ni\tx\tNULL\n", ":2: connection_info is not JSON"),
-            ("k.json", "[{\"instance_uuid\": \"i\", \"connection_info\": null}]", "record 1: no \"device_name\" key"),
-            ("o.json", "[{\"instance_uuid\": \"i\", \"device_name\": \"d\", \"connection_info\": \"[1]\"}]", "record 1: connection_info is not a JSON object"),
+            (
+                "t.json",
+                "[{\"instance_uuid\": \"i\", \"device_name\": \"x\"",
+                ":1: not a JSON array",
+            ),
+            (
+                "m.tsv",
+                "instance_uuid\tdevice_name\nx\ty\n",
+                "missing column \"connection_info\"",
+            ),
+            (
+                "c.tsv",
+                "instance_uuid\tdevice_name\tconnection_info\ni\t/dev/xvdb\tnot json\ni\tx\tNULL\n",
+                ":2: connection_info is not JSON",
+            ),
+            (
+                "k.json",
+                "[{\"instance_uuid\": \"i\", \"connection_info\": null}]",
+                "record 1: no \"device_name\" key",
+            ),
             ("e.csv", "", ":1: empty file"),
         ] {
             let (_d, p) = write(name, text);
@@ -701,9 +760,8 @@ mod tests {
         let conn = parse_connection_info(Some(serde_json::json!({"driver_volume_type": "iscsi",
             "data": {"target_portal": "h:1", "auth_method": "CHAP", "auth_username": "u",
                      "auth_password": "pw-SECRET", "introduce_sr_keys": ["sr_type"], "sr_type": "iscsi"}})))
-        .unwrap()
         .unwrap();
-        let data = conn.data.unwrap();
+        let data = conn.object().unwrap().data.clone().unwrap();
         assert_eq!(data["auth_password"], NovaValue::Present);
         assert_eq!(data["auth_username"], NovaValue::Present);
         assert_eq!(data["sr_type"], NovaValue::Present);
@@ -712,6 +770,44 @@ mod tests {
             data["introduce_sr_keys"],
             NovaValue::Array(vec![Some("sr_type".into())])
         );
+    }
+
+    /// Regression `null_or_empty_connection_info_is_unusable` (issue 19 review): Nova at mitaka-eol
+    /// refreshes a BDM's connection_info in `pre_live_migration` only when it is non-empty
+    /// (`DriverVolumeBlockDevice.refresh_connection_info`), so what is stored reaches Nova's code:
+    /// NULL and `null` load as `None` (`connect_volume(None)` raises TypeError), `''` raises
+    /// ValueError in `_transform`, JSON that is not an object raises TypeError when indexed. Each
+    /// fails that instance only, so none stops the run; text that is not JSON still does.
+    #[test]
+    fn regression_null_or_empty_connection_info_is_unusable() {
+        use serde_json::Value;
+        let read = |v: Option<Value>| parse_connection_info(v);
+        let text = |t: &str| read(Some(Value::String(t.into())));
+        let unreadable =
+            |r: Result<StoredConnection, String>| matches!(r, Ok(StoredConnection::Unreadable(_)));
+        assert_eq!(read(None), Ok(StoredConnection::Null));
+        assert_eq!(read(Some(Value::Null)), Ok(StoredConnection::Null));
+        assert_eq!(text("null"), Ok(StoredConnection::Null));
+        for t in [
+            "",
+            "  ",
+            "[]",
+            "[1]",
+            "7",
+            "\"iscsi\"",
+            "true",
+            "1e400",
+            "-1e999",
+            "NaN",
+        ] {
+            assert!(unreadable(text(t)), "{t:?}: {:?}", text(t));
+        }
+        assert!(unreadable(read(Some(serde_json::json!([1])))));
+        assert!(text("not json").unwrap_err().contains("not JSON"));
+        assert!(matches!(
+            text("{\"driver_volume_type\": \"iscsi\"}"),
+            Ok(StoredConnection::Object(_))
+        ));
     }
 
     #[test]

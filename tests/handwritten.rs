@@ -240,8 +240,9 @@ fn handwritten_pool_with_novas_exports_gives_the_literal_checks_and_coverage() {
         // Cinder's own sr_uuid, as the SR has it: the name follows neither convention, but the
         // destination looks for exactly this SR.
         ["d", "1", "vdb", "5e5e5e5e-6666-4666-8666-000000000006", "match", "ok", "project-two"],
-        // NULL connection_info: no BDM to check against, the name decides.
-        ["e", "2", "/dev/xvdc", "", "no-bdm", "blocked", "project-one"],
+        // NULL connection_info: pre_live_migration does not refresh an empty one from Cinder and
+        // connect_volume(None) raises TypeError in _check_is_supported_driver_type (mitaka-eol).
+        ["e", "2", "/dev/xvdc", "", "unusable", "blocked", "project-one"],
         ["f", "1", "/dev/xvdb", "c33c27b8-5fda-5014-b06f-5869feb3172d", "mismatch", "blocked", "project-three"],
         // No BDM of its own, but the instance's /dev/xvdb BDM yields exactly this disk's SR: the
         // source finds it and its VDI is in the map (pre_live_migration connects every BDM).

@@ -361,8 +361,9 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             format!("/dev/xvd{l}"),
             None,
             vec![],
-            "no-bdm",
-            "ok",
+            // NULL connection_info on a new-style SR was no-bdm/ok: a wrong ok (Nova raises).
+            "unusable",
+            "blocked",
             String::new(),
         ),
         // The SR introduced with target_port 3261 by a pre-upgrade compute.
@@ -421,7 +422,9 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
             format!("/dev/xvd{}", letter(legacy)),
             None,
             vec![],
-            "no-bdm",
+            // Regression null_connection_info_is_unusable: Nova does not refresh a NULL
+            // connection_info (refresh_connection_info, mitaka-eol); connect_volume(None) raises.
+            "unusable",
             "blocked",
             String::new(),
         ),
@@ -445,14 +448,14 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
         if check != "no-bdm" {
             assert_eq!(got["nova_device"], device, "{what}");
         }
-        // Every other disk has no BDM in this file: of another instance, no-bdm and the verdict
-        // from its name; of this instance, outside the VDI map when the BDM yields a uuid (rule 5).
+        // Every other disk has no BDM in this file: of another instance, no-bdm and blocked (Nova
+        // would connect no volume of it); of this instance, outside the VDI map (rule 5).
         for r in &rows {
             if r["instance_uuid"] == disk["instance_uuid"] && r["userdevice"] == disk["userdevice"]
             {
                 continue;
             }
-            if r["instance_uuid"] == disk["instance_uuid"] && !uuid.is_empty() {
+            if r["instance_uuid"] == disk["instance_uuid"] {
                 assert_eq!(
                     (r["nova_check"].as_str(), r["verdict"].as_str()),
                     ("not-in-map", "blocked"),
@@ -461,7 +464,7 @@ fn each_rule_of_nova_decides_the_check_end_to_end() {
                 continue;
             }
             assert_eq!(r["nova_check"], "no-bdm", "{what}");
-            assert_eq!(r["verdict"], find(&plain, r)["verdict"], "{what}");
+            assert_eq!(r["verdict"], "blocked", "{what}");
         }
         let json = read_json(&dir.join(&out).join("report.json"));
         assert_eq!(
@@ -493,7 +496,7 @@ fn demo_with_nova_accounts_for_every_instance_and_keeps_secrets() {
     let json = read_json(&out.join("report.json"));
     for f in &findings {
         assert!(
-            ["match", "mismatch", "no-bdm", "not-in-map"].contains(&f["nova_check"].as_str()),
+            ["match", "mismatch", "unusable"].contains(&f["nova_check"].as_str()),
             "{f:?}"
         );
         match f["nova_check"].as_str() {
@@ -521,14 +524,39 @@ fn demo_with_nova_accounts_for_every_instance_and_keeps_secrets() {
         ("mismatch", "the portal has no port"),
         ("mismatch", "Cinder's connection data provides sr_uuid"),
         ("mismatch", "legacy name"),
-        ("no-bdm", "has no connection_info"),
-        ("not-in-map", "VDI_NOT_IN_MAP"),
+        ("unusable", "connection_info is NULL"),
     ] {
         assert!(
             findings
                 .iter()
                 .any(|f| f["nova_check"] == check && f["remediation"].contains(why)),
             "the demo shows {check}: {why}"
+        );
+    }
+    // Regression bdm_paired_by_volume_id: the demo's /dev/nvme0n1 BDMs carry the volume id of the
+    // legacy SR of disk 3; they are that disk's own BDM (mismatch, the legacy SR's fixes), and no
+    // advice anywhere says to delete a BDM row or to rename a device.
+    let nvme: Vec<_> = findings
+        .iter()
+        .filter(|f| f["nova_device"] == "/dev/nvme0n1")
+        .collect();
+    assert_eq!(nvme.len(), 2, "instance-00000112 and instance-0000020d");
+    for f in nvme {
+        assert_eq!(
+            (f["naming"].as_str(), f["nova_check"].as_str()),
+            ("legacy", "mismatch")
+        );
+        assert!(f["remediation"].contains("detach and re-attach"), "{f:?}");
+    }
+    let instances = read_csv(&out.join("instances.csv"));
+    for text in findings
+        .iter()
+        .map(|f| &f["remediation"])
+        .chain(instances.iter().map(|i| &i["remediation"]))
+    {
+        assert!(
+            !text.contains("Delete the stale") && !text.contains("device_name Nova numbers"),
+            "{text}"
         );
     }
     // Every server of the export is a row, and every Nova VM of the audited pools too.
@@ -767,11 +795,12 @@ fn unpaired_bdms_are_reported_and_decide_the_instance() {
             "\"/dev/xvdb\" -> driver_volume_type \"rbd\" is not one the XenAPI driver connects (VolumeDriverNotFound): unusable",
             "blocked",
         ),
-        // A BDM with no stored connection_info: Nova asks Cinder; to review.
+        // A BDM with no stored connection_info: Nova does not refresh it from Cinder and
+        // connect_volume(None) raises (regression null_connection_info_is_unusable).
         (
             both(Some(("/dev/xvdq", None))),
-            "\"/dev/xvdq\": no-connection-info",
-            "review",
+            "\"/dev/xvdq\" -> its connection_info is NULL, which Nova does not refresh from Cinder: connect_volume(None) raises TypeError in _check_is_supported_driver_type: unusable",
+            "blocked",
         ),
         // A second BDM yielding the same SR is fine.
         (

@@ -14,8 +14,10 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use uuid::Uuid;
-use xen_sr_audit::audit::{NovaCheck, NovaView};
-use xen_sr_audit::classify::{mountpoint_to_number, parse_sr_info, py2_float_text, NovaTargetConf};
+use xen_sr_audit::audit::{DiskRef, NovaView, Verdict};
+use xen_sr_audit::classify::{
+    mountpoint_to_number, parse_sr_info, py2_float_text, volume_id_of, NovaTargetConf,
+};
 use xen_sr_audit::model::{FastSet, NovaBdm};
 use xen_sr_audit::nova::parse_connection_info;
 
@@ -118,10 +120,13 @@ const NOVA_CONNECT: &[(&str, Option<&str>, &str, &str)] = &[
     ("{\"data\":{\"sr_uuid\":\"1A80BAF0-5484-5B45-B110-AAD2F8EE65A2\"},\"driver_volume_type\":\"iscsi\"}", None, "3260", "1A80BAF0-5484-5B45-B110-AAD2F8EE65A2"),
     // sr_uuid null: xmlrpc cannot marshal None
     ("{\"data\":{\"sr_uuid\":null},\"driver_volume_type\":\"iscsi\"}", None, "3260", "raise TypeError"),
-    // sr_uuid an integer
-    ("{\"data\":{\"sr_uuid\":42},\"driver_volume_type\":\"iscsi\"}", None, "3260", "42"),
-    // sr_uuid a float
-    ("{\"data\":{\"sr_uuid\":0.30000000000000004},\"driver_volume_type\":\"iscsi\"}", None, "3260", "0.3"),
+    // sr_uuid an integer, a float, a boolean (regression non_string_sr_uuid_is_unusable): parse_sr_info
+    // returns it raw, SR.get_by_uuid gets an XML-RPC int/double/boolean, and migrate_data.sr_uuid_map
+    // is a DictOfStringsField: oslo.versionedobjects 1.x Dict.coerce raises KeyTypeError on a key that
+    // is not six.string_types (vmops.connect_block_device_volumes, pre_live_migration, mitaka-eol).
+    ("{\"data\":{\"sr_uuid\":42},\"driver_volume_type\":\"iscsi\"}", None, "3260", "raise KeyTypeError"),
+    ("{\"data\":{\"sr_uuid\":0.30000000000000004},\"driver_volume_type\":\"iscsi\"}", None, "3260", "raise KeyTypeError"),
+    ("{\"data\":{\"sr_uuid\":true},\"driver_volume_type\":\"iscsi\"}", None, "3260", "raise KeyTypeError"),
     // introduce_sr_keys present
     ("{\"data\":{\"sr_uuid\":\"u1\",\"sr_type\":\"iscsi\",\"introduce_sr_keys\":[\"sr_type\"]},\"driver_volume_type\":\"iscsi\"}", None, "3260", "u1"),
     // introduce_sr_keys names a missing key
@@ -217,10 +222,9 @@ fn conf(target_host: Option<&str>, target_port: &str) -> NovaTargetConf {
 
 /// The tool's answer for one stored connection_info: the uuid, or `Err` with its reason.
 fn tool_connect(text: &str, conf: &NovaTargetConf) -> Result<String, String> {
-    let conn = parse_connection_info(Some(Value::String(text.to_string())))
-        .expect("valid JSON")
-        .expect("not NULL");
-    parse_sr_info(&conn, conf).map(|i| i.uuid)
+    let stored = parse_connection_info(Some(Value::String(text.to_string()))).expect("valid JSON");
+    let conn = stored.object().expect("an object");
+    parse_sr_info(conn, conf).map(|i| i.uuid)
 }
 
 #[test]
@@ -255,9 +259,7 @@ fn float_text_is_python_2_str() {
 #[test]
 fn a_chap_secret_is_only_present_after_reading() {
     let text = r#"{"driver_volume_type":"iscsi","data":{"volume_id":"v","target_portal":"h:1","target_iqn":"i","auth_method":"CHAP","auth_username":"u","auth_password":"chap-TOPSECRET-1"}}"#;
-    let conn = parse_connection_info(Some(Value::String(text.into())))
-        .unwrap()
-        .unwrap();
+    let conn = parse_connection_info(Some(Value::String(text.into()))).unwrap();
     assert!(!format!("{conn:?}").contains("TOPSECRET"));
     assert!(tool_connect(text, &NovaTargetConf::default()).is_ok());
 }
@@ -347,7 +349,8 @@ fn independent_connect(info: &Value, host: Option<&str>, port: &str) -> Result<S
         {
             return Err(());
         }
-        return py_text(sr).ok_or(());
+        // A key of migrate_data.sr_uuid_map (DictOfStringsField): a string or Nova raises.
+        return sr.as_str().map(str::to_string).ok_or(());
     }
     let volume_id = data.get("volume_id").ok_or(())?;
     let portal = data.get("target_portal").ok_or(())?;
@@ -564,56 +567,31 @@ fn independent_number(device: &str) -> Option<u64> {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Disk {
-    userdevice: u64,
-    sr: String,
-}
-
-/// (per disk: nova_check; per BDM no disk shows: its check) by the rules of pre_live_migration.
-fn independent_check(
-    disks: &[Disk],
-    bdms: &[(String, Option<Result<String, ()>>)],
-    pool: &BTreeSet<String>,
-) -> (Vec<&'static str>, Vec<&'static str>) {
-    let mut shown = BTreeSet::new();
-    let mut kinds = Vec::new();
-    for d in disks {
-        let own = bdms
-            .iter()
-            .position(|(dev, _)| independent_number(dev) == Some(d.userdevice));
-        let yields = |i: usize| matches!(&bdms[i].1, Some(Ok(u)) if *u == d.sr);
-        let producer = own
-            .filter(|i| yields(*i))
-            .or_else(|| (0..bdms.len()).find(|i| yields(*i)));
-        let kind = match (producer, own) {
-            (Some(p), _) => {
-                shown.insert(p);
-                "match"
-            }
-            (None, Some(o)) => {
-                shown.insert(o);
-                match &bdms[o].1 {
-                    Some(Ok(_)) => "mismatch",
-                    Some(Err(())) => "unusable",
-                    None => "no-bdm",
-                }
-            }
-            (None, None) if bdms.iter().any(|(_, c)| matches!(c, Some(Ok(_)))) => "not-in-map",
-            (None, None) => "no-bdm",
+/// Whether Nova's live migration of one instance gets past the volumes, modelled from Nova's code at
+/// mitaka-eol and not from the tool's pairing of disks and BDMs: `pre_live_migration` connects
+/// *every* BDM (`vmops.connect_block_device_volumes`; a NULL or `null` connection_info is not
+/// refreshed from Cinder, `block_device.py refresh_connection_info`, so `connect_volume(None)`
+/// raises TypeError; `''` raises ValueError in `_transform`) and any raise fails the migration; the
+/// source looks up *every* resulting uuid (`SR.get_by_uuid`: UUID_INVALID when its pool lacks it);
+/// every volume VDI's SR must be a key of `sr_uuid_map` or the VDI is missing from the VDI map.
+fn nova_migrates(disk_srs: &[String], bdms: &[Option<String>], pool: &BTreeSet<String>) -> bool {
+    let mut sr_uuid_map = BTreeSet::new();
+    for stored in bdms {
+        let Some(text) = stored else {
+            return false;
         };
-        kinds.push(kind);
+        let Ok(info) = serde_json::from_str::<Value>(text) else {
+            return false;
+        };
+        let Ok(uuid) = independent_connect(&info, None, "3260") else {
+            return false;
+        };
+        if !pool.contains(&uuid) {
+            return false;
+        }
+        sr_uuid_map.insert(uuid);
     }
-    let others = (0..bdms.len())
-        .filter(|i| !shown.contains(i))
-        .map(|i| match &bdms[i].1 {
-            None => "no-connection-info",
-            Some(Err(())) => "unusable",
-            Some(Ok(u)) if pool.contains(u) => "ok",
-            Some(Ok(_)) => "not-in-pool",
-        })
-        .collect();
-    (kinds, others)
+    disk_srs.iter().all(|sr| sr_uuid_map.contains(sr))
 }
 
 const SRS: &[&str] = &[
@@ -621,6 +599,12 @@ const SRS: &[&str] = &[
     "9ADE368B-674F-59C2-B177-48CC5C7B2AC7",
     "FA15E-D15C-0a1b2c3d-0000-4000-8000-000000000001",
     "f677649b-2373-5417-adfb-d0a88e3fb7f8",
+];
+const VOLUME_IDS: &[&str] = &[
+    "",
+    "0a1b2c3d-0000-4000-8000-000000000001",
+    "0A1B2C3D-0000-4000-8000-000000000001",
+    "other-volume",
 ];
 const DEVICES: &[&str] = &[
     "/dev/xvda",
@@ -637,52 +621,61 @@ const DEVICES: &[&str] = &[
     "007",
 ];
 
+/// A stored connection_info: one that provides one of [`SRS`], NULL, another driver, an empty
+/// string, a non-string sr_uuid, JSON that is not an object.
+fn stored_connection(c: usize) -> Option<String> {
+    match c {
+        c if c < SRS.len() => {
+            Some(json!({"driver_volume_type": "iscsi", "data": {"sr_uuid": SRS[c]}}).to_string())
+        }
+        4 => None,
+        5 => Some(json!({"driver_volume_type": "rbd", "data": {}}).to_string()),
+        6 => Some(String::new()),
+        7 => Some(json!({"driver_volume_type": "iscsi", "data": {"sr_uuid": 42}}).to_string()),
+        _ => Some("[]".to_string()),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
+    /// The tool's instance verdict (every finding's and every unpaired BDM's) is `ok` exactly when
+    /// Nova's migration would get past the volumes.
     #[test]
     fn nova_check_agrees_with_the_independent_implementation(
         disks in proptest::collection::btree_map(0u64..4, 0usize..SRS.len(), 0..4),
-        bdms in proptest::collection::vec((0usize..DEVICES.len(), 0usize..SRS.len() + 2), 0..6),
+        bdms in proptest::collection::vec((0usize..DEVICES.len(), 0usize..9, 0usize..VOLUME_IDS.len()), 0..6),
         extra_pool_sr in 0usize..SRS.len(),
     ) {
-        let disks: Vec<Disk> = disks.iter().map(|(u, s)| Disk { userdevice: *u, sr: SRS[*s].to_string() }).collect();
-        let pool: BTreeSet<String> = disks.iter().map(|d| d.sr.clone()).chain([SRS[extra_pool_sr].to_string()]).collect();
-        // A BDM: a device name, and a connection_info that provides one of the uuids, is NULL, or is unusable.
-        let rows: Vec<(String, Option<String>)> = bdms.iter().map(|(d, c)| {
-            let info = match *c {
-                c if c < SRS.len() => Some(json!({"driver_volume_type": "iscsi", "data": {"sr_uuid": SRS[c]}}).to_string()),
-                c if c == SRS.len() => None,
-                _ => Some(json!({"driver_volume_type": "rbd", "data": {}}).to_string()),
-            };
-            (DEVICES[*d].to_string(), info)
-        }).collect();
-        let nova_bdms: Vec<NovaBdm> = rows.iter().map(|(dev, info)| NovaBdm {
+        let disk_srs: Vec<(String, String)> = disks.iter().map(|(u, s)| (u.to_string(), SRS[*s].to_string())).collect();
+        let pool: BTreeSet<String> = disk_srs.iter().map(|d| d.1.clone()).chain([SRS[extra_pool_sr].to_string()]).collect();
+        let rows: Vec<(String, String, Option<String>)> = bdms.iter()
+            .map(|(d, c, v)| (DEVICES[*d].to_string(), VOLUME_IDS[*v].to_string(), stored_connection(*c)))
+            .collect();
+        let nova_bdms: Vec<NovaBdm> = rows.iter().map(|(dev, volume_id, info)| NovaBdm {
             instance_uuid: "i-1".into(),
             device_name: dev.clone(),
-            connection: info.as_ref().and_then(|t| parse_connection_info(Some(Value::String(t.clone()))).unwrap()),
+            volume_id: volume_id.clone(),
+            connection: parse_connection_info(info.clone().map(Value::String)).unwrap(),
             ..Default::default()
         }).collect();
         let view = NovaView::new(None, Some(&nova_bdms), &NovaTargetConf::default());
-        let mut shown = FastSet::default();
-        let mut kinds = Vec::new();
-        for d in &disks {
-            let r = view.check("I-1", &d.userdevice.to_string(), &d.sr);
-            shown.extend(r.bdm_index);
-            kinds.push(r.kind.as_str());
-            if r.kind == NovaCheck::Match {
-                prop_assert_eq!(&r.sr_uuid, &d.sr);
-            }
-        }
         let pool_refs: FastSet<&str> = pool.iter().map(String::as_str).collect();
-        let others: Vec<&str> = view.other_bdms("i-1", &shown, &pool_refs).iter().map(|o| o.check).collect();
-        let independent_bdms: Vec<(String, Option<Result<String, ()>>)> = rows.iter().map(|(dev, info)| {
-            let c = info.as_ref().map(|t| independent_connect(&serde_json::from_str(t).unwrap(), None, "3260"));
-            (dev.clone(), c)
-        }).collect();
-        let (want_kinds, want_others) = independent_check(&disks, &independent_bdms, &pool);
-        prop_assert_eq!(kinds, want_kinds);
-        prop_assert_eq!(others, want_others);
+        let mut shown = FastSet::default();
+        let mut verdicts = Vec::new();
+        for (userdevice, sr) in &disk_srs {
+            let volume_id = volume_id_of(sr, "");
+            let r = view.check("I-1", &DiskRef { userdevice, sr_uuid: sr, volume_id: &volume_id, pool_srs: &pool_refs });
+            shown.extend(r.bdm_index);
+            // The name-based verdict a disk would fall back on: the most hopeful one, so that any
+            // fallback to it where Nova fails shows up as a wrong ok.
+            verdicts.push(r.verdict(Verdict::Ok));
+        }
+        verdicts.extend(view.other_bdms("i-1", &shown, &pool_refs).iter().map(|o| o.verdict));
+        let tool_ok = verdicts.iter().all(|v| *v == Verdict::Ok);
+        let srs: Vec<String> = disk_srs.iter().map(|d| d.1.clone()).collect();
+        let infos: Vec<Option<String>> = rows.iter().map(|r| r.2.clone()).collect();
+        prop_assert_eq!(tool_ok, nova_migrates(&srs, &infos, &pool), "disks {:?} bdms {:?}", disk_srs, rows);
     }
 }
 

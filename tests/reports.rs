@@ -234,7 +234,7 @@ fn regression_findings_table_shows_nova_check_with_a_filter() {
     let table = table.split("</table>").next().unwrap();
     assert!(table.contains(">nova_check</th>") && table.contains(">nova_sr_uuid</th>"));
     let findings = read_csv(&dir.join("out/findings.csv"));
-    for check in ["match", "mismatch", "no-bdm"] {
+    for check in ["match", "mismatch", "unusable"] {
         let n = findings.iter().filter(|f| f["nova_check"] == check).count();
         assert!(n > 0, "the demo has {check}");
         assert_eq!(
@@ -254,7 +254,7 @@ fn regression_findings_table_shows_nova_check_with_a_filter() {
     let filters = html.split("id=\"filters\"").nth(1).unwrap();
     let select = filters.split("data-key=\"nova\"").nth(1).unwrap();
     let select = select.split("</select>").next().unwrap();
-    for check in ["match", "mismatch", "no-bdm"] {
+    for check in ["match", "mismatch", "unusable"] {
         assert!(
             select.contains(&format!("<option>{check}</option>")),
             "{select}"

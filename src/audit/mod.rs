@@ -8,7 +8,7 @@ mod coverage;
 mod nova_check;
 
 pub use coverage::{coverage, Coverage, CoverageRow};
-pub use nova_check::{other_bdms_text, NovaCheck, NovaView, OtherBdm};
+pub use nova_check::{other_bdms_text, DiskRef, NovaCheck, NovaView, OtherBdm};
 
 use crate::classify::{
     classify_sr, expected_from_device_config, is_nova_instance, is_volume_vbd, volume_id_of, Naming,
@@ -137,7 +137,7 @@ pub struct Finding {
     /// The SR uuid the destination computes from that BDM's connection_info (`parse_sr_info`).
     #[serde(default)]
     pub nova_sr_uuid: String,
-    /// `match`, `mismatch` or `no-bdm` against `--nova-bdms`; empty without it.
+    /// `match`, `mismatch`, `unusable`, `not-in-map` or `no-bdm` against `--nova-bdms`; empty without it.
     #[serde(default)]
     pub nova_check: String,
     /// Against `--baseline`: the SR this attachment had then, when it differs (a remediated volume).
@@ -380,29 +380,42 @@ fn finding_remediation(
     }
 }
 
-/// Why an instance's blocked volumes block it, in the words of the check that decided it.
-fn blocked_why(rows: &[Finding]) -> &'static str {
-    let any = |k: NovaCheck| rows.iter().any(|f| f.nova_check == k.as_str());
-    if any(NovaCheck::Unusable) {
-        "Nova's code raises on the connection data of a volume's BDM"
-    } else if any(NovaCheck::NotInMap) {
-        "no BDM yields a volume's SR, so its VDI is missing from the VDI map"
-    } else if any(NovaCheck::Mismatch) {
-        "the destination will look for another SR uuid than the source has"
+/// Why an instance's blocked volumes block it: each kind of check that blocked one, in the words
+/// of that check, `; ` between them.
+fn blocked_why(rows: &[Finding]) -> String {
+    let mut whys: Vec<&str> = Vec::new();
+    for f in rows.iter().filter(|f| f.verdict == Verdict::Blocked) {
+        let why = match f.nova_check.as_str() {
+            "unusable" => "Nova's code raises on the connection data of a volume's BDM",
+            "not-in-map" => "no BDM yields a volume's SR, so its VDI is missing from the VDI map",
+            "no-bdm" => {
+                "the --nova-bdms export has no BDM for the instance, so no volume is in the VDI map"
+            }
+            "mismatch" => "the destination will look for another SR uuid than the source has",
+            _ => "on legacy-named SRs",
+        };
+        if !whys.contains(&why) {
+            whys.push(why);
+        }
+    }
+    if whys.is_empty() {
+        "on legacy-named SRs".to_string()
     } else {
-        "on legacy-named SRs"
+        whys.join("; ")
     }
 }
 
-/// What the instance's unpaired BDMs mean for a live migration, empty when they are all fine.
+/// What the instance's unpaired BDMs mean for a live migration, empty when they are all fine. It
+/// never advises deleting a BDM: one that is no disk's own may still stand for an attached volume.
 fn unpaired_bdms_note(unpaired: &[OtherBdm]) -> String {
-    let worst = unpaired.iter().map(|o| o.verdict).max().unwrap_or_default();
-    let n = unpaired.iter().filter(|o| o.verdict == worst).count();
-    match worst {
-        Verdict::Ok => String::new(),
-        Verdict::Review => format!("{n} BDM{} of this instance that no disk pairs with has no stored connection_info (unpaired_bdms): Nova asks Cinder for it during pre_live_migration and the source must then find the SR it names; check it before live-migrating.", plural(n)),
-        Verdict::Blocked => format!("Live migration fails: pre_live_migration connects every BDM, and {n} BDM{} of this instance that no disk pairs with cannot be connected or names an SR this pool does not have (unpaired_bdms), so Nova raises or the source's SR.get_by_uuid fails with UUID_INVALID. Delete the stale BDM rows or give them the connection data of the volume they stand for before live-migrating.", plural(n)),
+    let n = unpaired
+        .iter()
+        .filter(|o| o.verdict == Verdict::Blocked)
+        .count();
+    if n == 0 {
+        return String::new();
     }
+    format!("Live migration fails: pre_live_migration connects every BDM, and {n} BDM{} of this instance that is no attached disk's own (by volume_id or Nova's device numbering) cannot be connected or names an SR this pool does not have (unpaired_bdms), so Nova raises or the source's SR.get_by_uuid fails with UUID_INVALID. Check each one's volume in Cinder: if it is still attached to this instance, detach and re-attach it through Nova so that Nova rewrites its BDM; never delete the BDM row of an attached volume by hand.", plural(n))
 }
 
 /// Two remediation texts as one, either possibly empty.
@@ -544,7 +557,16 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
                 Naming::New => Verdict::Ok,
                 Naming::Other => Verdict::Review,
             };
-            let check = nova.check(&instance_uuid, &vbd.userdevice, &sr_uuid);
+            let volume_id = volume_id_of(&sr_uuid, &sr_name);
+            let check = nova.check(
+                &instance_uuid,
+                &DiskRef {
+                    userdevice: &vbd.userdevice,
+                    sr_uuid: &sr_uuid,
+                    volume_id: &volume_id,
+                    pool_srs: &pool_srs,
+                },
+            );
             shown_bdms.extend(check.bdm_index);
             let verdict = check.verdict(naming_verdict);
             let naming_remediation = finding_remediation(
@@ -583,7 +605,7 @@ pub fn audit_pool(snap: &Snapshot, nova: &NovaView) -> PoolAudit {
                 userdevice: vbd.userdevice.clone(),
                 boot,
                 vdi_uuid: vdi.map(|v| v.uuid.clone()).unwrap_or_default(),
-                volume_id: volume_id_of(&sr_uuid, &sr_name),
+                volume_id,
                 remediation,
                 project_id: nova.project_of(&instance_uuid).to_string(),
                 nova_device: check.device.clone(),

@@ -13,7 +13,7 @@ use super::{failed_migration_note, fix_advice, fix_advice_provided, Verdict};
 use crate::classify::{
     mountpoint_to_number, parse_sr_info, Naming, NovaSrInfo, NovaSrSource, NovaTargetConf,
 };
-use crate::model::{FastMap, FastSet, NovaBdm, NovaServer};
+use crate::model::{FastMap, FastSet, NovaBdm, NovaServer, StoredConnection};
 
 /// The outcome of Nova's check for one finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,22 +42,21 @@ impl NovaCheck {
     }
 }
 
-/// One BDM as the check needs it: its device name, the disk number Nova makes of it, and what the
-/// destination computes from it.
+/// One BDM as the check needs it: its device name and volume id, the disk number Nova makes of
+/// the name, and what the destination computes from it.
 #[derive(Debug, Clone)]
 struct BdmEval {
     device: String,
+    volume_id: String,
     number: Option<u64>,
-    /// `None` for a NULL/empty connection_info; `Err` says why Nova could not use it.
-    computed: Option<Result<NovaSrInfo, String>>,
+    /// The SR the destination computes, or what Nova raises instead (NULL and empty
+    /// connection_info included: Nova does not refresh those from Cinder).
+    computed: Result<NovaSrInfo, String>,
 }
 
 impl BdmEval {
     fn uuid(&self) -> Option<&str> {
-        match &self.computed {
-            Some(Ok(info)) => Some(info.uuid.as_str()),
-            _ => None,
-        }
+        self.computed.as_ref().ok().map(|info| info.uuid.as_str())
     }
 }
 
@@ -80,11 +79,11 @@ pub struct CheckResult {
     computed: Option<Result<NovaSrInfo, String>>,
 }
 
-/// A BDM of an instance that no finding shows, with its own check and verdict.
+/// A BDM of an instance that is no disk's own, with its own check and verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherBdm {
     pub device: String,
-    /// `ok` (its SR is in the pool), `unusable`, `not-in-pool`, or `no-connection-info`.
+    /// `ok` (its SR is in the pool), `unusable`, or `not-in-pool`.
     pub check: &'static str,
     pub verdict: Verdict,
     /// The uuid it yields, or why Nova cannot use it.
@@ -100,6 +99,15 @@ pub(crate) struct SourceSr<'a> {
     pub iqn: &'a str,
     pub boot: bool,
     pub power_state: &'a str,
+}
+
+/// The disk a check is for: its userdevice, its SR on the source, the Cinder volume id its SR
+/// reveals (legacy name or `tempSR-` label; empty when none) and the SR uuids of its pool.
+pub struct DiskRef<'a> {
+    pub userdevice: &'a str,
+    pub sr_uuid: &'a str,
+    pub volume_id: &'a str,
+    pub pool_srs: &'a FastSet<&'a str>,
 }
 
 impl NovaView {
@@ -123,8 +131,9 @@ impl NovaView {
                     .or_default()
                     .push(BdmEval {
                         device: b.device_name.clone(),
+                        volume_id: b.volume_id.trim().to_string(),
                         number: mountpoint_to_number(&b.device_name),
-                        computed: b.connection.as_ref().map(|c| parse_sr_info(c, conf)),
+                        computed: connect_volume(&b.connection, conf),
                     });
             }
             m
@@ -140,9 +149,13 @@ impl NovaView {
             .unwrap_or_default()
     }
 
-    /// Check the disk at `userdevice` of an instance, whose SR on the source is `sr_uuid`. The
-    /// disk's own BDM is the first read whose device name Nova numbers as the userdevice.
-    pub fn check(&self, instance_uuid: &str, userdevice: &str, sr_uuid: &str) -> CheckResult {
+    /// Check one disk of an instance as `pre_live_migration` will. The disk's own BDM is the first
+    /// whose `volume_id` is the volume the disk's SR names, else the first whose device name Nova
+    /// numbers as the userdevice. `match`: its own BDM yields the disk's SR (or, with no own BDM or
+    /// one yielding another SR of the pool, some BDM does); `unusable`: Nova raises on its own BDM;
+    /// `mismatch`: its own BDM yields a uuid the source cannot find or no BDM yields the disk's SR;
+    /// `not-in-map`: no own BDM and none yields its SR; `no-bdm`: the instance has no BDM at all.
+    pub fn check(&self, instance_uuid: &str, disk: &DiskRef) -> CheckResult {
         let mut r = CheckResult {
             kind: NovaCheck::NotChecked,
             device: String::new(),
@@ -153,32 +166,33 @@ impl NovaView {
         let Some(all) = &self.bdms else {
             return r;
         };
-        r.kind = NovaCheck::NoBdm;
         let list = all
             .get(&instance_uuid.to_ascii_lowercase())
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let number = userdevice.trim().parse::<u64>().ok();
-        let own = number.and_then(|n| list.iter().position(|b| b.number == Some(n)));
-        let yields = |i: &usize| list[*i].uuid() == Some(sr_uuid);
-        let producer = own.filter(yields).or_else(|| (0..list.len()).find(yields));
-        let Some(shown) = producer.or(own) else {
-            if list.iter().any(|b| b.uuid().is_some()) {
-                r.kind = NovaCheck::NotInMap;
+        let own = own_bdm(list, disk);
+        let producer = (0..list.len()).find(|i| list[*i].uuid() == Some(disk.sr_uuid));
+        let (kind, shown) = match own.map(|i| (i, &list[i].computed)) {
+            _ if list.is_empty() => (NovaCheck::NoBdm, None),
+            Some((i, Err(_))) => (NovaCheck::Unusable, Some(i)),
+            Some((i, Ok(info))) if info.uuid == disk.sr_uuid => (NovaCheck::Match, Some(i)),
+            Some((i, Ok(info)))
+                if producer.is_some() && disk.pool_srs.contains(info.uuid.as_str()) =>
+            {
+                (NovaCheck::Match, Some(i))
             }
-            return r;
+            Some((i, Ok(_))) => (NovaCheck::Mismatch, Some(i)),
+            None if producer.is_some() => (NovaCheck::Match, producer),
+            None => (NovaCheck::NotInMap, None),
         };
-        let b = &list[shown];
-        r.bdm_index = Some(shown);
-        r.device = b.device.clone();
-        r.computed = b.computed.clone();
-        r.sr_uuid = b.uuid().unwrap_or_default().to_string();
-        r.kind = match (&b.computed, producer.is_some()) {
-            (_, true) => NovaCheck::Match,
-            (Some(Ok(_)), false) => NovaCheck::Mismatch,
-            (Some(Err(_)), false) => NovaCheck::Unusable,
-            (None, false) => NovaCheck::NoBdm,
-        };
+        r.kind = kind;
+        if let Some(i) = shown {
+            let b = &list[i];
+            r.bdm_index = Some(i);
+            r.device = b.device.clone();
+            r.computed = Some(b.computed.clone());
+            r.sr_uuid = b.uuid().unwrap_or_default().to_string();
+        }
         r
     }
 
@@ -205,15 +219,34 @@ impl NovaView {
     }
 }
 
+/// The disk's own BDM: by `volume_id` first (the volume the disk's SR names), else by Nova's
+/// device numbering.
+fn own_bdm(list: &[BdmEval], disk: &DiskRef) -> Option<usize> {
+    let by_volume = (!disk.volume_id.is_empty())
+        .then(|| {
+            list.iter()
+                .position(|b| b.volume_id.eq_ignore_ascii_case(disk.volume_id))
+        })
+        .flatten();
+    let number = disk.userdevice.trim().parse::<u64>().ok();
+    by_volume.or_else(|| number.and_then(|n| list.iter().position(|b| b.number == Some(n))))
+}
+
+/// `volumeops.connect_volume` on the stored connection_info, up to the SR uuid.
+fn connect_volume(stored: &StoredConnection, conf: &NovaTargetConf) -> Result<NovaSrInfo, String> {
+    match stored {
+        StoredConnection::Null => Err("its connection_info is NULL, which Nova does not refresh from Cinder: connect_volume(None) raises TypeError in _check_is_supported_driver_type".into()),
+        StoredConnection::Unreadable(why) => Err(why.clone()),
+        StoredConnection::Object(c) => parse_sr_info(c, conf),
+    }
+}
+
 /// The check of one BDM that no finding shows.
 fn other_bdm_check(b: &BdmEval, pool_srs: &FastSet<&str>) -> OtherBdm {
     let (check, verdict, detail) = match &b.computed {
-        None => ("no-connection-info", Verdict::Review, String::new()),
-        Some(Err(why)) => ("unusable", Verdict::Blocked, why.clone()),
-        Some(Ok(info)) if pool_srs.contains(info.uuid.as_str()) => {
-            ("ok", Verdict::Ok, info.uuid.clone())
-        }
-        Some(Ok(info)) => ("not-in-pool", Verdict::Blocked, info.uuid.clone()),
+        Err(why) => ("unusable", Verdict::Blocked, why.clone()),
+        Ok(info) if pool_srs.contains(info.uuid.as_str()) => ("ok", Verdict::Ok, info.uuid.clone()),
+        Ok(info) => ("not-in-pool", Verdict::Blocked, info.uuid.clone()),
     };
     OtherBdm {
         device: b.device.clone(),
@@ -244,8 +277,10 @@ impl CheckResult {
     pub fn verdict(&self, by_naming: Verdict) -> Verdict {
         match self.kind {
             NovaCheck::Match => Verdict::Ok,
-            NovaCheck::Mismatch | NovaCheck::Unusable | NovaCheck::NotInMap => Verdict::Blocked,
-            NovaCheck::NoBdm | NovaCheck::NotChecked => by_naming,
+            NovaCheck::Mismatch | NovaCheck::Unusable | NovaCheck::NotInMap | NovaCheck::NoBdm => {
+                Verdict::Blocked
+            }
+            NovaCheck::NotChecked => by_naming,
         }
     }
 
@@ -266,20 +301,14 @@ impl CheckResult {
             ),
             (NovaCheck::Match, _) => String::new(),
             (NovaCheck::Unusable, Some(Err(why))) => format!(
-                "Live migration fails: the destination cannot connect this volume, because Nova's code raises on its BDM {:?}: {why}. Correct the volume's connection data in Nova (re-attach it, or fix what the Cinder driver returns) before live-migrating. A live migration tried before that fails in pre_live_migration on the destination and leaves the instance running where it is.",
+                "Live migration fails: the destination cannot connect this volume, because Nova's code raises on its BDM {:?}: {why}. Detach and re-attach the volume through Nova so that Nova stores fresh connection data (a boot volume: fix the BDM's connection data through Cinder/Nova, Nova refuses to detach it), or fix what the Cinder driver returns, before live-migrating. A live migration tried before that fails in pre_live_migration on the destination and leaves the instance where it is.",
                 self.device
             ),
             (NovaCheck::NotInMap, _) => format!(
-                "Live migration fails: no BDM of this instance yields SR {} (none is this disk's, by Nova's device numbering), so its VDI is missing from the VDI map and XAPI tries to copy it or refuses with VDI_NOT_IN_MAP. Give the volume's BDM a device_name Nova numbers as this disk, or detach and re-attach the volume so that Nova writes a BDM for it. {by_naming}",
+                "Live migration fails: no BDM of this instance is this disk's (by volume_id or Nova's device numbering) and none yields SR {}, so the source leaves its VDI out of the VDI map and XAPI tries to copy it or refuses with VDI_NOT_IN_MAP. Nova has no usable BDM for this volume: check that the --nova-bdms export covers this instance's cell; if it does, the volume was attached outside Nova, and Nova cannot live-migrate it until it is attached through Nova.",
                 source.uuid
-            )
-            .trim_end()
-            .to_string(),
-            (NovaCheck::NoBdm, None) if !self.device.is_empty() => {
-                format!("Nova's BDM for this disk has no connection_info. {by_naming}")
-                    .trim_end()
-                    .to_string()
-            }
+            ),
+            (NovaCheck::NoBdm, _) => "Live migration fails if the --nova-bdms export is complete: Nova has no BDM for this instance, so pre_live_migration connects no volume, migrate_data.sr_uuid_map is empty and this disk's VDI is missing from the VDI map (XAPI copies it or refuses with VDI_NOT_IN_MAP). Check first that the export covers every cell database; if it does, the volume was attached outside Nova.".to_string(),
             _ => by_naming,
         }
     }
@@ -297,8 +326,11 @@ fn mismatch_reason(info: &NovaSrInfo, source: &SourceSr) -> String {
             iqn,
             port_from_conf,
             target_from_conf,
+            iqn_not_text,
         } => {
-            if source.naming == Naming::Legacy {
+            if *iqn_not_text && iqn != source.iqn {
+                format!("Nova's connection data holds the IQN as a JSON number or boolean, which Nova prints as {iqn}; the SR was introduced for IQN {}", source.iqn)
+            } else if source.naming == Naming::Legacy {
                 format!("computed from {target}/{port}/{iqn}; the SR still has its legacy name from before Mitaka")
             } else if source.target.is_empty() && source.iqn.is_empty() {
                 format!("computed from {target}/{port}/{iqn}; the SR's PBD names no iSCSI target")
@@ -334,15 +366,38 @@ mod tests {
         NovaBdm {
             instance_uuid: instance.into(),
             device_name: device.into(),
-            connection: data.map(|d| NovaConnection {
-                driver_volume_type: Some("iscsi".into()),
-                data: Some(
-                    d.iter()
-                        .map(|(k, v)| (k.to_string(), NovaValue::Text(v.to_string())))
-                        .collect(),
-                ),
-            }),
+            connection: match data {
+                Some(d) => StoredConnection::Object(NovaConnection {
+                    driver_volume_type: Some("iscsi".into()),
+                    data: Some(
+                        d.iter()
+                            .map(|(k, v)| (k.to_string(), NovaValue::Text(v.to_string())))
+                            .collect(),
+                    ),
+                }),
+                None => StoredConnection::Null,
+            },
             ..Default::default()
+        }
+    }
+
+    fn set_driver(b: &mut NovaBdm, driver: &str) {
+        if let StoredConnection::Object(c) = &mut b.connection {
+            c.driver_volume_type = Some(driver.into());
+        }
+    }
+
+    fn disk<'a>(
+        userdevice: &'a str,
+        sr_uuid: &'a str,
+        volume_id: &'a str,
+        pool_srs: &'a FastSet<&'a str>,
+    ) -> DiskRef<'a> {
+        DiskRef {
+            userdevice,
+            sr_uuid,
+            volume_id,
+            pool_srs,
         }
     }
 
@@ -367,7 +422,11 @@ mod tests {
         }
         let (a, b, c) = (as_ref(&owned[0]), as_ref(&owned[1]), as_ref(&owned[2]));
         let mut rbd = bdm("i-1", "/dev/xvdf", Some(&c));
-        rbd.connection.as_mut().unwrap().driver_volume_type = Some("rbd".into());
+        set_driver(&mut rbd, "rbd");
+        let mut by_volume = bdm("i-4", "/dev/nvme0n1", Some(&a));
+        by_volume.volume_id = "VOL-4".into();
+        let mut chap = a.clone();
+        chap.push(("auth_method", "CHAP"));
         let bdms = vec![
             bdm("I-1", "/dev/xvdb", Some(&a)),
             bdm("i-1", "/dev/sdc", Some(&b)),
@@ -376,30 +435,80 @@ mod tests {
             bdm("i-1", "/dev/nvme0n1", Some(&a)),
             rbd,
             bdm("i-2", "/dev/xvdb", None),
+            by_volume,
+            bdm("i-5", "0", Some(&chap)),
+            bdm("i-5", "/dev/xvdb", Some(&a)),
         ];
         let view = NovaView::new(None, Some(&bdms), &NovaTargetConf::default());
         let upper = check_value.to_ascii_uppercase();
-        for (instance, userdevice, sr, kind, device) in [
-            ("i-1", "1", check_value, NovaCheck::Match, "/dev/xvdb"),
-            ("i-1", "1", "FA15E-D15C-x", NovaCheck::Mismatch, "/dev/xvdb"),
+        let legacy4 = "FA15E-D15C-vol-4";
+        let pool: FastSet<&str> = [
+            check_value,
+            &upper,
+            "FA15E-D15C-x",
+            "given",
+            "GIVEN",
+            "other",
+            "any",
+            legacy4,
+        ]
+        .into_iter()
+        .collect();
+        // (instance, userdevice, disk's SR, volume id its SR names, Nova's outcome, BDM shown)
+        for (instance, userdevice, sr, volume, kind, device) in [
+            ("i-1", "1", check_value, "", NovaCheck::Match, "/dev/xvdb"),
+            (
+                "i-1",
+                "1",
+                "FA15E-D15C-x",
+                "",
+                NovaCheck::Mismatch,
+                "/dev/xvdb",
+            ),
             // Rule 1, the lookup is exact (regression: nova_check_ignored_letter_case).
-            ("i-1", "1", upper.as_str(), NovaCheck::Mismatch, "/dev/xvdb"),
-            ("i-1", "3", "GIVEN", NovaCheck::Mismatch, "3"),
-            // Rule 5: disk 2's own BDM yields another uuid, but another BDM yields its SR.
-            ("i-1", "2", check_value, NovaCheck::Match, "/dev/xvdb"),
-            ("i-1", "2", "other", NovaCheck::Mismatch, "/dev/sdc"),
-            ("i-1", "3", "given", NovaCheck::Match, "3"),
-            ("i-1", "4", "any", NovaCheck::NoBdm, "/dev/xvde"),
+            (
+                "i-1",
+                "1",
+                upper.as_str(),
+                "",
+                NovaCheck::Mismatch,
+                "/dev/xvdb",
+            ),
+            ("i-1", "3", "GIVEN", "", NovaCheck::Mismatch, "3"),
+            // Regression own_bdm_outside_the_pool_is_a_mismatch: disk 2's own BDM yields a uuid the
+            // source does not have (SR.get_by_uuid raises UUID_INVALID), even though another BDM
+            // yields the disk's SR.
+            ("i-1", "2", check_value, "", NovaCheck::Mismatch, "/dev/sdc"),
+            ("i-1", "2", "other", "", NovaCheck::Mismatch, "/dev/sdc"),
+            ("i-1", "3", "given", "", NovaCheck::Match, "3"),
+            // Regression null_connection_info_is_unusable: Nova does not refresh a NULL
+            // connection_info (block_device.py refresh_connection_info, mitaka-eol) and
+            // connect_volume(None) raises TypeError.
+            ("i-1", "4", "any", "", NovaCheck::Unusable, "/dev/xvde"),
             // Rule 2: Nova raises on the disk's own BDM.
-            ("i-1", "5", "any", NovaCheck::Unusable, "/dev/xvdf"),
+            ("i-1", "5", "any", "", NovaCheck::Unusable, "/dev/xvdf"),
             // Rule 5: no BDM is this disk's and none yields its SR: outside the VDI map.
-            ("i-1", "6", "any", NovaCheck::NotInMap, ""),
-            ("i-1", "x", "any", NovaCheck::NotInMap, ""),
-            // ... but an instance with no usable BDM keeps the name-based verdict.
-            ("i-2", "6", "any", NovaCheck::NoBdm, ""),
-            ("i-3", "1", "any", NovaCheck::NoBdm, ""),
+            ("i-1", "6", "any", "", NovaCheck::NotInMap, ""),
+            ("i-1", "x", "any", "", NovaCheck::NotInMap, ""),
+            ("i-2", "6", "any", "", NovaCheck::NotInMap, ""),
+            // Regression instance_without_bdms_is_blocked: no BDM at all, sr_uuid_map is empty
+            // (vmops.connect_block_device_volumes, mitaka-eol).
+            ("i-3", "1", "any", "", NovaCheck::NoBdm, ""),
+            // Regression bdm_paired_by_volume_id: the BDM whose volume_id is the volume the legacy
+            // SR names is the disk's own, whatever its device name; it yields the new-style uuid.
+            (
+                "i-4",
+                "3",
+                legacy4,
+                "vol-4",
+                NovaCheck::Mismatch,
+                "/dev/nvme0n1",
+            ),
+            // Regression own_bdm_raising_makes_the_disk_unusable: BDM "0" (CHAP without its
+            // fields) raises, though another BDM yields the disk's SR.
+            ("i-5", "0", check_value, "", NovaCheck::Unusable, "0"),
         ] {
-            let r = view.check(instance, userdevice, sr);
+            let r = view.check(instance, &disk(userdevice, sr, volume, &pool));
             assert_eq!(
                 (r.kind, r.device.as_str()),
                 (kind, device),
@@ -410,6 +519,7 @@ mod tests {
             NovaCheck::Mismatch,
             NovaCheck::Unusable,
             NovaCheck::NotInMap,
+            NovaCheck::NoBdm,
         ] {
             let r = CheckResult {
                 kind,
@@ -421,11 +531,9 @@ mod tests {
             assert_eq!(r.verdict(Verdict::Ok), Verdict::Blocked, "{kind:?}");
         }
         let none = NovaView::new(None, None, &NovaTargetConf::default());
-        assert_eq!(none.check("i-1", "1", "x").kind, NovaCheck::NotChecked);
-        assert_eq!(
-            none.check("i-1", "1", "x").verdict(Verdict::Review),
-            Verdict::Review
-        );
+        let unchecked = none.check("i-1", &disk("1", "x", "", &pool));
+        assert_eq!(unchecked.kind, NovaCheck::NotChecked);
+        assert_eq!(unchecked.verdict(Verdict::Review), Verdict::Review);
     }
 
     #[test]
@@ -433,7 +541,7 @@ mod tests {
         let given = [("sr_uuid", "in-pool")];
         let elsewhere = [("sr_uuid", "not-here")];
         let mut rbd = bdm("i-1", "/dev/xvdd", Some(&given));
-        rbd.connection.as_mut().unwrap().driver_volume_type = Some("rbd".into());
+        set_driver(&mut rbd, "rbd");
         let bdms = vec![
             bdm("i-1", "/dev/xvdb", Some(&given)),
             bdm("i-1", "/dev/nvme0n1", Some(&given)),
@@ -442,13 +550,13 @@ mod tests {
             rbd,
         ];
         let view = NovaView::new(None, Some(&bdms), &NovaTargetConf::default());
+        let pool: FastSet<&str> = ["in-pool"].into_iter().collect();
         let shown: FastSet<usize> = view
-            .check("i-1", "1", "in-pool")
+            .check("i-1", &disk("1", "in-pool", "", &pool))
             .bdm_index
             .into_iter()
             .collect();
         assert_eq!(shown.iter().copied().collect::<Vec<_>>(), vec![0]);
-        let pool: FastSet<&str> = ["in-pool"].into_iter().collect();
         let got: Vec<(String, &str, Verdict)> = view
             .other_bdms("i-1", &shown, &pool)
             .into_iter()
@@ -459,7 +567,7 @@ mod tests {
             vec![
                 ("/dev/nvme0n1".to_string(), "ok", Verdict::Ok),
                 ("/dev/xvdb".to_string(), "not-in-pool", Verdict::Blocked),
-                ("xvdc\n".to_string(), "no-connection-info", Verdict::Review),
+                ("xvdc\n".to_string(), "unusable", Verdict::Blocked),
                 ("/dev/xvdd".to_string(), "unusable", Verdict::Blocked),
             ]
         );
@@ -468,7 +576,47 @@ mod tests {
             text.starts_with("\"/dev/nvme0n1\" -> in-pool: ok; "),
             "{text}"
         );
-        assert!(text.contains("\"xvdc\\n\": no-connection-info"), "{text}");
+        assert!(
+            text.contains("\"xvdc\\n\" -> its connection_info is NULL"),
+            "{text}"
+        );
+    }
+
+    /// Regression float_iqn_is_not_a_moved_portal: an IQN stored as a JSON number is printed by
+    /// Python 2's `str()` (`"%s/%s/%s"` in `parse_sr_info`, mitaka-eol); the mismatch says that,
+    /// not that the portal moved, which a reader would chase on the storage side.
+    #[test]
+    fn regression_float_iqn_is_not_a_moved_portal() {
+        let mut b = bdm(
+            "i-1",
+            "/dev/xvdb",
+            Some(&[("volume_id", "v"), ("target_portal", "10.0.0.1:3260")]),
+        );
+        if let StoredConnection::Object(c) = &mut b.connection {
+            c.data.as_mut().unwrap().insert(
+                "target_iqn".into(),
+                NovaValue::Scalar {
+                    text: "0.3".into(),
+                    truthy: true,
+                },
+            );
+        }
+        let view = NovaView::new(None, Some(&[b]), &NovaTargetConf::default());
+        let pool: FastSet<&str> = ["sr-1"].into_iter().collect();
+        let r = view.check("i-1", &disk("1", "sr-1", "", &pool));
+        assert_eq!(r.kind, NovaCheck::Mismatch);
+        let source = SourceSr {
+            uuid: "sr-1",
+            naming: Naming::Other,
+            target: "10.0.0.1",
+            port: "3260",
+            iqn: "0.30000000000000004",
+            boot: false,
+            power_state: "Running",
+        };
+        let text = r.remediation(String::new(), &source);
+        assert!(text.contains("prints as 0.3"), "{text}");
+        assert!(!text.contains("the portal moved"), "{text}");
     }
 
     /// Issue 18: a Cinder-provided sr_uuid comes back under that uuid whichever nova-compute
@@ -478,7 +626,8 @@ mod tests {
         let provided = [("sr_uuid", "cinder-given")];
         let bdms = vec![bdm("i-1", "/dev/xvdb", Some(&provided))];
         let view = NovaView::new(None, Some(&bdms), &NovaTargetConf::default());
-        let r = view.check("i-1", "1", "FA15E-D15C-v");
+        let pool: FastSet<&str> = ["FA15E-D15C-v"].into_iter().collect();
+        let r = view.check("i-1", &disk("1", "FA15E-D15C-v", "", &pool));
         assert_eq!(r.kind, NovaCheck::Mismatch);
         for (power_state, want_running) in [("Running", true), ("Halted", false)] {
             let source = SourceSr {

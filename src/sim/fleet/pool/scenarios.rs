@@ -206,8 +206,8 @@ impl PoolGen<'_> {
         self.bdm(&nova_uuid, &vol, 1, Some(info));
 
         // B: a Cinder driver that provides another sr_uuid than the SR has (mismatch), a new-style
-        // volume whose BDM has NULL connection_info (no-bdm: ok by name), and a legacy volume whose
-        // device name Nova cannot translate (no-bdm: blocked by name).
+        // volume whose BDM has NULL connection_info (unusable: Nova raises on it), and a legacy volume whose
+        // device name Nova cannot translate (mismatch: its BDM is found by volume_id).
         let (vm, nova_uuid, _) = self.bare_instance(n + 1, &host, true);
         let vol = self.uuid("volume");
         let sr_uuid = self.uuid("cinder-sr");
