@@ -18,7 +18,7 @@ use crate::policy::FailOn;
 use crate::report::{Format, HostRow, NovaInfo, Report, RunMeta};
 use crate::xapi::HttpClients;
 use std::collections::HashSet;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -391,7 +391,9 @@ impl Progress {
             ));
             bar.inc(1);
         } else if self.plain {
-            eprintln!(
+            // Not `eprintln!`: a closed stderr (`2>&1 | head`) must not panic and cost the reports.
+            let _ = writeln!(
+                std::io::stderr().lock(),
                 "[{}/{}] {}: {} ({} ms)",
                 self.done,
                 self.total,

@@ -464,3 +464,56 @@ fn regression_trust_and_scan_share_one_concurrency_rule() {
     }
     assert!(!dir.join("pinned.csv").exists() && !dir.join("out").exists());
 }
+
+/// Run `xen-sr-audit args` with a stderr whose reader is gone before anything is written
+/// (`... 2>&1 | head -3` once head has exited); returns the exit code and stdout.
+fn run_with_closed_stderr(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"))
+        .current_dir(cwd)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn regression_a_closed_stderr_never_costs_the_reports() {
+    let s = sim_west(123, &[]);
+    let dir = TestDir::new();
+    let live = dir.write("live.csv", s.inventory_csv(PW_ENV, false));
+    let offline = demo().join("inventory.csv");
+    // scan: progress lines, console lines and "wrote" lines all go to the closed stderr.
+    let (code, _) = run_with_closed_stderr(
+        dir.path(),
+        &["scan", "-i", path(&offline), "-o", "scan"],
+        &[],
+    );
+    assert_eq!(code, 2, "the demo's own exit code, not a panic (101)");
+    let report = util::read_json(&dir.join("scan/report.json"));
+    assert_eq!(report["run"]["complete"], true, "{report}");
+    assert!(!read_csv(&dir.join("scan/findings.csv")).is_empty());
+    // capture: its console lines too.
+    let (code, _) = run_with_closed_stderr(
+        dir.path(),
+        &["capture", "-i", path(&live), "-o", "cap"],
+        &[(PW_ENV, PW)],
+    );
+    assert_eq!(code, 0, "capture into a closed stderr");
+    assert!(!read_csv(&dir.join("cap/inventory.csv")).is_empty());
+    // trust: its "wrote" line is the last thing it says.
+    let (code, stdout) = run_with_closed_stderr(
+        dir.path(),
+        &["trust", "-i", path(&offline), "-o", "pinned.csv"],
+        &[],
+    );
+    assert_eq!(code, 0, "trust into a closed stderr: {stdout}");
+    assert!(dir.join("pinned.csv").exists());
+}

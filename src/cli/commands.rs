@@ -2,7 +2,7 @@
 //! taking its checked configuration and returning the exit code, and what a run prints on the
 //! console at its end.
 
-use super::output::{human_size, print_line, write_stdout, Listing};
+use super::output::{console, human_size, print_line, write_stdout, Listing};
 use super::{concurrency, seconds, DiffArgs, InspectArgs, TrustArgs, UsageError};
 use crate::config::ProgressMode;
 use crate::policy::exit;
@@ -33,7 +33,7 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
         match read {
             Err(e) => {
                 failed = true;
-                eprintln!("xen-sr-audit: {e}");
+                console!("xen-sr-audit: {e}");
             }
             Ok((db, snap)) => {
                 let instances = snap
@@ -84,7 +84,7 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
     let mut c = compare(&old.findings, &pools(&old), &new.findings, &pools(&new));
     c.inputs_differ = crate::policy::inputs::differences_in_kind(&old.inputs(), &new.inputs());
     if !old.run.complete {
-        eprintln!(
+        console!(
             "warning: {} was an incomplete run (interrupted): problems in pools it did not audit count as first seen",
             a.old.display()
         );
@@ -216,7 +216,7 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     let mut staged = crate::report::atomic::StagedOutputs::new(dir)?;
     staged.stage(name, |w| w.write_all(&text))?;
     staged.commit()?;
-    eprintln!(
+    console!(
         "wrote {} ({} new pin{})",
         a.out.display(),
         pins.len(),
@@ -276,7 +276,7 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
         if let Some(e) = failure {
             failed += 1;
             let e = crate::scan::error_after_name(&entry.name, &e).to_string();
-            eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
+            console!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
             inventory.push((r.index, dump_row(entry, String::new(), e)));
         }
     }
@@ -298,7 +298,7 @@ pub fn capture_command(cfg: &ScanConfig) -> anyhow::Result<ExitCode> {
     })?;
     inv.commit()?;
     if cfg.progress != ProgressMode::Quiet {
-        eprintln!(
+        console!(
             "captured {} pool{} into {}",
             seen.len(),
             crate::audit::plural(seen.len()),
@@ -335,7 +335,7 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
     use crate::audit::plural;
     use crate::policy::baseline::printable;
     for p in &report.pools {
-        eprintln!(
+        console!(
             "pool {:?} (entry {}): {} instance{}, {} blocked, {} to review, {} waived, {} ok",
             printable(&p.pool_name),
             printable(&p.entry),
@@ -353,7 +353,7 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
         .filter(|h| h.status == "failed")
         .collect();
     if !failed.is_empty() {
-        eprintln!(
+        console!(
             "{} entr{} could not be audited:",
             failed.len(),
             if failed.len() == 1 { "y" } else { "ies" }
@@ -361,50 +361,50 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
         for h in failed {
             // Live errors already start with the entry's name.
             if h.error.starts_with(&format!("{}: ", h.name)) {
-                eprintln!("  {}", printable(&h.error));
+                console!("  {}", printable(&h.error));
             } else {
-                eprintln!("  {}: {}", printable(&h.name), printable(&h.error));
+                console!("  {}: {}", printable(&h.name), printable(&h.error));
             }
         }
     }
     for w in report.waivers.iter().filter(|w| w.status == "unused") {
-        eprintln!(
+        console!(
             "warning: waiver at {} matches no finding (a mistyped finding_id or instance_uuid?)",
             w.waiver.source
         );
     }
     if let Some(b) = report.baseline.as_ref().filter(|b| !b.complete) {
-        eprintln!(
+        console!(
             "warning: the baseline {} was itself incomplete (interrupted): findings in pools it did not audit count as first seen, not new",
             b.path
         );
     }
     if let Some(b) = &report.baseline {
-        eprintln!(
+        console!(
             "compared with {}: {}",
             b.path,
             crate::report::counts::change_counts(report)
         );
         if let Some(line) = crate::policy::baseline::inputs_line(&b.inputs_differ) {
-            eprintln!("{line}");
+            console!("{line}");
         }
     }
-    eprintln!("{}", report.verdict_line());
+    console!("{}", report.verdict_line());
     if !complete {
-        eprintln!("interrupted: the reports cover only the entries that finished");
+        console!("interrupted: the reports cover only the entries that finished");
     }
     if !report.exit_reasons.is_empty() {
-        eprintln!(
+        console!(
             "exit {}: {}",
             report.exit_code,
             report.exit_reasons.join("; ")
         );
     }
     for p in &written.files {
-        eprintln!("wrote {}", p.display());
+        console!("wrote {}", p.display());
     }
     for p in &written.removed {
-        eprintln!(
+        console!(
             "removed {} (an earlier run's report in a format this run did not write)",
             p.display()
         );
@@ -415,7 +415,7 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
             .iter()
             .map(|p| p.display().to_string())
             .collect();
-        eprintln!(
+        console!(
             "warning: left alone (not written by an earlier run of this tool, or changed since): {}",
             names.join(", ")
         );
