@@ -142,3 +142,44 @@ fn regression_a_verdict_change_on_the_same_sr_is_reclassified() {
         "diff and scan --baseline agree"
     );
 }
+
+#[test]
+fn regression_diff_json_counts_use_report_json_names() {
+    let dir = TestDir::new();
+    scan(&dir, "plain", &[]).expect_code(2);
+    let lasting = waivers_for_blocked(&dir, "w.toml", "plain/findings.csv", "2099-12-31");
+    let bdms = demo().join("nova/bdms.tsv");
+    let baseline = path(&dir, "plain/report.json");
+    let args = [
+        "--nova-bdms",
+        bdms.to_str().unwrap(),
+        "--waivers",
+        &lasting,
+        "--baseline",
+        &baseline,
+    ];
+    scan(&dir, "week2", &args);
+    let summary = &read_json(&dir.join("week2/report.json"))["summary"];
+    let (_, json) = diff_json(&dir, "plain/report.json", "week2/report.json");
+    for key in [
+        "findings_new",
+        "findings_first_seen",
+        "findings_unchanged",
+        "findings_reclassified",
+        "findings_resolved",
+        "resolved_fixed",
+        "resolved_waived",
+        "resolved_reclassified",
+        "resolved_gone",
+    ] {
+        assert!(json[key].is_u64(), "{key}: {json}");
+        assert_eq!(
+            json[key], summary[key],
+            "{key}: diff and scan --baseline agree"
+        );
+    }
+    assert!(summary["findings_reclassified"].as_u64().unwrap() > 0);
+    assert!(summary["resolved_waived"].as_u64().unwrap() > 0);
+    assert_eq!(json["new_path"], path(&dir, "week2/report.json"));
+    assert_eq!(json["old_path"], baseline);
+}

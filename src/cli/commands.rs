@@ -97,9 +97,23 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
                 .map(|(f, _, _)| f.finding_id.clone())
                 .collect::<Vec<_>>()
         };
+        let counts = crate::policy::baseline::ChangeCounts::of(&c);
         let out = serde_json::json!({
             "old": a.old.display().to_string(),
             "new": a.new.display().to_string(),
+            "old_path": a.old.display().to_string(),
+            "new_path": a.new.display().to_string(),
+            // The counts under report.json's summary names (`scan --baseline` records the same).
+            "findings_new": counts.new,
+            "findings_first_seen": counts.first_seen,
+            "findings_unchanged": counts.unchanged,
+            "findings_reclassified": counts.reclassified,
+            "findings_resolved": c.resolved.len(),
+            "resolved_fixed": counts.fixed,
+            "resolved_waived": counts.waived,
+            "resolved_reclassified": counts.resolved_reclassified,
+            "resolved_gone": counts.gone,
+            "findings_not_rechecked": counts.not_rechecked,
             "rechecked_pools": c.rechecked_pools,
             "new_findings": ids(Change::New),
             "first_seen_findings": ids(Change::FirstSeen),
