@@ -517,3 +517,25 @@ fn regression_a_closed_stderr_never_costs_the_reports() {
     assert_eq!(code, 0, "trust into a closed stderr: {stdout}");
     assert!(dir.join("pinned.csv").exists());
 }
+
+#[test]
+fn regression_a_closed_stdout_keeps_diff_and_inspect_dump_exit_codes() {
+    let dir = TestDir::new();
+    let inv = demo().join("inventory.csv");
+    xsa(dir.path(), &["scan", "-i", path(&inv), "-o", "now", "-q"]).expect_code(2);
+    // The same run without its blocked findings: each of them is a new problem for diff.
+    let mut old = util::read_json(&dir.join("now/report.json"));
+    old["findings"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|f| f["verdict"] != "blocked");
+    let old = dir.write("old.json", serde_json::to_vec_pretty(&old).unwrap());
+    let now = dir.join("now/report.json");
+    xsa(dir.path(), &["diff", path(&old), path(&now)]).expect_code(1);
+    let (code, stderr) = run_into_closed_pipe(dir.path(), &["diff", path(&old), path(&now)]);
+    assert_eq!(code, 1, "diff's own exit code: {stderr}");
+    let edge = demo().join("dumps/edge-01.state.db");
+    let (code, stderr) =
+        run_into_closed_pipe(dir.path(), &["inspect-dump", path(&edge), path(&inv)]);
+    assert_eq!(code, 3, "the CSV is no dump, even unread by head: {stderr}");
+}

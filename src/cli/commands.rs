@@ -20,6 +20,8 @@ fn count(n: usize, thing: &str) -> String {
 /// `inspect-dump`: read each dump as a scan would and say what is in it.
 pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
+    // Every dump is read even once stdout is closed: the exit code says whether all were readable.
+    let mut listing = Listing::default();
     for path in &a.dumps {
         let started = Instant::now();
         let read = crate::dump::read_dump(path, crate::dump::Keep::Audit)
@@ -42,7 +44,7 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
                     .filter(|v| crate::classify::is_nova_instance(v))
                     .count();
                 let seconds = took.as_secs_f64().max(1e-9);
-                print_line(format!(
+                listing.line(format!(
                     "{}: pool {:?} ({}), {}, {}, {}; {} read in {:.3} s ({}/s)",
                     path.display(),
                     crate::policy::baseline::printable(&snap.pool.name_label),
@@ -60,7 +62,7 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
                     .filter(|(_, n)| **n > 0)
                     .map(|(t, n)| format!("{t}={n}"))
                     .collect();
-                print_line(format!("  rows: {}", counts.join(" ")))?;
+                listing.line(format!("  rows: {}", counts.join(" ")))?;
             }
         }
     }
@@ -69,6 +71,15 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
     } else {
         exit::CLEAN
     }))
+}
+
+/// A write to stdout whose reader went away is not a failure of a command whose result is its exit
+/// code; any other failure to write still is.
+fn keep_going_if_closed(written: anyhow::Result<()>) -> anyhow::Result<()> {
+    match written {
+        Err(e) if super::output::is_stdout_closed(&e) => Ok(()),
+        other => other,
+    }
 }
 
 /// `diff`: compare two report.json files: problems only, with counts for the rest. Exit 1 when
@@ -133,14 +144,16 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
             "fine": c.changes.iter().filter(|(f, _, _)| !is_problem(f)).count(),
             "inputs_differ": &c.inputs_differ,
         });
-        print_line(serde_json::to_string_pretty(&out)?)?;
+        keep_going_if_closed(print_line(serde_json::to_string_pretty(&out)?))?;
     } else {
-        write_stdout(crate::policy::baseline::render(
+        keep_going_if_closed(write_stdout(crate::policy::baseline::render(
             &c,
             &a.old.display().to_string(),
             &a.new.display().to_string(),
-        ))?;
+        )))?;
     }
+    // The exit code is the comparison's, whether or not the reader closed the pipe early
+    // (`diff A B | head`): a script's `if` must not depend on how much `head` read.
     Ok(ExitCode::from(if c.count(Change::New) > 0 {
         exit::WARNINGS
     } else if c.rechecked_pools == 0 {
