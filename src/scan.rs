@@ -286,6 +286,7 @@ fn wind_down(
     results: &mut Vec<EntryResult>,
 ) {
     let until = Instant::now() + LOGOUT_GRACE;
+    let worker_logouts_before = clients.sessions.worker_logouts_ended();
     let mut logouts = Vec::new();
     loop {
         logouts.extend(clients.sessions.logout_all(clients, live, until));
@@ -293,9 +294,13 @@ fn wind_down(
         while let Ok(r) = rx.try_recv() {
             results.push(r);
         }
-        // Workers still busy hold no session (theirs were logged out above) unless a login is in
-        // flight: they are not waited for.
-        let settled = busy.load(Ordering::SeqCst) == 0 || clients.sessions.settled();
+        // Workers still busy hold no session (theirs were logged out above) unless a login or
+        // their own logout is in flight: they are not waited for. A worker whose own logout
+        // answered meanwhile had its data: its result is on the way (an audit), so it is waited
+        // for (within the grace) rather than reported as interrupted.
+        let idle = busy.load(Ordering::SeqCst) == 0;
+        let finishing = clients.sessions.worker_logouts_ended() > worker_logouts_before;
+        let settled = idle || (clients.sessions.settled() && !finishing);
         if (settled && logouts.is_empty()) || Instant::now() >= until {
             return;
         }
