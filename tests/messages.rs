@@ -539,3 +539,43 @@ fn regression_a_closed_stdout_keeps_diff_and_inspect_dump_exit_codes() {
         run_into_closed_pipe(dir.path(), &["inspect-dump", path(&edge), path(&inv)]);
     assert_eq!(code, 3, "the CSV is no dump, even unread by head: {stderr}");
 }
+
+/// Offline rows finish in any order: a second row of a pool that finishes first used to print
+/// `ok: read pool` while hosts.csv counts the pool under the first row (`same-pool-as:first`).
+/// The first row here is the same dump padded to take far longer to read.
+#[test]
+fn regression_progress_agrees_with_hosts_csv_when_a_later_row_of_a_pool_finishes_first() {
+    let dir = TestDir::new();
+    let dump = std::fs::read_to_string(west_dump()).unwrap();
+    let end = dump.rfind("</").unwrap();
+    let padded = format!("{}{}{}", &dump[..end], " ".repeat(20_000_000), &dump[end..]);
+    let slow = dir.write("slow.xml", padded);
+    let inv = dir.write(
+        "inv.csv",
+        format!(
+            "name,dump\nfirst,{}\nsecond,{}\n",
+            slow.display(),
+            west_dump().display()
+        ),
+    );
+    let run = xsa(
+        dir.path(),
+        &["scan", "-i", path(&inv), "-o", "out", "-j", "2"],
+    );
+    run.expect_code(2);
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with("[1/2] first: ok: read pool \"pool-west\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines[1].starts_with("[2/2] second: ok: same pool as first"),
+        "{}",
+        run.stderr
+    );
+    let hosts = read_csv(&dir.join("out/hosts.csv"));
+    assert_eq!(hosts[0]["status"], "ok");
+    assert_eq!(hosts[1]["status"], "same-pool-as:first");
+}
