@@ -18,7 +18,7 @@ use crate::policy::FailOn;
 use crate::report::{Format, HostRow, NovaInfo, Report, RunMeta};
 use crate::xapi::HttpClients;
 use std::collections::HashSet;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -286,6 +286,7 @@ fn wind_down(
     results: &mut Vec<EntryResult>,
 ) {
     let until = Instant::now() + LOGOUT_GRACE;
+    let worker_logouts_before = clients.sessions.worker_logouts_ended();
     let mut logouts = Vec::new();
     loop {
         logouts.extend(clients.sessions.logout_all(clients, live, until));
@@ -293,9 +294,13 @@ fn wind_down(
         while let Ok(r) = rx.try_recv() {
             results.push(r);
         }
-        // Workers still busy hold no session (theirs were logged out above) unless a login is in
-        // flight: they are not waited for.
-        let settled = busy.load(Ordering::SeqCst) == 0 || clients.sessions.settled();
+        // Workers still busy hold no session (theirs were logged out above) unless a login or
+        // their own logout is in flight: they are not waited for. A worker whose own logout
+        // answered meanwhile had its data: its result is on the way (an audit), so it is waited
+        // for (within the grace) rather than reported as interrupted.
+        let idle = busy.load(Ordering::SeqCst) == 0;
+        let finishing = clients.sessions.worker_logouts_ended() > worker_logouts_before;
+        let settled = idle || (clients.sessions.settled() && !finishing);
         if (settled && logouts.is_empty()) || Instant::now() >= until {
             return;
         }
@@ -313,6 +318,14 @@ struct Progress {
     /// Each pool reported so far: the inventory index and name of its first row (the one hosts.csv
     /// counts it under), so the other rows can say they are the same pool.
     pools: std::collections::HashMap<String, (usize, String)>,
+    /// Log lines printed so far (the `[n/total]` of the next one).
+    printed: usize,
+    /// Which rows have reported, and the first that has not: a row that read a pool is printed
+    /// once every row before it has reported, so its line agrees with hosts.csv.
+    reported: Vec<bool>,
+    first_unreported: usize,
+    /// Rows that read a pool, waiting for an earlier row: name, audit, duration.
+    waiting: std::collections::BTreeMap<usize, (String, Arc<Audited>, Duration)>,
 }
 
 impl Progress {
@@ -337,12 +350,16 @@ impl Progress {
             done: 0,
             failed: 0,
             pools: Default::default(),
+            printed: 0,
+            reported: vec![false; total],
+            first_unreported: 0,
+            waiting: Default::default(),
         }
     }
 
     /// What an entry that read its pool says: `read pool`, or, for a pool another row already
     /// gave, that it is the same pool (hosts.csv: `same-pool-as`) and where it is counted.
-    fn pool_status(&mut self, index: usize, entry: &Entry, audit: &PoolAudit) -> String {
+    fn pool_status(&mut self, index: usize, name_of_row: &str, audit: &PoolAudit) -> String {
         let pool = printable(&audit.pool_name);
         if audit.pool_uuid.is_empty() {
             return format!("ok: read pool {pool:?}");
@@ -350,7 +367,7 @@ impl Progress {
         match self.pools.get(&audit.pool_uuid).cloned() {
             None => {
                 self.pools
-                    .insert(audit.pool_uuid.clone(), (index, entry.name.clone()));
+                    .insert(audit.pool_uuid.clone(), (index, name_of_row.to_string()));
                 format!("ok: read pool {pool:?}")
             }
             Some((first, name)) if first < index => format!(
@@ -359,7 +376,7 @@ impl Progress {
             ),
             Some((_, name)) => {
                 self.pools
-                    .insert(audit.pool_uuid.clone(), (index, entry.name.clone()));
+                    .insert(audit.pool_uuid.clone(), (index, name_of_row.to_string()));
                 format!(
                     "ok: read pool {pool:?} (counted under this entry; {} is the same pool)",
                     printable(&name)
@@ -375,14 +392,14 @@ impl Progress {
         }
         // Counts are not shown here: an entry of a pool already read counts nothing in the reports
         // (hosts.csv: same-pool-as), and the per-pool totals are printed once at the end.
-        let status = match &r.outcome {
-            Ok(a) => self.pool_status(r.index, entry, &a.audit),
-            Err(e) => format!("failed: {}", printable(error_after_name(&entry.name, e))),
-        };
         if let Some(bar) = &self.bar {
-            if r.outcome.is_err() {
+            if let Err(e) = &r.outcome {
                 // Above the bar, as it happens: a bar that only says "2 failed" names nothing.
-                bar.println(format!("{}: {status}", printable(&entry.name)));
+                bar.println(format!(
+                    "{}: failed: {}",
+                    printable(&entry.name),
+                    printable(error_after_name(&entry.name, e))
+                ));
             }
             bar.set_message(format!(
                 "{} failed, last {}",
@@ -391,15 +408,51 @@ impl Progress {
             ));
             bar.inc(1);
         } else if self.plain {
-            eprintln!(
-                "[{}/{}] {}: {} ({} ms)",
-                self.done,
-                self.total,
-                printable(&entry.name),
-                status,
-                r.duration.as_millis()
-            );
+            self.reported[r.index] = true;
+            while self.reported.get(self.first_unreported) == Some(&true) {
+                self.first_unreported += 1;
+            }
+            match &r.outcome {
+                // A failure claims no pool: printed as it happens.
+                Err(e) => {
+                    let status = format!("failed: {}", printable(error_after_name(&entry.name, e)));
+                    self.print_line(&entry.name, &status, r.duration);
+                }
+                Ok(a) => {
+                    let waiting = (entry.name.clone(), Arc::clone(a), r.duration);
+                    self.waiting.insert(r.index, waiting);
+                }
+            }
+            self.print_waiting(false);
         }
+    }
+
+    /// Print the rows that read a pool and whose earlier rows have all reported (`all`: every one
+    /// left, the scan has ended), in inventory order: then "read pool" and "same pool as" name the
+    /// row hosts.csv counts the pool under (the first in inventory order that read it).
+    fn print_waiting(&mut self, all: bool) {
+        while let Some(next) = self.waiting.first_entry() {
+            if !all && *next.key() >= self.first_unreported {
+                break;
+            }
+            let (index, (name, audited, duration)) = next.remove_entry();
+            let status = self.pool_status(index, &name, &audited.audit);
+            self.print_line(&name, &status, duration);
+        }
+    }
+
+    fn print_line(&mut self, name: &str, status: &str, duration: Duration) {
+        self.printed += 1;
+        // Not `eprintln!`: a closed stderr (`2>&1 | head`) must not panic and cost the reports.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "[{}/{}] {}: {} ({} ms)",
+            self.printed,
+            self.total,
+            printable(name),
+            status,
+            duration.as_millis()
+        );
     }
 
     fn tick(&self) {
@@ -408,7 +461,8 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    fn finish(&mut self) {
+        self.print_waiting(true);
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

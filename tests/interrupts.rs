@@ -265,3 +265,44 @@ fn fault_specs_parse() {
         assert!(Fault::parse(bad).is_err(), "{bad}");
     }
 }
+
+/// Ctrl-C while the workers wait for the answer to their own `session.logout` (every pool's data
+/// already fetched): each entry is kept as audited, and every session is still logged out. The old
+/// code reported all of them "interrupted before this entry finished".
+#[test]
+fn regression_an_interrupt_during_the_final_logout_keeps_finished_pools() {
+    // The calls a whole scan makes (login, fetch, logout for each pool), counted without latency.
+    let quick = sim(Duration::ZERO, &[]);
+    let dir = TestDir::new();
+    let inv = dir.write("inv.csv", quick.inventory_csv(PW_ENV, false));
+    let args = [
+        "scan",
+        "-i",
+        inv.to_str().unwrap(),
+        "-o",
+        "quick",
+        "--quiet",
+    ];
+    xsa_env(dir.path(), &args, &[(PW_ENV, PW)]);
+    let calls_of_a_scan = quick.stats().calls.load(Ordering::SeqCst);
+    assert_eq!(logouts(&quick), 4, "{}", quick.stats().summary());
+    quick.shutdown();
+
+    let s = sim(Duration::from_millis(700), &[]);
+    let child = spawn_scan(&dir, &s, "scan");
+    // Every call of the scan is on the wire, the last ones the logouts (700 ms to answer).
+    wait_for("every logout sent", || {
+        s.stats().calls.load(Ordering::SeqCst) == calls_of_a_scan
+    });
+    signal(&child, "-INT");
+    let (code, err) = finish(child, Duration::from_secs(10));
+    assert_eq!(code, 130, "{err}");
+    assert_eq!(logouts(&s), 4, "{}", s.stats().summary());
+    assert_eq!(s.stats().open_sessions(), 0, "{}", s.stats().summary());
+    let hosts = read_csv(&dir.join("out/hosts.csv"));
+    assert_eq!(hosts.len(), 4);
+    for h in &hosts {
+        assert_eq!(h["status"], "ok", "{h:?}");
+    }
+    s.shutdown();
+}

@@ -464,3 +464,118 @@ fn regression_trust_and_scan_share_one_concurrency_rule() {
     }
     assert!(!dir.join("pinned.csv").exists() && !dir.join("out").exists());
 }
+
+/// Run `xen-sr-audit args` with a stderr whose reader is gone before anything is written
+/// (`... 2>&1 | head -3` once head has exited); returns the exit code and stdout.
+fn run_with_closed_stderr(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"))
+        .current_dir(cwd)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn regression_a_closed_stderr_never_costs_the_reports() {
+    let s = sim_west(123, &[]);
+    let dir = TestDir::new();
+    let live = dir.write("live.csv", s.inventory_csv(PW_ENV, false));
+    let offline = demo().join("inventory.csv");
+    // scan: progress lines, console lines and "wrote" lines all go to the closed stderr.
+    let (code, _) = run_with_closed_stderr(
+        dir.path(),
+        &["scan", "-i", path(&offline), "-o", "scan"],
+        &[],
+    );
+    assert_eq!(code, 2, "the demo's own exit code, not a panic (101)");
+    let report = util::read_json(&dir.join("scan/report.json"));
+    assert_eq!(report["run"]["complete"], true, "{report}");
+    assert!(!read_csv(&dir.join("scan/findings.csv")).is_empty());
+    // capture: its console lines too.
+    let (code, _) = run_with_closed_stderr(
+        dir.path(),
+        &["capture", "-i", path(&live), "-o", "cap"],
+        &[(PW_ENV, PW)],
+    );
+    assert_eq!(code, 0, "capture into a closed stderr");
+    assert!(!read_csv(&dir.join("cap/inventory.csv")).is_empty());
+    // trust: its "wrote" line is the last thing it says.
+    let (code, stdout) = run_with_closed_stderr(
+        dir.path(),
+        &["trust", "-i", path(&offline), "-o", "pinned.csv"],
+        &[],
+    );
+    assert_eq!(code, 0, "trust into a closed stderr: {stdout}");
+    assert!(dir.join("pinned.csv").exists());
+}
+
+#[test]
+fn regression_a_closed_stdout_keeps_diff_and_inspect_dump_exit_codes() {
+    let dir = TestDir::new();
+    let inv = demo().join("inventory.csv");
+    xsa(dir.path(), &["scan", "-i", path(&inv), "-o", "now", "-q"]).expect_code(2);
+    // The same run without its blocked findings: each of them is a new problem for diff.
+    let mut old = util::read_json(&dir.join("now/report.json"));
+    old["findings"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|f| f["verdict"] != "blocked");
+    let old = dir.write("old.json", serde_json::to_vec_pretty(&old).unwrap());
+    let now = dir.join("now/report.json");
+    xsa(dir.path(), &["diff", path(&old), path(&now)]).expect_code(1);
+    let (code, stderr) = run_into_closed_pipe(dir.path(), &["diff", path(&old), path(&now)]);
+    assert_eq!(code, 1, "diff's own exit code: {stderr}");
+    let edge = demo().join("dumps/edge-01.state.db");
+    let (code, stderr) =
+        run_into_closed_pipe(dir.path(), &["inspect-dump", path(&edge), path(&inv)]);
+    assert_eq!(code, 3, "the CSV is no dump, even unread by head: {stderr}");
+}
+
+/// Offline rows finish in any order: a second row of a pool that finishes first used to print
+/// `ok: read pool` while hosts.csv counts the pool under the first row (`same-pool-as:first`).
+/// The first row here is the same dump padded to take far longer to read.
+#[test]
+fn regression_progress_agrees_with_hosts_csv_when_a_later_row_of_a_pool_finishes_first() {
+    let dir = TestDir::new();
+    let dump = std::fs::read_to_string(west_dump()).unwrap();
+    let end = dump.rfind("</").unwrap();
+    let padded = format!("{}{}{}", &dump[..end], " ".repeat(20_000_000), &dump[end..]);
+    let slow = dir.write("slow.xml", padded);
+    let inv = dir.write(
+        "inv.csv",
+        format!(
+            "name,dump\nfirst,{}\nsecond,{}\n",
+            slow.display(),
+            west_dump().display()
+        ),
+    );
+    let run = xsa(
+        dir.path(),
+        &["scan", "-i", path(&inv), "-o", "out", "-j", "2"],
+    );
+    run.expect_code(2);
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with('[')).collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[0].starts_with("[1/2] first: ok: read pool \"pool-west\""),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lines[1].starts_with("[2/2] second: ok: same pool as first"),
+        "{}",
+        run.stderr
+    );
+    let hosts = read_csv(&dir.join("out/hosts.csv"));
+    assert_eq!(hosts[0]["status"], "ok");
+    assert_eq!(hosts[1]["status"], "same-pool-as:first");
+}

@@ -2,7 +2,7 @@
 //! taking its checked configuration and returning the exit code, and what a run prints on the
 //! console at its end.
 
-use super::output::{human_size, print_line, write_stdout, Listing};
+use super::output::{console, human_size, print_line, write_stdout, Listing};
 use super::{concurrency, seconds, DiffArgs, InspectArgs, TrendArgs, TrustArgs, UsageError};
 use crate::config::ProgressMode;
 use crate::policy::exit;
@@ -20,6 +20,8 @@ fn count(n: usize, thing: &str) -> String {
 /// `inspect-dump`: read each dump as a scan would and say what is in it.
 pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
+    // Every dump is read even once stdout is closed: the exit code says whether all were readable.
+    let mut listing = Listing::default();
     for path in &a.dumps {
         let started = Instant::now();
         let read = crate::dump::read_dump(path, crate::dump::Keep::Audit)
@@ -33,7 +35,7 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
         match read {
             Err(e) => {
                 failed = true;
-                eprintln!("xen-sr-audit: {e}");
+                console!("xen-sr-audit: {e}");
             }
             Ok((db, snap)) => {
                 let instances = snap
@@ -42,7 +44,7 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
                     .filter(|v| crate::classify::is_nova_instance(v))
                     .count();
                 let seconds = took.as_secs_f64().max(1e-9);
-                print_line(format!(
+                listing.line(format!(
                     "{}: pool {:?} ({}), {}, {}, {}; {} read in {:.3} s ({}/s)",
                     path.display(),
                     crate::policy::baseline::printable(&snap.pool.name_label),
@@ -60,7 +62,7 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
                     .filter(|(_, n)| **n > 0)
                     .map(|(t, n)| format!("{t}={n}"))
                     .collect();
-                print_line(format!("  rows: {}", counts.join(" ")))?;
+                listing.line(format!("  rows: {}", counts.join(" ")))?;
             }
         }
     }
@@ -69,6 +71,15 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
     } else {
         exit::CLEAN
     }))
+}
+
+/// A write to stdout whose reader went away is not a failure of a command whose result is its exit
+/// code; any other failure to write still is.
+pub(super) fn keep_going_if_closed(written: anyhow::Result<()>) -> anyhow::Result<()> {
+    match written {
+        Err(e) if super::output::is_stdout_closed(&e) => Ok(()),
+        other => other,
+    }
 }
 
 /// `diff`: compare two report.json files: problems only, with counts for the rest. Exit 1 when
@@ -84,7 +95,7 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
     let mut c = compare(&old.findings, &pools(&old), &new.findings, &pools(&new));
     c.inputs_differ = crate::policy::inputs::differences_in_kind(&old.inputs(), &new.inputs());
     if !old.run.complete {
-        eprintln!(
+        console!(
             "warning: {} was an incomplete run (interrupted): problems in pools it did not audit count as first seen",
             a.old.display()
         );
@@ -97,9 +108,23 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
                 .map(|(f, _, _)| f.finding_id.clone())
                 .collect::<Vec<_>>()
         };
+        let counts = crate::policy::baseline::ChangeCounts::of(&c);
         let out = serde_json::json!({
             "old": a.old.display().to_string(),
             "new": a.new.display().to_string(),
+            "old_path": a.old.display().to_string(),
+            "new_path": a.new.display().to_string(),
+            // The counts under report.json's summary names (`scan --baseline` records the same).
+            "findings_new": counts.new,
+            "findings_first_seen": counts.first_seen,
+            "findings_unchanged": counts.unchanged,
+            "findings_reclassified": counts.reclassified,
+            "findings_resolved": c.resolved.len(),
+            "resolved_fixed": counts.fixed,
+            "resolved_waived": counts.waived,
+            "resolved_reclassified": counts.resolved_reclassified,
+            "resolved_gone": counts.gone,
+            "findings_not_rechecked": counts.not_rechecked,
             "rechecked_pools": c.rechecked_pools,
             "new_findings": ids(Change::New),
             "first_seen_findings": ids(Change::FirstSeen),
@@ -119,14 +144,16 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
             "fine": c.changes.iter().filter(|(f, _, _)| !is_problem(f)).count(),
             "inputs_differ": &c.inputs_differ,
         });
-        print_line(serde_json::to_string_pretty(&out)?)?;
+        keep_going_if_closed(print_line(serde_json::to_string_pretty(&out)?))?;
     } else {
-        write_stdout(crate::policy::baseline::render(
+        keep_going_if_closed(write_stdout(crate::policy::baseline::render(
             &c,
             &a.old.display().to_string(),
             &a.new.display().to_string(),
-        ))?;
+        )))?;
     }
+    // The exit code is the comparison's, whether or not the reader closed the pipe early
+    // (`diff A B | head`): a script's `if` must not depend on how much `head` read.
     Ok(ExitCode::from(if c.count(Change::New) > 0 {
         exit::WARNINGS
     } else if c.rechecked_pools == 0 {
@@ -216,7 +243,7 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     let mut staged = crate::report::atomic::StagedOutputs::new(dir)?;
     staged.stage(name, |w| w.write_all(&text))?;
     staged.commit()?;
-    eprintln!(
+    console!(
         "wrote {} ({} new pin{})",
         a.out.display(),
         pins.len(),
@@ -279,7 +306,7 @@ pub fn capture_command(
         if let Some(e) = failure {
             failed += 1;
             let e = crate::scan::error_after_name(&entry.name, &e).to_string();
-            eprintln!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
+            console!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
             inventory.push((r.index, dump_row(entry, String::new(), e)));
         }
     }
@@ -302,7 +329,7 @@ pub fn capture_command(
     inv.commit()?;
     let nova_files = capture_nova_exports(&cfg.out_dir, nova_exports)?;
     if cfg.progress != ProgressMode::Quiet && !nova_files.is_empty() {
-        eprintln!(
+        console!(
             "captured Nova's data from {} database{}; re-audit with: {}",
             nova_exports.len(),
             crate::audit::plural(nova_exports.len()),
@@ -310,7 +337,7 @@ pub fn capture_command(
         );
     }
     if cfg.progress != ProgressMode::Quiet {
-        eprintln!(
+        console!(
             "captured {} pool{} into {}",
             seen.len(),
             crate::audit::plural(seen.len()),
@@ -347,7 +374,7 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
     use crate::audit::plural;
     use crate::policy::baseline::printable;
     for p in &report.pools {
-        eprintln!(
+        console!(
             "pool {:?} (entry {}): {} instance{}, {} blocked, {} to review, {} waived, {} ok",
             printable(&p.pool_name),
             printable(&p.entry),
@@ -365,7 +392,7 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
         .filter(|h| h.status == "failed")
         .collect();
     if !failed.is_empty() {
-        eprintln!(
+        console!(
             "{} entr{} could not be audited:",
             failed.len(),
             if failed.len() == 1 { "y" } else { "ies" }
@@ -373,50 +400,50 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
         for h in failed {
             // Live errors already start with the entry's name.
             if h.error.starts_with(&format!("{}: ", h.name)) {
-                eprintln!("  {}", printable(&h.error));
+                console!("  {}", printable(&h.error));
             } else {
-                eprintln!("  {}: {}", printable(&h.name), printable(&h.error));
+                console!("  {}: {}", printable(&h.name), printable(&h.error));
             }
         }
     }
     for w in report.waivers.iter().filter(|w| w.status == "unused") {
-        eprintln!(
+        console!(
             "warning: waiver at {} matches no finding (a mistyped finding_id or instance_uuid?)",
             w.waiver.source
         );
     }
     if let Some(b) = report.baseline.as_ref().filter(|b| !b.complete) {
-        eprintln!(
+        console!(
             "warning: the baseline {} was itself incomplete (interrupted): findings in pools it did not audit count as first seen, not new",
             b.path
         );
     }
     if let Some(b) = &report.baseline {
-        eprintln!(
+        console!(
             "compared with {}: {}",
             b.path,
             crate::report::counts::change_counts(report)
         );
         if let Some(line) = crate::policy::baseline::inputs_line(&b.inputs_differ) {
-            eprintln!("{line}");
+            console!("{line}");
         }
     }
-    eprintln!("{}", report.verdict_line());
+    console!("{}", report.verdict_line());
     if !complete {
-        eprintln!("interrupted: the reports cover only the entries that finished");
+        console!("interrupted: the reports cover only the entries that finished");
     }
     if !report.exit_reasons.is_empty() {
-        eprintln!(
+        console!(
             "exit {}: {}",
             report.exit_code,
             report.exit_reasons.join("; ")
         );
     }
     for p in &written.files {
-        eprintln!("wrote {}", p.display());
+        console!("wrote {}", p.display());
     }
     for p in &written.removed {
-        eprintln!(
+        console!(
             "removed {} (an earlier run's report in a format this run did not write)",
             p.display()
         );
@@ -427,7 +454,7 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
             .iter()
             .map(|p| p.display().to_string())
             .collect();
-        eprintln!(
+        console!(
             "warning: left alone (not written by an earlier run of this tool, or changed since): {}",
             names.join(", ")
         );
@@ -464,7 +491,7 @@ pub fn scan_command(
         match crate::trend::history::burndown(dir, &report) {
             Ok(b) => report.burndown = Some(b),
             // The scan's findings stand without the chart: say why it is missing.
-            Err(e) => eprintln!("warning: --history {}: no burn-down: {e}", dir.display()),
+            Err(e) => console!("warning: --history {}: no burn-down: {e}", dir.display()),
         }
     }
     let written =
@@ -477,7 +504,7 @@ pub fn scan_command(
         let kept =
             crate::trend::history::save(dir, &report).context("keeping the run in --history")?;
         if cfg.progress != ProgressMode::Quiet {
-            eprintln!("kept {}", kept.display());
+            console!("kept {}", kept.display());
         }
     }
     let code = report.exit_code;
@@ -541,7 +568,7 @@ pub fn trend_command(a: &TrendArgs) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .and_then(crate::policy::waivers::parse_day),
         );
-        eprintln!(
+        console!(
             "{} runs from {} to {}: {}",
             trend.runs.len(),
             trend.runs[0].started_at,
@@ -549,7 +576,7 @@ pub fn trend_command(a: &TrendArgs) -> anyhow::Result<ExitCode> {
             crate::trend::page::pace_line(&p, a.target_date.as_deref())
         );
         for f in files {
-            eprintln!("wrote {}", f.display());
+            console!("wrote {}", f.display());
         }
     }
     Ok(ExitCode::from(exit::CLEAN))

@@ -7,6 +7,7 @@
 //! One listener thread per process (signal handlers are process-wide); each run installs its own
 //! flag, so a second run in the same process (tests) starts uncancelled.
 
+use super::output::console;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -79,12 +80,12 @@ fn on_signal(signal: i32) {
         std::process::exit(i32::from(exit_code_for(signal)));
     };
     if run.record(signal) {
-        eprintln!(
+        console!(
             "xen-sr-audit: interrupted again: exiting now, without logging out or writing reports"
         );
         std::process::exit(i32::from(exit_code_for(signal)));
     }
-    eprintln!("xen-sr-audit: interrupted: logging out of open sessions and writing what finished (interrupt again to exit at once)");
+    console!("xen-sr-audit: interrupted: logging out of open sessions and writing what finished (interrupt again to exit at once)");
 }
 
 #[cfg(test)]

@@ -3,6 +3,9 @@
 //! (`xen-sr-audit diff A B | head`); here every write is checked instead: a closed pipe becomes
 //! [`StdoutClosed`], which the command line treats as a normal end (exit 0, as `head` asked for no
 //! more), and any other failure to write is an output error (exit 74) naming standard output.
+//! Standard error (progress, console lines, warnings) goes through [`console!`], which never
+//! panics: `eprintln!` panics when stderr is closed (`scan ... 2>&1 | head -3`), and a console
+//! nobody reads any more must never cost the reports, so a failed write to stderr is dropped.
 //! Also the small formatting helpers for what people read there (sizes).
 
 use crate::error::ReportError;
@@ -49,6 +52,21 @@ impl Listing {
         }
     }
 }
+
+/// Write one line to stderr; a failure to write (stderr closed) is ignored: the console is a
+/// courtesy, the reports are the result.
+pub fn console_line(line: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(line).and_then(|()| err.write_all(b"\n"));
+}
+
+/// Like `eprintln!`, but a closed or failing stderr is ignored instead of panicking.
+macro_rules! console {
+    ($($arg:tt)*) => {
+        $crate::cli::output::console_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use console;
 
 fn stdout_error(cause: std::io::Error) -> anyhow::Error {
     if cause.kind() == std::io::ErrorKind::BrokenPipe {

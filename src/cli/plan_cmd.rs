@@ -2,6 +2,7 @@
 //! runbook from a report.json, or (`--check`) compare a later scan with a plan.csv. Bad input is one
 //! line and exit 64; a plan that cannot be written is exit 74; nothing is ever run.
 
+use crate::cli::output::console;
 use crate::cli::UsageError;
 use crate::plan::{self, Cli as PlanCli, Limits, PlanError, PlanOptions, Prefer, Priority};
 use crate::policy::exit;
@@ -144,7 +145,7 @@ pub fn plan_command(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     let plan = plan::build_plan(&report, &options);
     plan::writers::write_plan(&plan, &report_path.display().to_string(), out)?;
     let planned = plan.actions.iter().filter(|a| a.wave.is_some()).count();
-    eprintln!(
+    console!(
         "plan: {planned} action(s) in {} wave(s), {} not planned; capacity {}; wrote plan.md, plan.csv, plan.sh into {}",
         plan.waves,
         plan.actions.len() - planned,
@@ -152,7 +153,7 @@ pub fn plan_command(a: &PlanArgs) -> anyhow::Result<ExitCode> {
         out.display()
     );
     if !plan.complete {
-        eprintln!("plan: warning: the scan was interrupted: only what it audited is planned ({} entries not audited)", plan.not_audited.len());
+        console!("plan: warning: the scan was interrupted: only what it audited is planned ({} entries not audited)", plan.not_audited.len());
         return Ok(ExitCode::from(exit::ENTRY_FAILED));
     }
     Ok(ExitCode::SUCCESS)
@@ -162,7 +163,10 @@ fn check_command(new: &Path, plan_csv: &Path) -> anyhow::Result<ExitCode> {
     let planned = plan::check::read_plan_csv(plan_csv)?;
     let report = plan::read_report(new)?;
     let outcomes = plan::check::check(&planned, &report);
-    print!("{}", plan::check::render(&outcomes));
+    // A reader that stops early (`| head`) does not change the comparison's exit code.
+    super::commands::keep_going_if_closed(super::output::write_stdout(plan::check::render(
+        &outcomes,
+    )))?;
     let all_done = outcomes
         .iter()
         .all(|o| o.status == plan::check::Status::Done);

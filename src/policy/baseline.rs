@@ -5,10 +5,13 @@
 //! An attachment is identified by what survives its remediation: pool, instance and userdevice
 //! (re-attaching a volume gives its SR a new uuid, so the SR uuid cannot be part of the identity).
 //! Only problems are tracked: a *problem* is a finding whose verdict is review or blocked and that
-//! is not waived. A problem is `new` when the baseline did not have it as a problem, `unchanged`
-//! when it did, `first-seen` when the baseline never audited its pool (an incomplete baseline, or a
-//! pool added since), and `reclassified` when the attachment sat on the same SR and was fine then
-//! (the inputs or options changed, not the fleet). A baseline problem that is not one now is
+//! is not waived. A problem is `new` when the baseline did not have its attachment, or had it fine
+//! on another SR; `first-seen` when the baseline never audited its pool (an incomplete baseline, or
+//! a pool added since); `reclassified` when the attachment sat on the same SR with another verdict
+//! (fine, review or blocked: the inputs or options changed, not the fleet); `unchanged` when the
+//! baseline had it with the same verdict, or as review/blocked on another SR. A baseline finding
+//! that was waived still counts as the problem it was: a waiver dropped (`--waivers` left out) or
+//! expired since makes it `unchanged` (or `reclassified`), never `new`. A baseline problem that is not one now is
 //! `fixed` (its SR changed and it is fine now), `waived`, `reclassified` (same SR, fine now: the
 //! inputs or options changed) or `gone` (the attachment or the instance no longer exists). It is
 //! *not rechecked* when this run could not audit its pool, so a failed host never looks like
@@ -151,19 +154,37 @@ impl Comparison<'_> {
 
 /// How one finding of this run relates to its attachment in the baseline.
 fn change_of(f: &Finding, before: Option<&Finding>, baseline_audited_pool: bool) -> Change {
-    let same_sr = before.is_some_and(|b| b.sr_uuid.eq_ignore_ascii_case(&f.sr_uuid));
-    match (is_problem(f), before.is_some_and(is_problem)) {
-        (true, true) => Change::Unchanged,
-        (true, false) if !baseline_audited_pool => Change::FirstSeen,
-        (true, false) if same_sr && before.is_some_and(|b| b.verdict == Verdict::Ok) => {
-            Change::Reclassified
-        }
-        (true, false) => Change::New,
-        (false, true) if f.verdict != Verdict::Ok => Change::Waived,
-        (false, true) if same_sr => Change::Reclassified,
-        (false, true) => Change::Fixed,
-        (false, false) => Change::Fine,
+    if !is_problem(f) {
+        return match before.filter(|b| is_problem(b)) {
+            None => Change::Fine,
+            Some(_) if f.verdict != Verdict::Ok => Change::Waived,
+            Some(b) if same_sr(b, f) => Change::Reclassified,
+            Some(_) => Change::Fixed,
+        };
     }
+    match before {
+        None if !baseline_audited_pool => Change::FirstSeen,
+        None => Change::New,
+        Some(b) => problem_change(f, b),
+    }
+}
+
+/// A problem now whose attachment the baseline had. A baseline finding that was review or blocked
+/// was a known problem whether or not it was waived then (a dropped or expired waiver is not a new
+/// problem): `unchanged` with the same verdict, `reclassified` on the same SR with another verdict
+/// (the inputs or options changed). One that was fine is `reclassified` on the same SR, `new` on
+/// another.
+fn problem_change(f: &Finding, b: &Finding) -> Change {
+    match (b.verdict == Verdict::Ok, same_sr(b, f)) {
+        (true, true) => Change::Reclassified,
+        (true, false) => Change::New,
+        (false, true) if b.verdict != f.verdict => Change::Reclassified,
+        (false, _) => Change::Unchanged,
+    }
+}
+
+fn same_sr(a: &Finding, b: &Finding) -> bool {
+    a.sr_uuid.eq_ignore_ascii_case(&b.sr_uuid)
 }
 
 /// Compare an earlier run (its findings and audited pools) with this one.
@@ -349,13 +370,17 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str) -> String {
         out.push_str("nothing could be rechecked: the two runs have no audited pool in common\n");
     }
     let mut rows: Vec<[String; 7]> = Vec::new();
-    for (f, change, _) in &c.changes {
+    for (f, change, before) in &c.changes {
         if matches!(change, Change::New | Change::FirstSeen)
             || (*change == Change::Reclassified && is_problem(f))
         {
+            let verdict = match before.filter(|b| b.verdict != f.verdict) {
+                Some(b) => format!("{} (was {})", f.verdict.as_str(), b.verdict.as_str()),
+                None => f.verdict.as_str().to_string(),
+            };
             rows.push([
                 change.as_str().to_string(),
-                f.verdict.as_str().to_string(),
+                verdict,
                 printable(&f.pool_name),
                 printable(&f.instance_name),
                 printable(&f.userdevice),
@@ -580,7 +605,7 @@ mod tests {
     }
 
     #[test]
-    fn waived_problems_are_not_new_and_expired_waivers_resurface() {
+    fn waiving_a_problem_resolves_it_as_waived() {
         let mut waived = f("p", "i", "1", "FA15E-D15C-a", Verdict::Blocked);
         waived.waiver = "waived".into();
         let plain = f("p", "i", "1", "FA15E-D15C-a", Verdict::Blocked);
@@ -596,12 +621,83 @@ mod tests {
             (c.resolved[0].change.as_str(), c.resolved[0].now.as_str()),
             ("waived", "waived")
         );
+    }
+
+    /// The change of one attachment, baseline `(sr, verdict, waived)` -> now `(sr, verdict)`.
+    fn change_between(then: (&str, Verdict, bool), now: (&str, Verdict)) -> (Change, usize) {
+        let mut old = f("p", "i", "1", then.0, then.1);
+        if then.2 {
+            old.waiver = "waived".into();
+        }
+        let new = f("p", "i", "1", now.0, now.1);
+        let pools: HashSet<&str> = ["p"].into();
         let c = compare(
-            std::slice::from_ref(&waived),
+            std::slice::from_ref(&old),
             &pools,
-            std::slice::from_ref(&plain),
+            std::slice::from_ref(&new),
             &pools,
         );
-        assert_eq!(c.changes[0].1, Change::New);
+        (c.changes[0].1, c.resolved.len())
+    }
+
+    #[test]
+    fn regression_a_dropped_or_expired_waiver_is_not_a_new_problem() {
+        use Verdict::{Blocked, Review};
+        for (then, now, want) in [
+            // The waiver was left out or expired: the same problem as in the baseline.
+            (
+                ("FA15E-D15C-a", Blocked, true),
+                ("FA15E-D15C-a", Blocked),
+                Change::Unchanged,
+            ),
+            (("sr-1", Review, true), ("sr-1", Review), Change::Unchanged),
+            // ... and on the same SR with another verdict, reclassified.
+            (
+                ("sr-1", Review, true),
+                ("sr-1", Blocked),
+                Change::Reclassified,
+            ),
+            // Re-attached elsewhere and still a problem: the problem the baseline knew.
+            (
+                ("FA15E-D15C-a", Blocked, true),
+                ("FA15E-D15C-b", Blocked),
+                Change::Unchanged,
+            ),
+        ] {
+            assert_eq!(change_between(then, now), (want, 0), "{then:?} -> {now:?}");
+        }
+    }
+
+    #[test]
+    fn regression_a_verdict_change_on_the_same_sr_is_reclassified() {
+        use Verdict::{Blocked, Ok, Review};
+        for (then, now, want) in [
+            // --nova-bdms added: review -> blocked on the same SR.
+            (
+                ("sr-1", Review, false),
+                ("sr-1", Blocked),
+                Change::Reclassified,
+            ),
+            (
+                ("sr-1", Blocked, false),
+                ("sr-1", Review),
+                Change::Reclassified,
+            ),
+            (("sr-1", Ok, false), ("sr-1", Review), Change::Reclassified),
+            (
+                ("sr-1", Blocked, false),
+                ("sr-1", Blocked),
+                Change::Unchanged,
+            ),
+            // Another SR: the fleet changed, not the inputs.
+            (
+                ("sr-1", Review, false),
+                ("sr-2", Blocked),
+                Change::Unchanged,
+            ),
+            (("sr-1", Ok, false), ("sr-2", Blocked), Change::New),
+        ] {
+            assert_eq!(change_between(then, now), (want, 0), "{then:?} -> {now:?}");
+        }
     }
 }

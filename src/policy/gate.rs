@@ -59,7 +59,9 @@ pub struct GateCounts {
     pub coverage_warnings: usize,
 }
 
-/// The exit code and why: one phrase per count that raised it to that code.
+/// The exit code and why: one phrase per count that raised it to that code, then every other cause
+/// that would fail the run at its own level, marked with the code it gives (`3 orphaned legacy SRs
+/// (exit 1 on its own)`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decision {
     pub code: u8,
@@ -113,20 +115,28 @@ pub fn decide(c: &GateCounts, fail_on: FailOn) -> Decision {
             ),
         ]);
     }
+    let mut decision = Decision {
+        code: exit::CLEAN,
+        reasons: Vec::new(),
+    };
     for (code, reasons) in [
         (exit::BLOCKED, failing),
         (exit::ENTRY_FAILED, incomplete),
         (exit::WARNINGS, warnings),
     ] {
-        let reasons: Vec<String> = reasons.into_iter().flatten().collect();
-        if !reasons.is_empty() {
-            return Decision { code, reasons };
+        for reason in reasons.into_iter().flatten() {
+            if decision.code == exit::CLEAN || decision.code == code {
+                decision.code = code;
+                decision.reasons.push(reason);
+            } else {
+                // A cause the exit code already outranks: still named, with the code it gives.
+                decision
+                    .reasons
+                    .push(format!("{reason} (exit {code} on its own)"));
+            }
         }
     }
-    Decision {
-        code: exit::CLEAN,
-        reasons: Vec::new(),
-    }
+    decision
 }
 
 /// The exit code alone (see [`decide`]).
@@ -153,13 +163,27 @@ mod tests {
                 c(2, 1, 0, 0),
                 FailOn::Blocked,
                 2,
-                vec!["2 blocked instances"],
+                vec![
+                    "2 blocked instances",
+                    "1 instance to review (exit 1 on its own)",
+                ],
             ),
             (
                 c(0, 12, 3, 0),
                 FailOn::Blocked,
                 1,
                 vec!["12 instances to review", "3 orphaned legacy SRs"],
+            ),
+            (
+                c(2, 1, 3, 1),
+                FailOn::Blocked,
+                2,
+                vec![
+                    "2 blocked instances",
+                    "1 inventory entry could not be audited (exit 3 on its own)",
+                    "1 instance to review (exit 1 on its own)",
+                    "3 orphaned legacy SRs (exit 1 on its own)",
+                ],
             ),
             (
                 c(0, 1, 0, 0),
@@ -177,7 +201,11 @@ mod tests {
                 c(0, 1, 1, 1),
                 FailOn::Blocked,
                 3,
-                vec!["1 inventory entry could not be audited"],
+                vec![
+                    "1 inventory entry could not be audited",
+                    "1 instance to review (exit 1 on its own)",
+                    "1 orphaned legacy SR (exit 1 on its own)",
+                ],
             ),
             (c(5, 5, 5, 0), FailOn::Never, 0, vec![]),
             (
@@ -197,6 +225,30 @@ mod tests {
                 "{counts:?} {fail_on:?}"
             );
         }
+    }
+
+    #[test]
+    fn regression_exit_reasons_name_every_cause_at_its_own_level() {
+        // The demo: blocked instances decide exit 2, yet its coverage gaps, orphans and conflicts
+        // would fail the run too and were not named.
+        let demo = GateCounts {
+            instances_blocked: 15,
+            instances_not_audited: 3,
+            orphans: 3,
+            conflicts: 3,
+            ..Default::default()
+        };
+        let d = decide(&demo, FailOn::Blocked);
+        assert_eq!(d.code, 2);
+        assert_eq!(
+            d.reasons,
+            [
+                "15 blocked instances",
+                "3 instances known to Nova were not audited (exit 3 on its own)",
+                "3 orphaned legacy SRs (exit 1 on its own)",
+                "3 conflicts (exit 1 on its own)",
+            ]
+        );
     }
 }
 

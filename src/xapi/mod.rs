@@ -263,10 +263,13 @@ fn fetch_at(
         }
         Ok(builder.finish())
     })();
-    // Unless the interrupt path took the session first (and logs it out itself).
+    // Unless the interrupt path took the session first (and logs it out itself). Counted before
+    // the take, so an interrupt meanwhile waits for this logout (and this entry's result).
+    let logging_out = clients.sessions.logout_in_flight();
     if clients.sessions.take(key) {
         conn.logout(&session);
     }
+    drop(logging_out);
     result.map(|s| Attempt::Fetched(Box::new(s)))
 }
 

@@ -30,6 +30,10 @@ pub struct OpenSessions {
     open: Mutex<BTreeMap<u64, OpenSession>>,
     /// Logins sent (or about to be) whose session is not registered yet.
     logging_in: AtomicUsize,
+    /// Workers logging out their own session (their data is fetched): an interrupt waits for them.
+    logging_out: AtomicUsize,
+    /// Worker logouts that have answered (or failed), ever: the interrupt path watches it grow.
+    logged_out: AtomicU64,
 }
 
 /// A login in flight, counted from before its cancel check until its session is registered: an
@@ -41,6 +45,18 @@ pub struct LoginInFlight<'a>(&'a AtomicUsize);
 impl Drop for LoginInFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A worker's own logout, counted from before it takes its session until the logout answered: an
+/// interrupt neither misses the session (taken from the registry) nor exits before it is logged out.
+#[derive(Debug)]
+pub struct LogoutInFlight<'a>(&'a OpenSessions);
+
+impl Drop for LogoutInFlight<'_> {
+    fn drop(&mut self) {
+        self.0.logged_out.fetch_add(1, Ordering::SeqCst);
+        self.0.logging_out.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -75,9 +91,22 @@ impl OpenSessions {
         LoginInFlight(&self.logging_in)
     }
 
-    /// No session open and no login in flight: nothing left to log out.
+    /// Count a worker's own logout from now until the guard is dropped (after the logout answered).
+    pub fn logout_in_flight(&self) -> LogoutInFlight<'_> {
+        self.logging_out.fetch_add(1, Ordering::SeqCst);
+        LogoutInFlight(self)
+    }
+
+    /// How many worker logouts have ended so far.
+    pub fn worker_logouts_ended(&self) -> u64 {
+        self.logged_out.load(Ordering::SeqCst)
+    }
+
+    /// No session open, no login and no worker's logout in flight: nothing left to log out.
     pub fn settled(&self) -> bool {
-        self.logging_in.load(Ordering::SeqCst) == 0 && self.is_empty()
+        self.logging_in.load(Ordering::SeqCst) == 0
+            && self.logging_out.load(Ordering::SeqCst) == 0
+            && self.is_empty()
     }
 
     /// How many sessions are open now.
@@ -169,5 +198,18 @@ mod tests {
         assert!(!open.settled(), "the session is open");
         assert!(open.take(key));
         assert!(open.settled());
+    }
+
+    #[test]
+    fn a_workers_own_logout_keeps_the_registry_unsettled_until_it_answered() {
+        let open = OpenSessions::default();
+        let key = open.register("http://127.0.0.1:1/", "a", policy(), "OpaqueRef:a");
+        let logging_out = open.logout_in_flight();
+        assert!(open.take(key));
+        assert!(!open.settled(), "the logout has not answered yet");
+        assert_eq!(open.worker_logouts_ended(), 0);
+        drop(logging_out);
+        assert!(open.settled());
+        assert_eq!(open.worker_logouts_ended(), 1);
     }
 }
