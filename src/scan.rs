@@ -1,5 +1,5 @@
-//! The scanner: runs every inventory entry as one task on a rayon pool sized by `--concurrency` (the
-//! work is mostly waiting on the network, so the size is independent of the CPU count), and sends each
+//! The scanner: runs live entries on `--concurrency` plain threads (the work is mostly waiting on the
+//! network, so the count is independent of the CPU count) and dump entries on rayon, and sends each
 //! result over a channel to one collector on the calling thread. The collector owns the progress
 //! display and all results; nothing is shared and mutated across workers. One entry failing is
 //! recorded and the scan carries on. Pools listed several times are audited once.
