@@ -435,7 +435,7 @@ fn demo_trend_in_chromium_shows_the_chart_without_network() {
             "trend.html must not reference {needle}"
         );
     }
-    let (dom, requests) = browser::dump_dom(&page);
+    let (dom, requests) = util::browser::dump_dom(&page);
     assert!(
         requests.is_empty(),
         "the page made network requests: {requests:?}"
@@ -445,102 +445,4 @@ fn demo_trend_in_chromium_shows_the_chart_without_network() {
     assert!(total.matches("<polyline").count() >= 4, "four series");
     assert!(total.contains("class=\"pace\""), "the pace line");
     assert!(dom.matches("<circle").count() >= 4 * WEEKS.len());
-}
-
-/// Headless Chromium behind a recording proxy that answers nothing (as tests/reports.rs does).
-mod browser {
-    use std::io::Read;
-    use std::net::TcpListener;
-    use std::path::Path;
-    use std::sync::{Arc, Mutex};
-
-    const BROWSER_INTERNAL: &[&str] = &[
-        "google.com",
-        "googleapis.com",
-        "gstatic.com",
-        "gvt1.com",
-        "googleusercontent.com",
-    ];
-
-    fn chromium() -> &'static str {
-        [
-            "/usr/bin/chromium",
-            "/usr/bin/chromium-browser",
-            "/usr/bin/google-chrome",
-        ]
-        .into_iter()
-        .find(|c| Path::new(c).exists())
-        .expect("Chromium is needed for the browser tests: apt-get install chromium")
-    }
-
-    pub fn dump_dom(page: &Path) -> (String, Vec<String>) {
-        let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = proxy.local_addr().unwrap().port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&requests);
-        std::thread::spawn(move || {
-            for s in proxy.incoming() {
-                let Ok(mut s) = s else { continue };
-                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
-                let mut buf = [0u8; 512];
-                let n = s.read(&mut buf).unwrap_or(0);
-                let line = String::from_utf8_lossy(&buf[..n])
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                seen.lock().unwrap().push(line);
-            }
-        });
-        let profile = super::TestDir::new();
-        let out = std::process::Command::new("timeout")
-            .arg("120")
-            .arg(chromium())
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
-            ])
-            .arg(format!("--proxy-server=http://127.0.0.1:{port}"))
-            .arg("--proxy-bypass-list=<-loopback>")
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("--virtual-time-budget=2000")
-            .arg("--dump-dom")
-            .arg(format!("file://{}", page.display()))
-            .output()
-            .expect("chromium runs");
-        assert!(
-            out.status.success(),
-            "chromium failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let page_requests = requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|line| {
-                let target = line.split_whitespace().nth(1).unwrap_or("");
-                let host = target
-                    .trim_start_matches("http://")
-                    .trim_start_matches("https://")
-                    .split(['/', ':'])
-                    .next()
-                    .unwrap_or("");
-                !BROWSER_INTERNAL
-                    .iter()
-                    .any(|d| host == *d || host.ends_with(&format!(".{d}")))
-            })
-            .cloned()
-            .collect();
-        (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            page_requests,
-        )
-    }
 }

@@ -2,6 +2,8 @@
 //! helpers that parse CSV and JSON output back into data so tests compare values, not text.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
