@@ -275,7 +275,7 @@ mod tests {
         for (cell, want) in [
             ("dumps/a.xml", "../inv/dumps/a.xml"),
             ("./a.xml", "../inv/a.xml"),
-            ("../shared/pw", "../shared/pw"),
+            ("../secrets/pw", "../secrets/pw"),
             ("/abs/pw", "/abs/pw"),
             ("", ""),
         ] {
