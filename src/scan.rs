@@ -484,47 +484,9 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
         ..cfg.inputs.clone()
     };
     let mut audits = Vec::new();
-    // Entries that never reported (the scan was interrupted) are failures of their own.
-    let mut by_index: Vec<Option<EntryResult>> = (0..entries.len()).map(|_| None).collect();
-    for r in results {
-        let i = r.index;
-        by_index[i] = Some(r);
-    }
-    let results = by_index.into_iter().enumerate().map(|(index, r)| {
-        r.unwrap_or(EntryResult {
-            index,
-            tls: None,
-            outcome: Err("interrupted before this entry finished".to_string()),
-            duration: Duration::ZERO,
-            finished: SystemTime::now(),
-        })
-    });
-    for r in results {
+    for r in every_entry(entries.len(), results) {
         let entry = &entries[r.index];
-        let mut row = HostRow {
-            name: entry.name.clone(),
-            source: entry.source_display(),
-            site: entry.site.clone(),
-            tags: entry.tags.clone(),
-            duration_ms: r.duration.as_millis() as u64,
-            insecure: matches!(entry.source, Source::Url(_))
-                && entry.tls_fingerprint.is_none()
-                && (entry.insecure || cfg.live.insecure),
-            tls: match &entry.source {
-                Source::Url(u) if u.to_ascii_lowercase().starts_with("http://") => "none".into(),
-                Source::Url(_) => crate::xapi::tls_policy(entry, &cfg.live)
-                    .mode
-                    .as_str()
-                    .to_string(),
-                Source::Dump(_) | Source::NotCaptured(_) => String::new(),
-            },
-            tls_version: r
-                .tls
-                .as_ref()
-                .map(|t| t.version.clone())
-                .unwrap_or_default(),
-            ..Default::default()
-        };
+        let mut row = entry_row(cfg, entry, &r);
         match r.outcome {
             Err(e) => {
                 row.status = "failed".into();
@@ -551,24 +513,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
                     if !audit.pool_uuid.is_empty() {
                         first_of_pool.insert(audit.pool_uuid.clone(), entry.name.clone());
                     }
-                    row.status = "ok".into();
-                    row.hosts = audit.hosts;
-                    row.vms = audit.vms;
-                    row.instances = audit.instances.len();
-                    row.attachments = audit.findings.len();
-                    row.blocked = audit
-                        .instances
-                        .iter()
-                        .filter(|i| i.verdict == Verdict::Blocked)
-                        .count();
-                    row.review = audit
-                        .instances
-                        .iter()
-                        .filter(|i| i.verdict == Verdict::Review)
-                        .count();
-                    row.legacy_srs = audit.legacy_srs;
-                    row.orphans = audit.orphans.len();
-                    row.conflicts = audit.conflicts.len();
+                    count_pool(&mut row, audit);
                     // Only rows of one pool share an audit: the others are dropped by now, or
                     // (a pool listed twice) still hold it and it is copied once.
                     let owned = Arc::try_unwrap(audited)
@@ -587,7 +532,75 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
     let mut report = Report::assemble(run, rows, audits);
     report.coverage = coverage.unwrap_or_default();
     report.nova = cfg.nova_info.clone();
-    // Waivers first: the baseline compares the findings as reported, as `diff` does.
+    apply_run_policy(cfg, &mut report, inputs);
+    report
+}
+
+/// Every entry's result in inventory order; an entry that never reported (the scan was
+/// interrupted) is a failure of its own.
+fn every_entry(entries: usize, results: Vec<EntryResult>) -> impl Iterator<Item = EntryResult> {
+    let mut by_index: Vec<Option<EntryResult>> = (0..entries).map(|_| None).collect();
+    for r in results {
+        let i = r.index;
+        by_index[i] = Some(r);
+    }
+    by_index.into_iter().enumerate().map(|(index, r)| {
+        r.unwrap_or(EntryResult {
+            index,
+            tls: None,
+            outcome: Err("interrupted before this entry finished".to_string()),
+            duration: Duration::ZERO,
+            finished: SystemTime::now(),
+        })
+    })
+}
+
+/// hosts.csv's row for an entry, before its outcome: what the inventory and the connection say.
+fn entry_row(cfg: &ScanConfig, entry: &Entry, r: &EntryResult) -> HostRow {
+    HostRow {
+        name: entry.name.clone(),
+        source: entry.source_display(),
+        site: entry.site.clone(),
+        tags: entry.tags.clone(),
+        duration_ms: r.duration.as_millis() as u64,
+        insecure: matches!(entry.source, Source::Url(_))
+            && entry.tls_fingerprint.is_none()
+            && (entry.insecure || cfg.live.insecure),
+        tls: match &entry.source {
+            Source::Url(u) if u.to_ascii_lowercase().starts_with("http://") => "none".into(),
+            Source::Url(_) => crate::xapi::tls_policy(entry, &cfg.live)
+                .mode
+                .as_str()
+                .to_string(),
+            Source::Dump(_) | Source::NotCaptured(_) => String::new(),
+        },
+        tls_version: r
+            .tls
+            .as_ref()
+            .map(|t| t.version.clone())
+            .unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// The counts of the row that audited a pool (`ok`; other rows of the pool say `same-pool-as`).
+fn count_pool(row: &mut HostRow, audit: &PoolAudit) {
+    let with = |v: Verdict| audit.instances.iter().filter(|i| i.verdict == v).count();
+    row.status = "ok".into();
+    row.hosts = audit.hosts;
+    row.vms = audit.vms;
+    row.instances = audit.instances.len();
+    row.attachments = audit.findings.len();
+    row.blocked = with(Verdict::Blocked);
+    row.review = with(Verdict::Review);
+    row.legacy_srs = audit.legacy_srs;
+    row.orphans = audit.orphans.len();
+    row.conflicts = audit.conflicts.len();
+}
+
+/// The run's policy on the assembled report: waivers first (the baseline then compares the
+/// findings as reported, as `diff` does), the baseline, the inputs, and the exit code.
+fn apply_run_policy(cfg: &ScanConfig, report: &mut Report, inputs: Inputs) {
     report.waivers = crate::policy::waivers::apply(
         &mut report.findings,
         &mut report.instances,
@@ -603,7 +616,6 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
     }
     report.inputs = Some(inputs);
     report.finalize(cfg.fail_on);
-    report
 }
 
 /// RFC 3339 UTC timestamp of a moment, to the second.
