@@ -44,6 +44,8 @@ pub struct PoolCounts {
 
 #[derive(Deserialize)]
 struct RawReport {
+    #[serde(default)]
+    schema_version: u32,
     run: RawRun,
     #[serde(default)]
     hosts: Vec<RawHost>,
@@ -90,7 +92,18 @@ struct RawPool {
     instances: usize,
     #[serde(default)]
     legacy_srs: usize,
+    /// Schema 3 and later: the run's own status counts (`report::counts`), which the trend plots
+    /// as they are. Earlier schemas had no such fields (schema 2's `blocked` counted findings).
+    #[serde(default)]
+    blocked: Option<usize>,
+    #[serde(default)]
+    review: Option<usize>,
+    #[serde(default)]
+    waived: Option<usize>,
 }
+
+/// The first schema whose `pools[]` carry the run's own blocked / review / waived instance counts.
+const SCHEMA_WITH_POOL_STATUS: u32 = 3;
 
 #[derive(Deserialize)]
 struct RawInstance {
@@ -204,8 +217,31 @@ fn inputs_of(raw: &RawReport) -> String {
 }
 
 /// Per-pool counts: the pool's identity, instances and legacy SRs from `pools[]`; blocked, review
-/// and waived by instance from `instances[]` and their `findings[]`, as the run's summary counts.
+/// and waived as the run itself counted them (schema 3's `pools[]`, one count model for every
+/// report), or, for earlier schemas that lack them, by instance from `instances[]` and their
+/// `findings[]`, as those runs' summaries counted.
 fn pool_counts(raw: &RawReport) -> Vec<PoolCounts> {
+    let mut pools = recounted_pool_counts(raw);
+    if raw.schema_version >= SCHEMA_WITH_POOL_STATUS {
+        for pool in &mut pools {
+            let own = raw.pools.iter().find(|p| p.pool_uuid == pool.pool_uuid);
+            if let Some(RawPool {
+                blocked: Some(blocked),
+                review: Some(review),
+                waived: Some(waived),
+                ..
+            }) = own
+            {
+                (pool.blocked, pool.review, pool.waived) = (*blocked, *review, *waived);
+            }
+        }
+    }
+    pools
+}
+
+/// Blocked, review and waived per pool counted again from `instances[]` and `findings[]`: what a
+/// schema 1 or 2 report offers.
+fn recounted_pool_counts(raw: &RawReport) -> Vec<PoolCounts> {
     // (pool, vm) -> the worst verdict among its findings that are not waived.
     let mut unwaived: BTreeMap<(&str, &str), u8> = BTreeMap::new();
     for f in raw.findings.iter().filter(|f| f.waiver != "waived") {
@@ -292,6 +328,32 @@ mod tests {
                 "{verdict} {findings:?}"
             );
             assert_eq!((p.instances, p.legacy_srs), (4, 3));
+        }
+    }
+
+    #[test]
+    fn schema_3_pool_counts_are_taken_as_the_run_counted_them() {
+        // An instance the run counts as blocked although its only finding is waived (an unpaired
+        // BDM's verdict, say, which no finding carries): the trend must plot the run's 1 blocked,
+        // not a recount's 1 waived. Schema 2 has no such fields: recounted.
+        for (schema, pool_fields, want) in [
+            (3, r#", "blocked": 1, "review": 0, "waived": 0"#, (1, 0, 0)),
+            (3, "", (0, 0, 1)),
+            (2, r#", "blocked": 1, "review": 0, "waived": 0"#, (0, 0, 1)),
+        ] {
+            let text = format!(
+                r#"{{"schema_version": {schema}, "run": {{"started_at": "2026-10-05T06:00:00Z"}},
+                   "pools": [{{"pool_uuid": "p1", "pool_name": "east", "instances": 1{pool_fields}}}],
+                   "instances": [{{"pool_uuid": "p1", "vm_uuid": "vm", "verdict": "blocked"}}],
+                   "findings": [{{"pool_uuid": "p1", "vm_uuid": "vm", "verdict": "blocked", "waiver": "waived"}}]}}"#
+            );
+            let run = parse_run(PathBuf::from("r.json"), text.as_bytes()).unwrap();
+            let p = &run.pools[0];
+            assert_eq!(
+                (p.blocked, p.review, p.waived),
+                want,
+                "schema {schema} {pool_fields}"
+            );
         }
     }
 
