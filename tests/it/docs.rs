@@ -4,7 +4,7 @@
 //! read under src/), is a file or folder of the repository. A module moved or split without its
 //! docs fails here, as `src/audit.rs` did when it became `src/audit/`.
 
-mod util;
+use crate::util;
 
 use std::path::Path;
 

@@ -3,13 +3,13 @@
 //! ends normally, a host fails after login (hang, HTTP 500, malformed answer, connection reset, on
 //! `event.from` or on the n-th call), or the run is interrupted with Ctrl-C or SIGTERM.
 
-mod util;
+use crate::util;
 
+use crate::util::{read_csv, xsa_env, TestDir};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use util::{read_csv, xsa_env, TestDir};
 use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator};
 
 const PW_ENV: &str = "XSA_TEST_INTERRUPT_PW";
@@ -51,7 +51,7 @@ fn logouts(s: &Simulator) -> u64 {
 /// Start a scan of the simulator's masters as a child process.
 fn spawn_scan(dir: &TestDir, s: &Simulator, command: &str) -> Child {
     let inv = dir.write("inv.csv", s.inventory_csv(PW_ENV, false));
-    Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"))
+    util::xsa_command()
         .current_dir(dir.path())
         .args([command, "-i", inv.to_str().unwrap(), "-o", "out"])
         .args(["--timeout", "120", "--quiet"])
