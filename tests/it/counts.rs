@@ -309,7 +309,7 @@ fn regression_every_output_gives_the_same_counts() {
     assert_eq!(from_junit(&read("junit.xml")), want, "junit.xml");
     assert_eq!(from_prom(&read("metrics.prom")), want, "metrics.prom");
     // The exit code follows from the same numbers, and the console says why.
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.code, i32::from(exit::BLOCKED), "{}", run.stderr);
     assert!(
         run.stderr
             .contains(&format!("exit 2: {} blocked instances", want.total[0])),
@@ -415,7 +415,7 @@ fn regression_diff_and_baseline_agree_and_inputs_of_another_kind_are_not_fixes()
                 bdms.to_str().unwrap(),
             ],
         );
-        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(run.code, i32::from(exit::BLOCKED), "{}", run.stderr);
         let json = read_json(&dir.join(&format!("{out}/report.json")));
         let s = &json["summary"];
         assert_eq!(s["resolved_fixed"], 0, "schema {version}: {s}");

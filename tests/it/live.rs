@@ -464,7 +464,11 @@ fn ctrl_c_writes_a_partial_report_marked_incomplete() {
     assert!(kill.success());
     let rest = lines.rest();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert_eq!(
+        status.code(),
+        Some(i32::from(exit::INTERRUPTED)),
+        "{rest:?}"
+    );
     let report = util::read_json(&dir.join("out/report.json"));
     assert_eq!(report["run"]["complete"], false);
     let hosts = read_csv(&dir.join("out/hosts.csv"));

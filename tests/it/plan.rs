@@ -39,7 +39,7 @@ fn scanned_fleet(t: &TestDir) -> std::path::PathBuf {
         ],
     );
     assert!(
-        run.code == 2,
+        run.code == i32::from(exit::BLOCKED),
         "the fleet has blocked instances: {}",
         run.stderr
     );

@@ -185,7 +185,7 @@ fn regression_a_folder_made_read_only_after_the_check_leaves_nothing() {
     let output = child.wait_with_output().unwrap();
     make_read_only(&out, false);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(74), "{stderr}");
+    assert_eq!(output.status.code(), Some(i32::from(exit::IO)), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cannot write report"), "{stderr}");
     assert!(folder(&out).is_empty(), "{:?}", folder(&out).keys());
