@@ -19,6 +19,18 @@ pub enum ProgressMode {
 /// the whole call timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The time of each XAPI call unless `--timeout` says otherwise.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most one live entry may take unless `--host-deadline` says otherwise.
+pub const DEFAULT_HOST_DEADLINE: Duration = Duration::from_secs(300);
+
+/// The largest XAPI response accepted unless `--max-response-mb` says otherwise, in MiB.
+pub const DEFAULT_MAX_RESPONSE_MIB: u64 = 1024;
+
+/// How many entries a scan contacts at once unless `--concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
 /// Settings of the live (XML-RPC) path.
 #[derive(Debug, Clone)]
 pub struct LiveOptions {
@@ -55,13 +67,13 @@ pub enum FetchMode {
 impl Default for LiveOptions {
     fn default() -> Self {
         LiveOptions {
-            call_timeout: Duration::from_secs(30),
+            call_timeout: DEFAULT_CALL_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            host_deadline: Duration::from_secs(300),
+            host_deadline: DEFAULT_HOST_DEADLINE,
             ca_file: None,
             insecure: false,
             tls_legacy: false,
-            max_response_bytes: 1024 * 1024 * 1024,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_MIB * 1024 * 1024,
             connect_retries: 2,
             fetch: FetchMode::Auto,
         }

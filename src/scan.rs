@@ -29,19 +29,27 @@ use std::time::{Duration, Instant, SystemTime};
 pub struct ScanConfig {
     pub inventory: Inventory,
     pub out_dir: PathBuf,
-    pub formats: Vec<Format>,
-    pub write_options: crate::report::WriteOptions,
     pub progress: ProgressMode,
     pub concurrency: usize,
     pub live: LiveOptions,
     /// The command line as typed (it never holds a secret: passwords are not accepted in argv).
     pub command_line: String,
+    /// What the reports hold beyond the scan itself; `capture`, which writes none, keeps the default.
+    pub report: ReportOptions,
+}
+
+/// The options of a run's reports and verdicts: formats, the exit-code gate, the comparison, the
+/// waivers and Nova's data. The default writes no report and adds nothing to the scan's findings.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    pub formats: Vec<Format>,
+    pub write_options: crate::report::WriteOptions,
     pub fail_on: FailOn,
     /// A previous report.json to compare with, already read.
     pub baseline: Option<Baseline>,
     /// Acknowledged findings, already read and validated.
     pub waivers: Vec<Waiver>,
-    /// Today, in days since 1970-01-01 (UTC), for waiver expiry.
+    /// Today, in days since 1970-01-01 (UTC), for waiver expiry (0 in the default: no waiver).
     pub today: i64,
     /// Nova's BDMs and projects, indexed (empty when no Nova file was given).
     pub nova: NovaView,
@@ -90,7 +98,7 @@ fn process(
     cancel: &AtomicBool,
 ) -> Result<Arc<Audited>, String> {
     let audited = |snap: Snapshot| {
-        let audit = audit_pool(&snap, &cfg.nova);
+        let audit = audit_pool(&snap, &cfg.report.nova);
         Audited {
             snapshot: keep_snapshot.then(|| Arc::new(snap)),
             audit,
@@ -481,7 +489,7 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
             .iter()
             .filter(|e| matches!(e.source, Source::Url(_)))
             .count(),
-        ..cfg.inputs.clone()
+        ..cfg.report.inputs.clone()
     };
     let mut audits = Vec::new();
     for r in every_entry(entries.len(), results) {
@@ -525,13 +533,13 @@ pub fn build_report(cfg: &ScanConfig, results: Vec<EntryResult>, run: RunMeta) -
         }
         rows.push(row);
     }
-    let coverage = cfg.nova_servers.as_deref().map(|servers| {
+    let coverage = cfg.report.nova_servers.as_deref().map(|servers| {
         let pools: Vec<&PoolAudit> = audits.iter().map(|(_, a)| a).collect();
         crate::audit::coverage(servers, &pools)
     });
     let mut report = Report::assemble(run, rows, audits);
     report.coverage = coverage.unwrap_or_default();
-    report.nova = cfg.nova_info.clone();
+    report.nova = cfg.report.nova_info.clone();
     apply_run_policy(cfg, &mut report, inputs);
     report
 }
@@ -604,10 +612,10 @@ fn apply_run_policy(cfg: &ScanConfig, report: &mut Report, inputs: Inputs) {
     report.waivers = crate::policy::waivers::apply(
         &mut report.findings,
         &mut report.instances,
-        &cfg.waivers,
-        cfg.today,
+        &cfg.report.waivers,
+        cfg.report.today,
     );
-    if let Some(old) = &cfg.baseline {
+    if let Some(old) = &cfg.report.baseline {
         let audited: HashSet<&str> = report.pools.iter().map(|p| p.pool_uuid.as_str()).collect();
         let (resolved, info) =
             crate::policy::baseline::apply(&mut report.findings, old, &audited, &inputs);
@@ -615,7 +623,7 @@ fn apply_run_policy(cfg: &ScanConfig, report: &mut Report, inputs: Inputs) {
         report.baseline = Some(info);
     }
     report.inputs = Some(inputs);
-    report.finalize(cfg.fail_on);
+    report.finalize(cfg.report.fail_on);
 }
 
 /// RFC 3339 UTC timestamp of a moment, to the second.

@@ -3,7 +3,7 @@
 //! console at its end.
 
 use super::output::{console, human_size, print_line, write_stdout, Listing};
-use super::{concurrency, seconds, DiffArgs, InspectArgs, TrendArgs, TrustArgs, UsageError};
+use super::{DiffArgs, InspectArgs, TrendArgs, TrustArgs, UsageError};
 use crate::config::ProgressMode;
 use crate::policy::exit;
 use crate::report::{Report, RunMeta};
@@ -169,10 +169,8 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
 pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     use crate::policy::baseline::printable;
     use crate::xapi::trust::{trust_all, TrustOutcome};
-    let timeout = seconds("timeout", a.timeout)?;
-    let concurrency = concurrency(a.concurrency)?;
     let inventory = crate::inventory::load(&a.inventory)?;
-    let results = trust_all(&inventory.entries, a.tls_legacy, timeout, concurrency);
+    let results = trust_all(&inventory.entries, a.tls_legacy, a.timeout.0, a.concurrency);
     let mut listing = Listing::default();
     listing.line("Trust on first use: compare each new fingerprint with the one the host itself shows (on its console: openssl x509 -noout -fingerprint -sha256 -in /etc/xensource/xapi-ssl.pem) before you rely on the pinned inventory.")?;
     let mut pins = std::collections::HashMap::new();
@@ -494,9 +492,13 @@ pub fn scan_command(
             Err(e) => console!("warning: --history {}: no burn-down: {e}", dir.display()),
         }
     }
-    let written =
-        crate::report::write_reports(&report, &cfg.out_dir, &cfg.formats, cfg.write_options)
-            .context("writing reports")?;
+    let written = crate::report::write_reports(
+        &report,
+        &cfg.out_dir,
+        &cfg.report.formats,
+        cfg.report.write_options,
+    )
+    .context("writing reports")?;
     if cfg.progress != ProgressMode::Quiet {
         print_outcome(&report, &written, complete);
     }

@@ -36,35 +36,20 @@ fn line_of_key(text: &str, key: &str) -> u64 {
 }
 
 /// A value from the file gets the checks the command line would give it, here, where its line is
-/// known: clap's own (a number, one of the possible values), then the tool's (`--format` names,
-/// `--concurrency` range, seconds, the Nova target port).
+/// known: clap's own (a number, one of the possible values) and the tool's, which run inside clap's
+/// (`--format` names, `--concurrency` range, seconds, the Nova target port).
 fn check_value(arg: &clap::Arg, value: &OsStr) -> Result<(), String> {
     let alone = clap::Command::new("scan")
         .no_binary_name(true)
         .arg(arg.clone().required(false));
-    alone
-        .try_get_matches_from([with_value(arg, value)])
-        .map_err(|e| first_line_of(&e))?;
-    let text = value.to_string_lossy();
+    let Err(e) = alone.try_get_matches_from([with_value(arg, value)]) else {
+        return Ok(());
+    };
+    let Some(ours) = super::values::usage_error_in(&e) else {
+        return Err(first_line_of(&e));
+    };
     let flag = format!("--{}: ", arg.get_long().unwrap_or_default());
-    let ours = |e: super::UsageError| e.0.strip_prefix(&flag).unwrap_or(&e.0).to_string();
-    match arg.get_id().as_str() {
-        "format" => super::parse_formats(&text).map(drop).map_err(ours),
-        "concurrency" => text
-            .parse::<usize>()
-            .map_err(|e| e.to_string())
-            .and_then(|n| super::concurrency(n).map(drop).map_err(ours)),
-        name @ ("timeout" | "connect_timeout" | "host_deadline") => text
-            .parse::<f64>()
-            .map_err(|e| e.to_string())
-            .and_then(|v| {
-                super::seconds(&name.replace('_', "-"), v)
-                    .map(drop)
-                    .map_err(ours)
-            }),
-        "nova_target_port" => super::target_port(&text).map(drop).map_err(ours),
-        _ => Ok(()),
-    }
+    Err(ours.0.strip_prefix(&flag).unwrap_or(&ours.0).to_string())
 }
 
 /// `--name=value` as one argument, so a value that starts with a dash (`timeout = -2`) stays a value.
@@ -107,102 +92,163 @@ pub fn expand(args: Vec<OsString>) -> anyhow::Result<Vec<OsString>> {
     let Some(path) = scan.get_one::<std::path::PathBuf>("config").cloned() else {
         return Ok(args);
     };
-    let text = std::fs::read_to_string(&path).map_err(|cause| InputError::Unreadable {
-        path: path.clone(),
-        cause,
-    })?;
-    let table: toml::Table = toml::from_str(&text).map_err(|e| InputError::Invalid {
-        path: path.clone(),
-        line: e.span().map_or(1, |s| {
-            1 + text[..s.start.min(text.len())].matches('\n').count() as u64
-        }),
-        message: e.message().to_string(),
-    })?;
-    let base = path.parent().unwrap_or(Path::new(""));
+    let file = ConfigFile::read(path)?;
     let cmd = super::Cli::command();
     let scan_cmd = cmd
         .find_subcommand("scan")
         .ok_or_else(|| anyhow::anyhow!("internal error: no scan command"))?;
-    let known: Vec<String> = scan_cmd
-        .get_arguments()
-        .filter(|a| a.get_long().is_some() && a.get_id() != "config" && a.get_id() != "help")
-        .map(|a| a.get_id().to_string())
-        .collect();
-    let mut tokens: Vec<OsString> = Vec::new();
-    for (raw_key, value) in &table {
-        let key = raw_key.replace('-', "_");
-        let invalid = |message: String| InputError::Invalid {
-            path: path.clone(),
-            line: line_of_key(&text, raw_key),
-            message,
-        };
-        let Some(arg) = scan_cmd
-            .get_arguments()
-            .find(|a| a.get_id() == key.as_str() && known.contains(&key))
-        else {
-            return Err(invalid(format!(
-                "unknown key {raw_key:?} (known: {})",
-                known.join(", ")
-            ))
-            .into());
-        };
-        if scan.value_source(&key) == Some(ValueSource::CommandLine) {
-            continue; // the command line wins
-        }
-        let long = format!("--{}", arg.get_long().unwrap_or(&key));
-        let is_path = PATH_KEYS.contains(&key.as_str());
-        let text_of = |v: &toml::Value| -> Result<OsString, InputError> {
-            let s = match v {
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Integer(i) => i.to_string(),
-                toml::Value::Float(f) => f.to_string(),
-                other => {
-                    return Err(invalid(format!(
-                        "{raw_key}: expected text or a number, got {}",
-                        other.type_str()
-                    )))
-                }
-            };
-            Ok(if is_path {
-                base.join(s).into_os_string()
-            } else {
-                s.into()
-            })
-        };
-        match (arg.get_action(), value) {
-            (ArgAction::SetTrue, toml::Value::Boolean(true)) => tokens.push(long.into()),
-            (ArgAction::SetTrue, toml::Value::Boolean(false)) => {}
-            (ArgAction::SetTrue, _) => {
-                return Err(invalid(format!("{raw_key}: expected true or false")).into())
-            }
-            (ArgAction::Append, toml::Value::Array(items)) => {
-                for item in items {
-                    tokens.push(with_value(arg, &text_of(item)?));
-                }
-            }
-            (_, toml::Value::Array(items)) if key == "format" => {
-                let parts: Result<Vec<String>, InputError> = items
-                    .iter()
-                    .map(|i| text_of(i).map(|s| s.to_string_lossy().into_owned()))
-                    .collect();
-                let joined = OsString::from(parts?.join(","));
-                check_value(arg, &joined).map_err(|m| invalid(format!("{raw_key}: {m}")))?;
-                tokens.push(with_value(arg, &joined));
-            }
-            (_, v) => {
-                let value = text_of(v)?;
-                check_value(arg, &value).map_err(|m| invalid(format!("{raw_key}: {m}")))?;
-                tokens.push(with_value(arg, &value));
-            }
-        }
-    }
-    // [program, "scan", <the file's options>, <the command line's>]
+    let tokens = file.tokens(scan_cmd, scan)?;
+    Ok(splice(args, tokens))
+}
+
+/// `[program, "scan", <the file's options>, <the command line's>]`
+fn splice(args: Vec<OsString>, tokens: Vec<OsString>) -> Vec<OsString> {
     let mut out = Vec::with_capacity(args.len() + tokens.len());
     let mut it = args.into_iter();
     out.extend(it.by_ref().take(2));
     out.extend(tokens);
     out.extend(it);
-    Ok(out)
+    out
+}
+
+/// The options `scan --config` may set: every long option but `--config` and `--help`, by id.
+fn settable_options(scan_cmd: &clap::Command) -> Vec<String> {
+    scan_cmd
+        .get_arguments()
+        .filter(|a| a.get_long().is_some() && a.get_id() != "config" && a.get_id() != "help")
+        .map(|a| a.get_id().to_string())
+        .collect()
+}
+
+/// A config file, read and parsed as TOML; errors name its path and line.
+struct ConfigFile {
+    path: std::path::PathBuf,
+    text: String,
+    table: toml::Table,
+}
+
+impl ConfigFile {
+    fn read(path: std::path::PathBuf) -> Result<ConfigFile, InputError> {
+        let text = std::fs::read_to_string(&path).map_err(|cause| InputError::Unreadable {
+            path: path.clone(),
+            cause,
+        })?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| InputError::Invalid {
+            path: path.clone(),
+            line: e.span().map_or(1, |s| {
+                1 + text[..s.start.min(text.len())].matches('\n').count() as u64
+            }),
+            message: e.message().to_string(),
+        })?;
+        Ok(ConfigFile { path, text, table })
+    }
+
+    /// An error about `raw_key`, at the line that sets it.
+    fn invalid(&self, raw_key: &str, message: String) -> InputError {
+        InputError::Invalid {
+            path: self.path.clone(),
+            line: line_of_key(&self.text, raw_key),
+            message,
+        }
+    }
+
+    /// The file's options as command-line arguments, in the file's order, leaving out those the
+    /// command line gives (the command line wins).
+    fn tokens(
+        &self,
+        scan_cmd: &clap::Command,
+        scan: &clap::ArgMatches,
+    ) -> Result<Vec<OsString>, InputError> {
+        let known = settable_options(scan_cmd);
+        let mut tokens: Vec<OsString> = Vec::new();
+        for (raw_key, value) in &self.table {
+            let key = raw_key.replace('-', "_");
+            let Some(arg) = scan_cmd
+                .get_arguments()
+                .find(|a| a.get_id() == key.as_str() && known.contains(&key))
+            else {
+                return Err(self.invalid(
+                    raw_key,
+                    format!("unknown key {raw_key:?} (known: {})", known.join(", ")),
+                ));
+            };
+            if scan.value_source(&key) == Some(ValueSource::CommandLine) {
+                continue; // the command line wins
+            }
+            tokens.extend(self.option_tokens(arg, raw_key, value)?);
+        }
+        Ok(tokens)
+    }
+
+    /// One key's arguments: a flag, one `--name=value` per item of a repeatable option, or one
+    /// checked `--name=value` (a `format` list joined with commas).
+    fn option_tokens(
+        &self,
+        arg: &clap::Arg,
+        raw_key: &str,
+        value: &toml::Value,
+    ) -> Result<Vec<OsString>, InputError> {
+        let checked = |value: OsString| -> Result<Vec<OsString>, InputError> {
+            check_value(arg, &value)
+                .map_err(|m| self.invalid(raw_key, format!("{raw_key}: {m}")))?;
+            Ok(vec![with_value(arg, &value)])
+        };
+        match (arg.get_action(), value) {
+            (ArgAction::SetTrue, toml::Value::Boolean(true)) => {
+                Ok(vec![
+                    format!("--{}", arg.get_long().unwrap_or_default()).into()
+                ])
+            }
+            (ArgAction::SetTrue, toml::Value::Boolean(false)) => Ok(Vec::new()),
+            (ArgAction::SetTrue, _) => {
+                Err(self.invalid(raw_key, format!("{raw_key}: expected true or false")))
+            }
+            (ArgAction::Append, toml::Value::Array(items)) => items
+                .iter()
+                .map(|item| Ok(with_value(arg, &self.value_text(arg, raw_key, item)?)))
+                .collect(),
+            (_, toml::Value::Array(items)) if arg.get_id() == "format" => {
+                let parts = items
+                    .iter()
+                    .map(|i| {
+                        self.value_text(arg, raw_key, i)
+                            .map(|s| s.to_string_lossy().into_owned())
+                    })
+                    .collect::<Result<Vec<String>, InputError>>()?;
+                checked(OsString::from(parts.join(",")))
+            }
+            (_, v) => checked(self.value_text(arg, raw_key, v)?),
+        }
+    }
+
+    /// A text or a number as the argument's text; a path is resolved against the file's folder.
+    fn value_text(
+        &self,
+        arg: &clap::Arg,
+        raw_key: &str,
+        v: &toml::Value,
+    ) -> Result<OsString, InputError> {
+        let s = match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            other => {
+                return Err(self.invalid(
+                    raw_key,
+                    format!(
+                        "{raw_key}: expected text or a number, got {}",
+                        other.type_str()
+                    ),
+                ))
+            }
+        };
+        Ok(if PATH_KEYS.contains(&arg.get_id().as_str()) {
+            let base = self.path.parent().unwrap_or(Path::new(""));
+            base.join(s).into_os_string()
+        } else {
+            s.into()
+        })
+    }
 }
 
 #[cfg(test)]

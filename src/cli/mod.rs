@@ -4,13 +4,16 @@
 
 use crate::audit::NovaView;
 use crate::classify::NovaTargetConf;
-use crate::config::{FetchMode, LiveOptions, ProgressMode};
+use crate::config::{
+    FetchMode, LiveOptions, ProgressMode, DEFAULT_CALL_TIMEOUT, DEFAULT_CONCURRENCY,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST_DEADLINE, DEFAULT_MAX_RESPONSE_MIB,
+};
 use crate::error::{InputError, ReportError};
 use crate::policy::baseline::Baseline;
 use crate::policy::inputs::{file_sha256, InputFile, Inputs};
 use crate::policy::{exit, FailOn};
-use crate::report::{Format, NovaInfo};
-use crate::scan::ScanConfig;
+use crate::report::NovaInfo;
+use crate::scan::{ReportOptions, ScanConfig};
 mod commands;
 mod config_file;
 mod interrupt;
@@ -18,6 +21,7 @@ mod man_page;
 mod nova_db_args;
 mod output;
 mod plan_cmd;
+mod values;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use commands::{
@@ -27,6 +31,17 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use values::{
+    concurrency_value, max_response_mb, parse_formats, seconds_of, target_port, Formats, Seconds,
+};
+
+/// `trust`'s connect and handshake timeout per host unless `--timeout` says otherwise.
+const TRUST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many hosts `trust` contacts at once unless `--concurrency` says otherwise.
+const TRUST_CONCURRENCY: usize = 16;
+/// The destinations' `[xenserver] target_port` unless `--nova-target-port` says otherwise (Nova's
+/// own default).
+const DEFAULT_NOVA_TARGET_PORT: &str = "3260";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -105,14 +120,14 @@ pub struct TrustArgs {
     #[arg(long, short = 'o', value_name = "NEW_CSV")]
     pub out: PathBuf,
     /// Connect and handshake timeout per host, in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
-    pub timeout: f64,
+    #[arg(long, default_value_t = Seconds(TRUST_TIMEOUT), value_name = "SECS", value_parser = seconds_of("timeout"))]
+    pub timeout: Seconds,
     /// Allow TLS 1.0/1.1 for every entry (the `tls_legacy` column does it for one); rows reached
     /// only that way get `tls_legacy=true` in the copy.
     #[arg(long)]
     pub tls_legacy: bool,
     /// How many hosts are contacted at once.
-    #[arg(long, short = 'j', default_value_t = 16, value_name = "N")]
+    #[arg(long, short = 'j', default_value_t = TRUST_CONCURRENCY, value_name = "N", value_parser = concurrency_value)]
     pub concurrency: usize,
 }
 
@@ -162,18 +177,18 @@ pub struct SourceArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// How many entries are scanned at once (network-bound: independent of the CPU count).
-    #[arg(long, short = 'j', default_value_t = 32, value_name = "N")]
+    #[arg(long, short = 'j', default_value_t = DEFAULT_CONCURRENCY, value_name = "N", value_parser = concurrency_value)]
     pub concurrency: usize,
     /// Time of each XAPI call (connect, TLS handshake, request and the whole answer), in seconds.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
-    pub timeout: f64,
+    #[arg(long, default_value_t = Seconds(DEFAULT_CALL_TIMEOUT), value_name = "SECS", value_parser = seconds_of("timeout"))]
+    pub timeout: Seconds,
     /// The most one TCP connect may take, in seconds (within --timeout; the TLS handshake is not
     /// included): a host that never answers fails after this, not after --timeout.
-    #[arg(long, default_value_t = 5.0, value_name = "SECS")]
-    pub connect_timeout: f64,
+    #[arg(long, default_value_t = Seconds(DEFAULT_CONNECT_TIMEOUT), value_name = "SECS", value_parser = seconds_of("connect-timeout"))]
+    pub connect_timeout: Seconds,
     /// The most one live entry may take, all calls and retries included, in seconds.
-    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
-    pub host_deadline: f64,
+    #[arg(long, default_value_t = Seconds(DEFAULT_HOST_DEADLINE), value_name = "SECS", value_parser = seconds_of("host-deadline"))]
+    pub host_deadline: Seconds,
     /// Extra CA certificates (PEM) to trust for https:// endpoints.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -185,11 +200,11 @@ pub struct SourceArgs {
     #[arg(long)]
     pub tls_legacy: bool,
     /// The largest XAPI response accepted, in MiB.
-    #[arg(long, default_value_t = 1024, value_name = "MIB")]
+    #[arg(long, default_value_t = DEFAULT_MAX_RESPONSE_MIB, value_name = "MIB", value_parser = max_response_mb)]
     pub max_response_mb: u64,
     /// Fetch records with event.from (one call) or get_all_records per class.
-    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "records"])]
-    pub fetch: String,
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = FetchMode::Auto)]
+    pub fetch: FetchMode,
 }
 
 /// `capture`: only where the data comes from.
@@ -210,8 +225,8 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub source: SourceArgs,
     /// Report formats, comma-separated: csv, json, html, md, xlsx, junit, prom, or all.
-    #[arg(long, value_name = "LIST", default_value = "csv,json,html,md")]
-    pub format: String,
+    #[arg(long, value_name = "LIST", default_value = "csv,json,html,md", value_parser = parse_formats)]
+    pub format: Formats,
     /// Start every CSV file with a UTF-8 byte order mark (for Excel in locales that misread UTF-8).
     #[arg(long)]
     pub csv_bom: bool,
@@ -226,8 +241,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
     /// Which findings raise the exit code: blocked, review, or never.
-    #[arg(long, value_name = "LEVEL", default_value = "blocked", value_parser = ["blocked", "review", "never"])]
-    pub fail_on: String,
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = FailOn::Blocked)]
+    pub fail_on: FailOn,
     /// Nova's instances: `openstack server list --all-projects --long -f json`, or a CSV/TSV export
     /// of the instances table. Every instance is then accounted for in coverage.csv. Repeatable.
     #[arg(long, value_name = "FILE")]
@@ -241,7 +256,7 @@ pub struct ScanArgs {
     pub nova_db: nova_db_args::NovaDbArgs,
     /// The destinations' `[xenserver] target_port` (used for portals without a port; default
     /// 3260). Only the Nova check uses it: it needs --nova-bdms.
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", value_parser = target_port)]
     pub nova_target_port: Option<String>,
     /// The destinations' `[xenserver] target_host` (used for empty portals; default: none). Only
     /// the Nova check uses it: it needs --nova-bdms.
@@ -281,56 +296,6 @@ pub fn exit_code_of(err: &anyhow::Error) -> u8 {
     exit::INTERNAL
 }
 
-fn seconds(name: &str, v: f64) -> Result<Duration, UsageError> {
-    if v.is_finite() && v > 0.0 && v < 1e7 {
-        Ok(Duration::from_secs_f64(v))
-    } else {
-        Err(UsageError(format!(
-            "--{name} must be a positive number of seconds, got {v}"
-        )))
-    }
-}
-
-/// `--concurrency`, one rule for every command that contacts hosts: 1 to 1024.
-fn concurrency(n: usize) -> Result<usize, UsageError> {
-    if (1..=1024).contains(&n) {
-        Ok(n)
-    } else {
-        Err(UsageError(format!(
-            "--concurrency must be between 1 and 1024, got {n}"
-        )))
-    }
-}
-
-/// Parse `--format`.
-pub fn parse_formats(s: &str) -> Result<Vec<Format>, UsageError> {
-    let mut out = Vec::new();
-    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
-        let wanted: Vec<Format> = if part.trim().eq_ignore_ascii_case("all") {
-            Format::ALL.to_vec()
-        } else {
-            vec![Format::parse(part).ok_or_else(|| {
-                UsageError(format!(
-                    "--format: unknown format {part:?} (known: {}, all)",
-                    Format::NAMES
-                ))
-            })?]
-        };
-        for f in wanted {
-            if !out.contains(&f) {
-                out.push(f);
-            }
-        }
-    }
-    if out.is_empty() {
-        return Err(UsageError(format!(
-            "--format: name at least one of {}, all",
-            Format::NAMES
-        )));
-    }
-    Ok(out)
-}
-
 /// The parts of a configuration every command that scans shares.
 struct SourceConfig {
     inventory: crate::inventory::Inventory,
@@ -345,23 +310,15 @@ impl SourceArgs {
     /// folder is checked last, by the caller, once every input is known to be good (a bad input
     /// leaves no folder behind).
     fn into_config(self) -> anyhow::Result<SourceConfig> {
-        concurrency(self.concurrency)?;
-        if self.max_response_mb == 0 {
-            return Err(UsageError("--max-response-mb must be at least 1".into()).into());
-        }
         let live = LiveOptions {
-            call_timeout: seconds("timeout", self.timeout)?,
-            connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
-            host_deadline: seconds("host-deadline", self.host_deadline)?,
+            call_timeout: self.timeout.0,
+            connect_timeout: self.connect_timeout.0,
+            host_deadline: self.host_deadline.0,
             ca_file: self.ca_file,
             insecure: self.insecure,
             tls_legacy: self.tls_legacy,
             max_response_bytes: self.max_response_mb.saturating_mul(1024 * 1024),
-            fetch: if self.fetch == "records" {
-                FetchMode::AllRecords
-            } else {
-                FetchMode::Auto
-            },
+            fetch: self.fetch,
             ..LiveOptions::default()
         };
         if let Some(ca) = &live.ca_file {
@@ -440,20 +397,11 @@ impl CaptureArgs {
         let cfg = ScanConfig {
             inventory: src.inventory,
             out_dir: src.out_dir,
-            formats: Vec::new(),
-            write_options: Default::default(),
             progress: src.progress,
             concurrency: src.concurrency,
             live: src.live,
             command_line,
-            fail_on: FailOn::default(),
-            baseline: None,
-            waivers: Vec::new(),
-            today: crate::policy::waivers::today(),
-            nova: NovaView::default(),
-            nova_servers: None,
-            nova_info: None,
-            inputs: Default::default(),
+            report: ReportOptions::default(),
         };
         Ok((cfg, exports))
     }
@@ -462,7 +410,7 @@ impl CaptureArgs {
 impl ScanArgs {
     /// The one fallible step from arguments to configuration.
     pub fn into_config(self, command_line: String) -> anyhow::Result<ScanConfig> {
-        let formats = parse_formats(&self.format)?;
+        let formats = self.format.0;
         let src = self.source.into_config()?;
         let baseline = match &self.baseline {
             Some(p) => Some(baseline_of(
@@ -476,7 +424,10 @@ impl ScanArgs {
             None => Vec::new(),
         };
         let quiet = src.progress == ProgressMode::Quiet;
-        let port = target_port(self.nova_target_port.as_deref().unwrap_or("3260"))?;
+        let port = self
+            .nova_target_port
+            .clone()
+            .unwrap_or_else(|| DEFAULT_NOVA_TARGET_PORT.to_string());
         let conf = NovaTargetConf {
             target_port: port,
             target_host: self
@@ -518,7 +469,7 @@ impl ScanArgs {
                 target_host: conf.target_host.clone().unwrap_or_default(),
             });
         crate::report::atomic::check_writable(&src.out_dir)?;
-        let fail_on = FailOn::parse(&self.fail_on).unwrap_or_default();
+        let fail_on = self.fail_on;
         let inputs = Inputs {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             inventory_sha256: src.inventory.digest.clone(),
@@ -537,36 +488,27 @@ impl ScanArgs {
         Ok(ScanConfig {
             inventory: src.inventory,
             out_dir: src.out_dir,
-            formats,
-            write_options: crate::report::WriteOptions {
-                csv_bom: self.csv_bom,
-                plan: self.plan,
-            },
             progress: src.progress,
             concurrency: src.concurrency,
             live: src.live,
             command_line,
-            fail_on,
-            baseline,
-            waivers,
-            today: crate::policy::waivers::today(),
-            nova,
-            nova_servers: nova_data.servers,
-            nova_info,
-            inputs,
+            report: ReportOptions {
+                formats,
+                write_options: crate::report::WriteOptions {
+                    csv_bom: self.csv_bom,
+                    plan: self.plan,
+                },
+                fail_on,
+                baseline,
+                waivers,
+                today: crate::policy::waivers::today(),
+                nova,
+                nova_servers: nova_data.servers,
+                nova_info,
+                inputs,
+            },
         })
     }
-}
-
-/// `--nova-target-port`: a port number, 1 to 65535.
-fn target_port(text: &str) -> Result<String, UsageError> {
-    let port = text.trim();
-    if port.parse::<u16>().map_or(true, |p| p == 0) {
-        return Err(UsageError(format!(
-            "--nova-target-port must be a port number (1-65535), got {port:?}"
-        )));
-    }
-    Ok(port.to_string())
 }
 
 /// Options that were given but change nothing, and Nova files that hold nothing: each a mistake
@@ -674,6 +616,9 @@ fn run_command(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitC
             return Ok(ExitCode::SUCCESS);
         }
         Err(e) => {
+            if let Some(ours) = values::usage_error_in(&e) {
+                return Err(UsageError(ours.0.clone()).into());
+            }
             let _ = e.print();
             return Ok(ExitCode::from(exit::USAGE));
         }
@@ -715,19 +660,6 @@ fn run_command(args: impl IntoIterator<Item = OsString>) -> anyhow::Result<ExitC
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_concurrency_rule() {
-        for (n, ok) in [
-            (0, false),
-            (1, true),
-            (32, true),
-            (1024, true),
-            (1025, false),
-        ] {
-            assert_eq!(concurrency(n).is_ok(), ok, "{n}");
-        }
-    }
 
     #[test]
     fn nova_warnings_name_what_is_ignored_or_empty() {

@@ -2,12 +2,17 @@
 //! database before anything is scanned (a failure is one line, exit 64, and no report). The
 //! databases' data joins that of the `--nova-servers`/`--nova-bdms` files through the same parser.
 
+use super::values::{seconds_of, Seconds};
 use crate::nova::NovaData;
 use crate::nova_db::{read_nova_db, ConnectOptions, DbExport, NovaDbUrl, Password, SslMode};
 use clap::Args;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// How long the TCP connect to a Nova database may take unless `--nova-db-connect-timeout` says
+/// otherwise.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Args)]
 pub struct NovaDbArgs {
@@ -25,15 +30,15 @@ pub struct NovaDbArgs {
     pub nova_db_password_file: Option<PathBuf>,
     /// TLS to the Nova database: verify-identity (chain and host name), verify-ca (chain only),
     /// required (encrypted, certificate unchecked) or disabled (plain: only when asked).
-    #[arg(long, value_name = "MODE", default_value = "verify-identity", value_parser = ["verify-identity", "verify-ca", "required", "disabled"])]
-    pub nova_db_ssl_mode: String,
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = SslMode::VerifyIdentity)]
+    pub nova_db_ssl_mode: SslMode,
     /// Extra CA certificates (PEM) trusted for the Nova database (with the system roots).
     #[arg(long, value_name = "FILE")]
     pub nova_db_ca_file: Option<PathBuf>,
     /// How long the TCP connect to a Nova database may take, in seconds (each wait for its answers,
     /// the greeting and login included, is bounded by --timeout).
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
-    pub nova_db_connect_timeout: f64,
+    #[arg(long, default_value_t = Seconds(DEFAULT_CONNECT_TIMEOUT), value_name = "SECS", value_parser = seconds_of("nova-db-connect-timeout"))]
+    pub nova_db_connect_timeout: Seconds,
 }
 
 impl NovaDbArgs {
@@ -52,12 +57,9 @@ impl NovaDbArgs {
                 self.nova_db_password_env.as_deref(),
                 self.nova_db_password_file.as_deref(),
             )?,
-            ssl_mode: SslMode::parse(&self.nova_db_ssl_mode).unwrap_or(SslMode::VerifyIdentity),
+            ssl_mode: self.nova_db_ssl_mode,
             ca_file: self.nova_db_ca_file.clone(),
-            connect_timeout: super::seconds(
-                "nova-db-connect-timeout",
-                self.nova_db_connect_timeout,
-            )?,
+            connect_timeout: self.nova_db_connect_timeout.0,
             read_timeout,
         };
         let mut out = Vec::new();

@@ -1,6 +1,9 @@
-//! The XenAPI side: the wire codec, the read-only client, and the simulator that serves dumps over real
-//! HTTP so that the live path can be tested (and tried by a user) without a XenServer. `fetch_snapshot`
-//! is what the scanner calls for an inventory entry with a `url`.
+//! The live source: the read-only XML-RPC client of a XAPI endpoint. `wire` encodes calls and
+//! decodes answers (with `xmlscan`, a scanner made for XML-RPC) straight into the model's builder,
+//! `http` is the HTTP/1.1 transport (one kept-alive connection per entry), `tls` and `trust` the
+//! certificate checks and trust on first use, `sessions` the sessions a scan holds open (logged out
+//! on an interrupt). `fetch_shared` is what the scanner calls for an inventory entry with a
+//! `url`. The simulator that serves dumps over real HTTP for the tests is not here: `sim::xapi`.
 
 pub mod client;
 pub mod http;

@@ -4,11 +4,12 @@
 //! early (legacy name again: regressed), bad input (one line, exit 64), hostile names, and the demo
 //! plan in reports/demo kept current.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, read_json, xsa, TestDir};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use util::{read_csv, read_json, xsa, TestDir};
 
 /// Scan a generated fleet of 4 pools x 3 hosts x 60 instances; return the report.json path.
 fn scanned_fleet(t: &TestDir) -> std::path::PathBuf {
@@ -38,7 +39,7 @@ fn scanned_fleet(t: &TestDir) -> std::path::PathBuf {
         ],
     );
     assert!(
-        run.code == 2,
+        run.code == i32::from(exit::BLOCKED),
         "the fleet has blocked instances: {}",
         run.stderr
     );
@@ -75,7 +76,7 @@ fn a_generated_fleet_is_planned_once_per_blocked_instance_within_the_limits() {
             "3",
         ],
     )
-    .expect_code(0);
+    .expect_code(exit::CLEAN);
     let rows = read_csv(&out.join("plan.csv"));
     let header = util::csv_header(&out.join("plan.csv"));
     for col in [
@@ -152,7 +153,7 @@ fn plan_check_says_done_for_fixed_volumes_and_regressed_for_a_too_early_fix() {
             out.to_str().unwrap(),
         ],
     )
-    .expect_code(0);
+    .expect_code(exit::CLEAN);
     let plan_csv = out.join("plan.csv");
     let rows = read_csv(&plan_csv);
     let wave1: Vec<&BTreeMap<String, String>> = rows.iter().filter(|r| r["wave"] == "1").collect();
@@ -213,7 +214,7 @@ fn plan_check_says_done_for_fixed_volumes_and_regressed_for_a_too_early_fix() {
             plan_csv.to_str().unwrap(),
         ],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     let status: BTreeMap<&str, &str> = run
         .stdout
         .lines()
@@ -313,7 +314,7 @@ fn bad_input_is_one_line_and_exit_64() {
     ];
     for (args, says) in cases {
         let run = xsa(t.path(), &args);
-        run.expect_code(64);
+        run.expect_code(exit::USAGE);
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
         if !args.contains(&"--priority") {
@@ -351,7 +352,7 @@ fn hostile_names_stay_text_in_every_plan_file() {
             out.to_str().unwrap(),
         ],
     )
-    .expect_code(0);
+    .expect_code(exit::CLEAN);
     let rows = read_csv(&out.join("plan.csv"));
     assert!(!rows.is_empty());
     for r in &rows {
@@ -396,7 +397,7 @@ fn demo_plan_is_current() {
             out.to_str().unwrap(),
         ],
     )
-    .expect_code(0);
+    .expect_code(exit::CLEAN);
     for f in ["plan.md", "plan.csv", "plan.sh"] {
         let got = std::fs::read_to_string(out.join(f)).unwrap();
         let path = root.join("reports/demo").join(f);
@@ -421,7 +422,7 @@ fn capacity_of(
         &["scan", "-i", inventory.to_str().unwrap(), "-o", out, "-q"],
         env,
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     read_json(&dir.join(out).join("report.json"))["capacity"].clone()
 }
 
@@ -490,7 +491,7 @@ fn live_scans_and_capture_keep_the_capacity_figures_of_the_dumps() {
                 ],
                 &[("PLAN_SIM_PW", PW)],
             )
-            .expect_code(0);
+            .expect_code(exit::CLEAN);
             let captured = capacity_of(&dir, &cap.join("inventory.csv"), "captured", &[]);
             assert_eq!(captured, offline, "capture keeps the figures");
         }
@@ -517,7 +518,7 @@ fn scan_plan_adds_the_runbook_to_report_html_and_xlsx() {
             "--plan",
         ],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     xsa(
         t.path(),
         &[
@@ -531,8 +532,8 @@ fn scan_plan_adds_the_runbook_to_report_html_and_xlsx() {
             "html,xlsx",
         ],
     )
-    .expect_code(2);
-    xsa(t.path(), &["plan", "with/report.json", "--out", "plan"]).expect_code(0);
+    .expect_code(exit::BLOCKED);
+    xsa(t.path(), &["plan", "with/report.json", "--out", "plan"]).expect_code(exit::CLEAN);
     let planned = read_csv(&t.join("plan/plan.csv"));
     assert!(!planned.is_empty());
     let html = std::fs::read_to_string(t.join("with/report.html")).unwrap();

@@ -3,11 +3,12 @@
 //! back), coverage and its exit codes, bad Nova exports (exit 64, nothing written, file and line
 //! named, no secret echoed), and no CHAP secret from the BDM export reaching any output.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, read_json, xsa, TestDir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use util::{read_csv, read_json, xsa, TestDir};
 
 type Row = BTreeMap<String, String>;
 
@@ -24,7 +25,7 @@ fn scan(dir: &TestDir, out: &str, extra: &[&str]) -> util::Run {
 
 /// The demo's findings without Nova's files.
 fn plain_findings(dir: &TestDir) -> Vec<Row> {
-    scan(dir, "plain", &[]).expect_code(2);
+    scan(dir, "plain", &[]).expect_code(exit::BLOCKED);
     read_csv(&dir.join("plain/findings.csv"))
 }
 
@@ -73,7 +74,7 @@ fn provided(sr_uuid: &str) -> Option<String> {
 // Expected uuids, computed outside the code under test: Python 3's `uuid.uuid5(uuid.uuid5(
 // uuid.UUID(int=0), 'volume_utils-SR_UUID'), '<target>/<port>/<iqn>')`, i.e. what Nova's
 // `volume_utils.parse_sr_info` (tag mitaka-eol) returns for these demo volumes; the float case was
-// run through Nova's own function with Python 2's `str()` of a float emulated (see tests/nova_exact.rs).
+// run through Nova's own function with Python 2's `str()` of a float emulated (see tests/it/nova_exact.rs).
 /// 10.20.2.11/3260/iqn.2010-10.org.openstack:volume-9f3eb0fd-129c-53f2-aa84-2dcbe89d3bc5
 const NEW_3260: &str = "9aa91cba-e7ab-5ea6-bc49-c1aae3e6bca2";
 /// 10.20.2.11/3261/iqn.2010-10.org.openstack:volume-9f3eb0fd-129c-53f2-aa84-2dcbe89d3bc5
@@ -489,7 +490,7 @@ fn demo_with_nova_accounts_for_every_instance_and_keeps_secrets() {
             nova.join("bdms.tsv").to_str().unwrap(),
         ],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     let out = dir.join("out");
     let findings = read_csv(&out.join("findings.csv"));
     let coverage = read_csv(&out.join("coverage.csv"));
@@ -656,18 +657,18 @@ fn coverage_run(
 #[test]
 fn coverage_sets_the_exit_code() {
     let dir = TestDir::new();
-    coverage_run(&dir, "all", |_| {}).expect_code(0);
+    coverage_run(&dir, "all", |_| {}).expect_code(exit::CLEAN);
     let ghost = |host: &str| serde_json::json!({"ID": "0f0f0f0f-0000-5000-8000-00000000000a", "Name": "ghost", "Status": "ACTIVE", "Power State": "Running", "Host": host, "Project ID": "p"});
     // Nova places an instance on an audited host (any case) that XAPI does not have: a warning.
-    coverage_run(&dir, "ghost", |l| l.push(ghost("POOL-00000-XS02"))).expect_code(1);
+    coverage_run(&dir, "ghost", |l| l.push(ghost("POOL-00000-XS02"))).expect_code(exit::WARNINGS);
     // XAPI has a Nova VM that Nova does not list: a warning.
     coverage_run(&dir, "leftover", |l| {
         l.pop();
     })
-    .expect_code(1);
+    .expect_code(exit::WARNINGS);
     // Nova runs an instance on a host no audited pool has: the audit is incomplete.
     let run = coverage_run(&dir, "outside", |l| l.push(ghost("compute-99")));
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     let rows = read_csv(&dir.join("outside/coverage.csv"));
     assert_eq!(
         rows.iter()
@@ -679,7 +680,7 @@ fn coverage_sets_the_exit_code() {
     let dump = dir.join("clean/dumps/pool-00001.xml");
     let saved = std::fs::read(&dump).unwrap();
     std::fs::write(&dump, b"<database><table name=\"VM\">").unwrap();
-    coverage_run(&dir, "failed", |_| {}).expect_code(3);
+    coverage_run(&dir, "failed", |_| {}).expect_code(exit::ENTRY_FAILED);
     std::fs::write(&dump, saved).unwrap();
     let rows = read_csv(&dir.join("failed/coverage.csv"));
     let servers: serde_json::Value = serde_json::from_str(
@@ -702,7 +703,7 @@ fn coverage_sets_the_exit_code() {
 }
 
 fn assert_input_error(dir: &TestDir, out: &str, run: util::Run, names: &str) {
-    run.expect_code(64);
+    run.expect_code(exit::USAGE);
     let line = run.stderr.trim();
     assert_eq!(line.lines().count(), 1, "one line: {line}");
     assert!(line.contains(names), "names {names}: {line}");
@@ -853,7 +854,7 @@ fn coverage_maps_service_hosts_through_what_xapi_shows() {
             s["Host"] = format!("compute-{h}").into();
         }
     };
-    coverage_run(&dir, "renamed", rename).expect_code(0);
+    coverage_run(&dir, "renamed", rename).expect_code(exit::CLEAN);
     let rows = read_csv(&dir.join("renamed/coverage.csv"));
     assert!(rows.iter().all(|r| r["coverage"] == "audited"));
     let ghost = |host: &str| serde_json::json!({"ID": "0f0f0f0f-0000-5000-8000-00000000000a", "Name": "ghost", "Status": "ACTIVE", "Power State": 1, "Host": host});
@@ -863,7 +864,7 @@ fn coverage_maps_service_hosts_through_what_xapi_shows() {
         rename(l);
         l.push(ghost("COMPUTE-pool-00000-xs01"));
     });
-    run.expect_code(1);
+    run.expect_code(exit::WARNINGS);
     let rows = read_csv(&dir.join("ghost/coverage.csv"));
     let g = rows.iter().find(|r| r["instance_name"] == "ghost").unwrap();
     assert_eq!(
@@ -888,7 +889,7 @@ fn coverage_maps_service_hosts_through_what_xapi_shows() {
         rename(l);
         l.push(ghost("pool-00000-xs01"));
     })
-    .expect_code(3);
+    .expect_code(exit::ENTRY_FAILED);
     // An instances-table export has `node`: it decides, whatever the service host.
     let csv = dir.write(
         "instances.csv",
@@ -918,5 +919,5 @@ fn coverage_maps_service_hosts_through_what_xapi_shows() {
         ),
         ("missing-in-xapi", "pool-00001-xs02", "compute-x")
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, i32::from(exit::WARNINGS), "{}", run.stderr);
 }

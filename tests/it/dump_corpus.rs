@@ -2,7 +2,7 @@
 //! per-table row counts as a plain XML parser (roxmltree) finds; gzip is detected; a truncated or
 //! corrupt dump is an error that names the file.
 
-mod util;
+use crate::util;
 
 use std::collections::BTreeMap;
 use std::io::Write;

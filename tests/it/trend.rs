@@ -5,11 +5,12 @@
 //! refused with one line and exit 64. `scan --history` keeps the runs and draws the burn-down.
 //! `reports/demo/trend.html` and `trend.csv` are this history's output (`XSA_BLESS=1` rewrites them).
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, read_json, xsa, TestDir};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use util::{read_csv, read_json, xsa, TestDir};
 
 /// What changes before one weekly scan.
 struct Week {
@@ -145,7 +146,13 @@ fn demo_history(dir: &TestDir) -> Vec<PathBuf> {
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = xsa(dir.path(), &args);
-        assert!(matches!(run.code, 2 | 3), "{}", run.stderr);
+        assert!(
+            [exit::BLOCKED, exit::ENTRY_FAILED]
+                .map(i32::from)
+                .contains(&run.code),
+            "{}",
+            run.stderr
+        );
         if week.west_missing {
             std::fs::rename(&parked, &west).unwrap();
         }
@@ -174,7 +181,7 @@ fn n(row: &BTreeMap<String, String>, col: &str) -> u64 {
 fn trend_csv_matches_every_run_and_the_fleet_burns_down() {
     let dir = TestDir::new();
     let weeks = demo_history(&dir);
-    trend(&dir, &weeks, &["-o", "trend", "--target-date", TARGET_DATE]).expect_code(0);
+    trend(&dir, &weeks, &["-o", "trend", "--target-date", TARGET_DATE]).expect_code(exit::CLEAN);
     let rows = read_csv(&dir.join("trend/trend.csv"));
     assert_eq!(
         util::csv_header(&dir.join("trend/trend.csv"))[..9],
@@ -265,7 +272,7 @@ fn runs_of_another_fleet_and_bad_files_are_refused_with_one_line() {
     let dir = TestDir::new();
     let inv = util::root().join("fixtures/demo/inventory.csv");
     let inv = inv.to_str().unwrap();
-    xsa(dir.path(), &["scan", "-i", inv, "-o", "demo", "-q"]).expect_code(2);
+    xsa(dir.path(), &["scan", "-i", inv, "-o", "demo", "-q"]).expect_code(exit::BLOCKED);
     let other = dir.gen_fleet("other", &["--pools", "3", "--instances", "4"]);
     let code = xsa(
         dir.path(),
@@ -282,7 +289,7 @@ fn runs_of_another_fleet_and_bad_files_are_refused_with_one_line() {
     assert!(matches!(code, 0..=2));
     set_scan_time(&dir.join("other-run/report.json"), "2026-10-05T06:00:00Z");
     let r = xsa(dir.path(), &["trend", "demo", "other-run", "-o", "t"]);
-    r.expect_code(64);
+    r.expect_code(exit::USAGE);
     assert!(
         r.stderr.contains("different fleets") && r.stderr.contains("share 0 of their pools"),
         "{}",
@@ -296,25 +303,25 @@ fn runs_of_another_fleet_and_bad_files_are_refused_with_one_line() {
         "{\n \"run\": {\"started_at\": \"2026-10-05T06:00:00Z\"},\n \"pools\": [1,\n",
     );
     let r = xsa(dir.path(), &["trend", "demo", "broken", "-o", "t"]);
-    r.expect_code(64);
+    r.expect_code(exit::USAGE);
     assert!(r.stderr.contains("broken/report.json:3:"), "{}", r.stderr);
     let r = xsa(dir.path(), &["trend", "demo", "nowhere", "-o", "t"]);
-    r.expect_code(64);
+    r.expect_code(exit::USAGE);
     assert!(r.stderr.contains("nowhere: cannot read"), "{}", r.stderr);
     let r = xsa(
         dir.path(),
         &["trend", "demo", "demo/report.json", "-o", "t"],
     );
-    r.expect_code(64);
+    r.expect_code(exit::USAGE);
     assert!(r.stderr.contains("are the same run"), "{}", r.stderr);
     let r = xsa(
         dir.path(),
         &["trend", "demo", "-o", "t", "--target-date", "31/01/2027"],
     );
-    r.expect_code(64);
+    r.expect_code(exit::USAGE);
     assert!(r.stderr.contains("--target-date"), "{}", r.stderr);
     dir.write("t", "a file");
-    xsa(dir.path(), &["trend", "demo", "-o", "t"]).expect_code(74);
+    xsa(dir.path(), &["trend", "demo", "-o", "t"]).expect_code(exit::IO);
 }
 
 #[test]
@@ -344,7 +351,7 @@ fn scan_history_keeps_each_run_and_draws_the_burn_down() {
             "hist",
         ],
     );
-    r.expect_code(2);
+    r.expect_code(exit::BLOCKED);
     let kept: Vec<String> = std::fs::read_dir(dir.join("hist"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -372,7 +379,7 @@ fn scan_history_keeps_each_run_and_draws_the_burn_down() {
     let html = std::fs::read_to_string(dir.join("now/report.html")).unwrap();
     assert_eq!(html.matches("class=\"burndown-chart\"").count(), 1);
     // The history folder itself is a RUN argument of `trend`: every run kept there.
-    xsa(dir.path(), &["trend", "hist", "-o", "t", "-q"]).expect_code(0);
+    xsa(dir.path(), &["trend", "hist", "-o", "t", "-q"]).expect_code(exit::CLEAN);
     let runs: BTreeSet<String> = read_csv(&dir.join("t/trend.csv"))
         .into_iter()
         .map(|r| r["run"].clone())
@@ -419,7 +426,7 @@ fn checked_in_demo_trend_is_current() {
         &weeks,
         &["-o", "trend", "-q", "--target-date", TARGET_DATE],
     )
-    .expect_code(0);
+    .expect_code(exit::CLEAN);
     let demo = util::root().join("reports/demo");
     for name in ["trend.html", "trend.csv"] {
         let got = std::fs::read_to_string(dir.join("trend").join(name)).unwrap();

@@ -4,12 +4,13 @@
 //! retries with backoff for connection failures only, a schema-1 report.json as a baseline, and the
 //! UTF-8 byte order mark on every CSV. Each test names the break it was checked against.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, read_json, xsa, xsa_env, TestDir};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
-use util::{read_csv, read_json, xsa, xsa_env, TestDir};
 use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator};
 
 fn handwritten(name: &str) -> PathBuf {
@@ -183,7 +184,7 @@ fn passwords_from_env_file_and_xsa_password_reach_no_console_line_and_no_report(
     let ok = simulator(demo_dumps(), &[]);
     let inv = three_routes_inventory(&dir, &ok);
     let run = scan_not_quiet(&dir, &inv, "ok");
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     // The console said something about every entry, so the search above searched real text.
     for h in ok.hosts().iter().filter(|h| h.master) {
         assert!(
@@ -209,7 +210,7 @@ fn passwords_from_env_file_and_xsa_password_reach_no_console_line_and_no_report(
     );
     let inv = three_routes_inventory(&dir, &bad);
     let run = scan_not_quiet(&dir, &inv, "bad");
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     for want in ["SESSION_AUTHENTICATION_FAILED", "HTTP 500", "malformed"] {
         assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
     }
@@ -256,7 +257,7 @@ fn the_host_deadline_ends_an_entry_whose_every_call_is_within_the_timeout() {
         "cut",
         &["--timeout", "60", "--host-deadline", "2"],
     )
-    .expect_code(3);
+    .expect_code(exit::ENTRY_FAILED);
     let host = &read_csv(&dir.join("cut/hosts.csv"))[0];
     assert_eq!(host["status"], "failed", "{host:?}");
     let err = &host["error"];
@@ -281,7 +282,7 @@ fn the_host_deadline_ends_an_entry_whose_every_call_is_within_the_timeout() {
         "room",
         &["--timeout", "60", "--host-deadline", "120"],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     assert_eq!(read_csv(&dir.join("room/hosts.csv"))[0]["status"], "ok");
 }
 
@@ -418,7 +419,7 @@ fn a_schema_1_report_serves_as_baseline_and_for_diff() {
     let mut args = demo_scan_args("out");
     args.extend(["--baseline".into(), old.display().to_string()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    xsa(dir.path(), &args).expect_code(2);
+    xsa(dir.path(), &args).expect_code(exit::BLOCKED);
     let report = read_json(&dir.join("out/report.json"));
     assert_eq!(report["baseline"]["started_at"], v1["run"]["started_at"]);
     let findings = read_csv(&dir.join("out/findings.csv"));
@@ -462,7 +463,7 @@ fn a_schema_1_report_serves_as_baseline_and_for_diff() {
         dir.path(),
         &["diff", old.to_str().unwrap(), "out/report.json", "--json"],
     );
-    diff.expect_code(0);
+    diff.expect_code(exit::CLEAN);
     let d: serde_json::Value = serde_json::from_str(&diff.stdout).unwrap();
     assert_eq!(
         d["new_findings"].as_array().unwrap().len(),
@@ -503,7 +504,7 @@ fn csv_bom_starts_every_csv_and_only_with_the_flag() {
         let mut args = demo_scan_args(out);
         args.extend(flag.map(String::from));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        xsa(dir.path(), &args).expect_code(2);
+        xsa(dir.path(), &args).expect_code(exit::BLOCKED);
     }
     for name in CSV_FILES {
         let plain = std::fs::read(dir.join("plain").join(name)).unwrap();

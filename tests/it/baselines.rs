@@ -3,10 +3,11 @@
 //! added, are the problems the baseline already knew, not new ones. `diff OLD NEW` and
 //! `scan --baseline OLD` say the same; each test runs the real binary on the demo fleet.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, read_json, xsa, TestDir};
 use std::path::PathBuf;
-use util::{read_csv, read_json, xsa, TestDir};
 
 fn demo() -> PathBuf {
     util::root().join("fixtures/demo")
@@ -59,7 +60,7 @@ fn diff_json(dir: &TestDir, old: &str, new: &str) -> (i32, serde_json::Value) {
 #[test]
 fn regression_a_dropped_or_expired_waiver_is_not_a_new_problem() {
     let dir = TestDir::new();
-    scan(&dir, "plain", &[]).expect_code(2);
+    scan(&dir, "plain", &[]).expect_code(exit::BLOCKED);
     let lasting = waivers_for_blocked(&dir, "w.toml", "plain/findings.csv", "2099-12-31");
     scan(&dir, "waived", &["--waivers", &lasting]);
     let expired = waivers_for_blocked(&dir, "old.toml", "plain/findings.csv", "2000-01-01");
@@ -96,7 +97,7 @@ fn regression_a_dropped_or_expired_waiver_is_not_a_new_problem() {
 #[test]
 fn regression_a_verdict_change_on_the_same_sr_is_reclassified() {
     let dir = TestDir::new();
-    scan(&dir, "plain", &[]).expect_code(2);
+    scan(&dir, "plain", &[]).expect_code(exit::BLOCKED);
     let bdms = demo().join("nova/bdms.tsv");
     let baseline = path(&dir, "plain/report.json");
     scan(
@@ -146,7 +147,7 @@ fn regression_a_verdict_change_on_the_same_sr_is_reclassified() {
 #[test]
 fn regression_diff_json_counts_use_report_json_names() {
     let dir = TestDir::new();
-    scan(&dir, "plain", &[]).expect_code(2);
+    scan(&dir, "plain", &[]).expect_code(exit::BLOCKED);
     let lasting = waivers_for_blocked(&dir, "w.toml", "plain/findings.csv", "2099-12-31");
     let bdms = demo().join("nova/bdms.tsv");
     let baseline = path(&dir, "plain/report.json");

@@ -3,7 +3,7 @@
 //! the rules know no wire, reports know no run policy's caller, the simulator and the fleet generator
 //! are used by no product module, and no module file grows past about 700 lines of code.
 
-mod util;
+use crate::util;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -1,9 +1,10 @@
 //! Keeps `reports/demo/` current: the checked-in reports of the demo fleet must equal what the tool
 //! writes now (volatile fields, times and durations, are compared after removal). Run with
-//! `XSA_BLESS=1 cargo test --test demo_reports` to rewrite them after an intended change. Also checks
+//! `XSA_BLESS=1 cargo test --test it demo_reports::` to rewrite them after an intended change. Also checks
 //! that `fixtures/demo` is exactly what the generator writes, so the demo can always be regenerated.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
 use std::path::Path;
 
@@ -77,7 +78,7 @@ fn checked_in_demo_reports_are_current() {
     // Run from the crate root with the README's first command, as a newcomer would.
     let args = readme_scan_args(&out);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    util::xsa(&root, &args).expect_code(2);
+    util::xsa(&root, &args).expect_code(exit::BLOCKED);
     let reports = root.join("reports/demo");
     if std::env::var_os("XSA_BLESS").is_some() {
         std::fs::create_dir_all(&reports).unwrap();

@@ -15,10 +15,11 @@
 //! uuid.uuid5(ns, "192.0.2.12/3260/iqn.2010-10.org.openstack:shared-lun")           # c33c27b8-5fda-5014-b06f-5869feb3172d
 //! ```
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, xsa, TestDir};
 use std::collections::BTreeMap;
-use util::{read_csv, xsa, TestDir};
 
 type Row = BTreeMap<String, String>;
 
@@ -82,7 +83,7 @@ fn no_secret_anywhere(dir: &TestDir, out: &str) {
 #[test]
 fn handwritten_pool_gives_the_literal_findings() {
     let dir = TestDir::new();
-    scan(&dir, "out", false).expect_code(2);
+    scan(&dir, "out", false).expect_code(exit::BLOCKED);
     let f = findings(&dir, "out");
     #[rustfmt::skip]
     let want: &[[&str; 9]] = &[
@@ -135,7 +136,7 @@ fn handwritten_pool_gives_the_literal_findings() {
 #[test]
 fn handwritten_pool_gives_the_literal_instances_orphans_and_conflicts() {
     let dir = TestDir::new();
-    scan(&dir, "out", false).expect_code(2);
+    scan(&dir, "out", false).expect_code(exit::BLOCKED);
     let instances = read_csv(&dir.join("out/instances.csv"));
     #[rustfmt::skip]
     let want: &[[&str; 8]] = &[
@@ -228,7 +229,7 @@ fn handwritten_pool_gives_the_literal_instances_orphans_and_conflicts() {
 #[test]
 fn handwritten_pool_with_novas_exports_gives_the_literal_checks_and_coverage() {
     let dir = TestDir::new();
-    scan(&dir, "nova", true).expect_code(2);
+    scan(&dir, "nova", true).expect_code(exit::BLOCKED);
     let f = findings(&dir, "nova");
     #[rustfmt::skip]
     let want: &[[&str; 7]] = &[

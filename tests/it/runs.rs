@@ -3,11 +3,12 @@
 //! summary.md and report.json, and the helper binaries behave like tools. One regression test per
 //! behaviour that was wrong.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, read_json, xsa, xsa_env, TestDir};
 use std::path::PathBuf;
 use std::process::Command;
-use util::{read_csv, read_json, xsa, xsa_env, TestDir};
 
 fn demo_inventory() -> PathBuf {
     util::root().join("fixtures/demo/inventory.csv")
@@ -25,7 +26,7 @@ fn regression_out_that_cannot_hold_reports_fails_at_once_with_74() {
     let dir = TestDir::new();
     dir.write("taken", "a file");
     let run = scan(&dir, "taken", &[]);
-    run.expect_code(74);
+    run.expect_code(exit::IO);
     assert!(
         run.stderr.contains("taken: exists and is not a folder"),
         "{}",
@@ -37,7 +38,7 @@ fn regression_out_that_cannot_hold_reports_fails_at_once_with_74() {
         run.stderr
     );
     let run = scan(&dir, "taken/sub", &[]);
-    run.expect_code(74);
+    run.expect_code(exit::IO);
     let line = run.stderr.trim();
     assert_eq!(line.lines().count(), 1, "{line}");
     assert_eq!(
@@ -75,7 +76,7 @@ fn regression_configuration_errors_exit_64_before_scanning() {
             dir.path(),
             &["scan", "-i", inv.to_str().unwrap(), "-o", "out"],
         );
-        run.expect_code(64);
+        run.expect_code(exit::USAGE);
         assert!(run.stderr.contains(want), "{want}: {}", run.stderr);
         assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
         assert!(!dir.join("out").exists(), "nothing written for {want}");
@@ -94,11 +95,11 @@ fn regression_configuration_errors_exit_64_before_scanning() {
         dir.path(),
         &["scan", "-i", inv.to_str().unwrap(), "-o", "cased", "-q"],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     // A --ca-file that is not PEM.
     let ca = dir.write("ca.pem", "not a certificate");
     let run = scan(&dir, "ca-out", &["--ca-file", ca.to_str().unwrap()]);
-    run.expect_code(64);
+    run.expect_code(exit::USAGE);
     assert!(
         run.stderr.contains("ca.pem: not a PEM certificate"),
         "{}",
@@ -109,13 +110,13 @@ fn regression_configuration_errors_exit_64_before_scanning() {
 #[test]
 fn regression_stale_reports_of_an_earlier_run_are_removed() {
     let dir = TestDir::new();
-    scan(&dir, "out", &["-q"]).expect_code(2);
+    scan(&dir, "out", &["-q"]).expect_code(exit::BLOCKED);
     dir.write("out/notes.txt", "mine");
     for f in ["report.html", "report.json", "summary.md", "findings.csv"] {
         assert!(dir.join("out").join(f).is_file());
     }
     let run = scan(&dir, "out", &["--format", "csv"]);
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     for f in ["report.html", "report.json", "summary.md"] {
         assert!(
             !dir.join("out").join(f).exists(),
@@ -152,7 +153,7 @@ fn regression_failed_entries_are_named_on_the_console_and_pools_counted_once() {
         dir.path(),
         &["scan", "-i", inv.to_str().unwrap(), "-o", "out"],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     assert!(
         run.stderr.contains("1 entry could not be audited:"),
         "{}",
@@ -198,7 +199,7 @@ fn regression_nothing_audited_says_so() {
         dir.path(),
         &["scan", "-i", inv.to_str().unwrap(), "-o", "out"],
     );
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     assert!(
         run.stderr
             .contains("Nothing could be audited: 1 of 1 inventory entry failed"),
@@ -219,7 +220,7 @@ fn regression_nothing_audited_says_so() {
 #[test]
 fn regression_waived_counts_agree_everywhere_and_unused_waivers_warn() {
     let dir = TestDir::new();
-    scan(&dir, "plain", &["-q"]).expect_code(2);
+    scan(&dir, "plain", &["-q"]).expect_code(exit::BLOCKED);
     let blocked: Vec<_> = read_csv(&dir.join("plain/findings.csv"))
         .into_iter()
         .filter(|f| f["verdict"] == "blocked")
@@ -249,7 +250,7 @@ fn regression_waived_counts_agree_everywhere_and_unused_waivers_warn() {
         review + waived + s["instances_ok"].as_u64().unwrap(),
         s["instances"].as_u64().unwrap()
     );
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, i32::from(exit::WARNINGS), "{}", run.stderr);
     assert!(
         run.stderr.contains(&format!(
             "; {review} need review; {waived} waived (every problem acknowledged)"
@@ -281,7 +282,7 @@ fn regression_waived_counts_agree_everywhere_and_unused_waivers_warn() {
 fn regression_capture_help_shows_only_what_capture_uses() {
     let dir = TestDir::new();
     let run = xsa(dir.path(), &["capture", "--help"]);
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     for absent in [
         "--format",
         "--baseline",
@@ -308,7 +309,7 @@ fn regression_capture_help_shows_only_what_capture_uses() {
 #[test]
 fn regression_html_ids_do_not_wrap_and_tables_scroll() {
     let dir = TestDir::new();
-    scan(&dir, "out", &["-q"]).expect_code(2);
+    scan(&dir, "out", &["-q"]).expect_code(exit::BLOCKED);
     let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
     assert!(html.contains("white-space: nowrap; }"), "ids in one line");
     assert!(

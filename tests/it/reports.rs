@@ -3,11 +3,12 @@
 //! verdict, pool table, chart and blocked instances; baselines, waivers and --fail-on behave as a
 //! compliance job needs.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::browser::{dump_dom, dump_dom_with};
+use crate::util::{read_csv, read_json, xsa, TestDir};
 use std::path::{Path, PathBuf};
-use util::browser::{dump_dom, dump_dom_with};
-use util::{read_csv, read_json, xsa, TestDir};
 use xen_sr_audit::dump::write_dump;
 
 fn demo_run(dir: &TestDir, out: &str, extra: &[&str]) -> util::Run {
@@ -21,7 +22,7 @@ fn demo_run(dir: &TestDir, out: &str, extra: &[&str]) -> util::Run {
 #[ignore = "needs chromium: run scripts/test"]
 fn demo_html_in_chromium_shows_verdict_pools_chart_and_blocked_without_network() {
     let dir = TestDir::new();
-    demo_run(&dir, "out", &[]).expect_code(2);
+    demo_run(&dir, "out", &[]).expect_code(exit::BLOCKED);
     let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
     // Self-contained: nothing to fetch.
     for needle in ["src=", "href=", "url(", "@import", "<link", "<iframe"] {
@@ -91,7 +92,7 @@ fn demo_run_with_nova(dir: &TestDir, out: &str) -> util::Run {
 #[ignore = "needs chromium: run scripts/test"]
 fn regression_blocked_cards_wrap_at_1400_px_in_chromium() {
     let dir = TestDir::new();
-    demo_run_with_nova(&dir, "out").expect_code(2);
+    demo_run_with_nova(&dir, "out").expect_code(exit::BLOCKED);
     let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
     let measure = r#"<script>window.addEventListener("load", function () {
   var cards = document.querySelectorAll(".instance"), wide = 0;
@@ -122,7 +123,7 @@ fn regression_blocked_cards_wrap_at_1400_px_in_chromium() {
 #[test]
 fn regression_findings_table_shows_nova_check_with_a_filter() {
     let dir = TestDir::new();
-    demo_run_with_nova(&dir, "out").expect_code(2);
+    demo_run_with_nova(&dir, "out").expect_code(exit::BLOCKED);
     let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
     let table = html.split("<table id=\"findings\">").nth(1).unwrap();
     let table = table.split("</table>").next().unwrap();
@@ -331,7 +332,7 @@ fn hostile_scan(dir: &TestDir) -> PathBuf {
         dir.path(),
         &["scan", "-i", inv.to_str().unwrap(), "-o", "out", "-q"],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     dir.join("out")
 }
 
@@ -452,7 +453,7 @@ fn fleet_and_week1(dir: &TestDir) {
         dir.path(),
         &["scan", "-i", "fleet/inventory.csv", "-o", "week1", "-q"],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
 }
 
 fn scan_against(dir: &TestDir, out: &str, baseline: &str) -> util::Run {
@@ -482,7 +483,7 @@ fn regression_remediated_volume_is_resolved_not_new() {
         "pool-west",
     );
     let was = week1.iter().find(|f| f["finding_id"] == old_id).unwrap();
-    scan_against(&dir, "week2", "week1/report.json").expect_code(2);
+    scan_against(&dir, "week2", "week1/report.json").expect_code(exit::BLOCKED);
     let report = read_json(&dir.join("week2/report.json"));
     let s = &report["summary"];
     assert_eq!(s["findings_new"], 0, "a fix is not a new problem");
@@ -520,7 +521,7 @@ fn regression_remediated_volume_is_resolved_not_new() {
         dir.path(),
         &["diff", "week1/report.json", "week2/report.json"],
     );
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     assert!(
         run.stdout
             .starts_with("week1/report.json -> week2/report.json: 0 new, 0 first seen,"),
@@ -545,7 +546,7 @@ fn regression_diff_lists_problems_only_and_counts_the_rest() {
         dir.path(),
         &["diff", "week1/report.json", "week1/report.json"],
     );
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     let rows = run.stdout.lines().count();
     assert_eq!(rows, 1, "no row when nothing changed: {}", run.stdout);
     let j: serde_json::Value = serde_json::from_str(
@@ -590,7 +591,7 @@ fn regression_a_new_problem_is_new_and_a_new_healthy_vm_is_not() {
         ),
     )
     .unwrap();
-    scan_against(&dir, "week2", "week1/report.json").expect_code(2);
+    scan_against(&dir, "week2", "week1/report.json").expect_code(exit::BLOCKED);
     let findings = read_csv(&dir.join("week2/findings.csv"));
     let new: Vec<_> = findings.iter().filter(|f| f["baseline"] == "new").collect();
     assert_eq!(new.len(), 1, "{new:?}");
@@ -599,7 +600,7 @@ fn regression_a_new_problem_is_new_and_a_new_healthy_vm_is_not() {
         dir.path(),
         &["diff", "week1/report.json", "week2/report.json"],
     );
-    run.expect_code(1);
+    run.expect_code(exit::WARNINGS);
     assert_eq!(
         run.stdout.lines().filter(|l| l.starts_with("new ")).count(),
         1,
@@ -616,7 +617,7 @@ fn regression_unaudited_pools_are_not_rechecked_and_incomplete_baselines_warn() 
     let edge = dir.join("fleet/dumps/edge-01.state.db");
     let saved = std::fs::read(&edge).unwrap();
     std::fs::write(&edge, b"corrupt").unwrap();
-    scan_against(&dir, "week2", "week1/report.json").expect_code(2);
+    scan_against(&dir, "week2", "week1/report.json").expect_code(exit::BLOCKED);
     let r2 = read_json(&dir.join("week2/report.json"));
     assert_eq!(r2["summary"]["findings_resolved"], 0);
     let edge_problems = read_csv(&dir.join("week1/findings.csv"))
@@ -647,7 +648,7 @@ fn regression_unaudited_pools_are_not_rechecked_and_incomplete_baselines_warn() 
             "week2/report.json",
         ],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     assert!(
         run.stderr.contains("was itself incomplete"),
         "{}",
@@ -662,14 +663,14 @@ fn regression_unaudited_pools_are_not_rechecked_and_incomplete_baselines_warn() 
         serde_json::json!({"schema_version": 2, "run": r2["run"], "pools": [], "findings": []});
     std::fs::write(dir.join("nothing.json"), empty.to_string()).unwrap();
     let run = xsa(dir.path(), &["diff", "week1/report.json", "nothing.json"]);
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     assert!(
         run.stdout.contains("nothing could be rechecked"),
         "{}",
         run.stdout
     );
     // A baseline that is not a report.json is an input error.
-    scan_against(&dir, "bad", "fleet/inventory.csv").expect_code(64);
+    scan_against(&dir, "bad", "fleet/inventory.csv").expect_code(exit::USAGE);
 }
 
 #[test]
@@ -685,7 +686,7 @@ fn waivers_hold_until_they_expire_and_fail_on_chooses_the_gate() {
         ),
     );
     let inv = inv.to_str().unwrap();
-    xsa(dir.path(), &["scan", "-i", inv, "-o", "plain", "-q"]).expect_code(2);
+    xsa(dir.path(), &["scan", "-i", inv, "-o", "plain", "-q"]).expect_code(exit::BLOCKED);
     let findings = read_csv(&dir.join("plain/findings.csv"));
     let blocked: Vec<_> = findings
         .iter()
@@ -712,7 +713,7 @@ fn waivers_hold_until_they_expire_and_fail_on_chooses_the_gate() {
             active.to_str().unwrap(),
         ],
     )
-    .expect_code(1);
+    .expect_code(exit::WARNINGS);
     let f = read_csv(&dir.join("w/findings.csv"));
     let w = f.iter().find(|f| &f["finding_id"] == id).unwrap();
     assert_eq!(
@@ -745,7 +746,7 @@ fn waivers_hold_until_they_expire_and_fail_on_chooses_the_gate() {
             expired.to_str().unwrap(),
         ],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     assert_eq!(
         read_json(&dir.join("x/report.json"))["waivers"][0]["status"],
         "expired"
@@ -774,7 +775,7 @@ fn waivers_hold_until_they_expire_and_fail_on_chooses_the_gate() {
             csvw.to_str().unwrap(),
         ],
     )
-    .expect_code(1);
+    .expect_code(exit::WARNINGS);
     let waived: Vec<_> = read_csv(&dir.join("c/instances.csv"))
         .into_iter()
         .filter(|i| i["waived"] == "true")
@@ -786,17 +787,17 @@ fn waivers_hold_until_they_expire_and_fail_on_chooses_the_gate() {
         dir.path(),
         &["scan", "-i", inv, "-o", "n", "-q", "--fail-on", "never"],
     )
-    .expect_code(0);
+    .expect_code(exit::CLEAN);
     xsa(
         dir.path(),
         &["scan", "-i", inv, "-o", "r", "-q", "--fail-on", "review"],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     xsa(
         dir.path(),
         &["scan", "-i", inv, "-o", "b", "-q", "--fail-on", "sometimes"],
     )
-    .expect_code(64);
+    .expect_code(exit::USAGE);
     // A bad waivers file stops the run before anything is written.
     let bad = dir.write(
         "bad.toml",
@@ -815,7 +816,7 @@ fn waivers_hold_until_they_expire_and_fail_on_chooses_the_gate() {
             bad.to_str().unwrap(),
         ],
     );
-    run.expect_code(64);
+    run.expect_code(exit::USAGE);
     assert!(
         run.stderr.contains("bad.toml:1: a waiver needs a reason"),
         "{}",

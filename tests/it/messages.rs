@@ -5,11 +5,12 @@
 //! test runs the real binary as a process (live ones against the simulator on loopback) and is
 //! named after the regression it guards.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, xsa, xsa_env, TestDir};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use util::{read_csv, xsa, xsa_env, TestDir};
+use std::process::Stdio;
 use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator};
 
 const PW: &str = "s3cret-messages-pw";
@@ -52,7 +53,7 @@ fn regression_a_failed_entry_is_named_once_and_an_auth_failure_says_where_the_pa
         &["scan", "-i", path(&by_env), "-o", "env"],
         &[(PW_ENV, PW)],
     );
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     assert!(
         !run.stderr
             .contains("pool-west-xs01: failed: pool-west-xs01:"),
@@ -92,7 +93,7 @@ fn regression_a_failed_entry_is_named_once_and_an_auth_failure_says_where_the_pa
             .replace(PW_ENV, "pw.txt"),
     );
     let run = xsa(dir.path(), &["scan", "-i", path(&by_file), "-o", "file"]);
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     let error = &read_csv(&dir.join("file/hosts.csv"))[0]["error"];
     assert!(
         error.contains("the password came from file ") && error.contains("pw.txt"),
@@ -128,7 +129,7 @@ fn regression_a_missing_password_file_says_so_naming_the_file_and_the_inventory_
         "name,url,password_file\n# a comment\nxs01,http://127.0.0.1:9/,nope.txt\n",
     );
     let run = xsa(dir.path(), &["scan", "-i", path(&inv), "-o", "out"]);
-    run.expect_code(64);
+    run.expect_code(exit::USAGE);
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
     assert!(
         run.stderr.contains("inv.csv:3:")
@@ -159,7 +160,7 @@ fn regression_an_untrusted_certificate_is_one_line_pointing_at_trust_and_ca_file
         &["scan", "-i", path(&inv), "-o", "out"],
         &[(PW_ENV, PW)],
     );
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     let error = &read_csv(&dir.join("out/hosts.csv"))[0]["error"];
     assert!(
         error.contains("certificate is not trusted (self-signed certificate)")
@@ -201,7 +202,7 @@ fn regression_config_file_value_errors_name_the_file_and_line() {
             format!("inventory = {:?}\nout = \"out\"\n\n{value}\n", path(&inv)),
         );
         let run = xsa(dir.path(), &["scan", "--config", path(&job)]);
-        run.expect_code(64);
+        run.expect_code(exit::USAGE);
         assert_eq!(
             run.stderr.trim().lines().count(),
             1,
@@ -236,7 +237,7 @@ fn regression_nova_target_options_without_bdms_and_an_empty_server_list_are_warn
             "3261",
         ],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     assert!(
         run.stderr
             .contains(&format!("warning: --nova-target-port {warning}")),
@@ -301,7 +302,7 @@ fn regression_progress_names_a_row_of_a_pool_already_read_as_hosts_csv_does() {
         dir.path(),
         &["scan", "-i", path(&inv), "-o", "out", "-j", "1"],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     let line_of = |name: &str| {
         run.stderr
             .lines()
@@ -336,7 +337,7 @@ fn every_subcommand_option() -> Vec<(String, String)> {
 fn regression_the_man_page_documents_every_subcommands_options_and_inventory_help_every_column() {
     let dir = TestDir::new();
     let run = xsa(dir.path(), &["man"]);
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     let page = run.stdout.replace("\\-", "-");
     assert!(
         !page.contains("xen-sr-audit-scan(1)") && !page.contains("-inspect-dump("),
@@ -374,7 +375,7 @@ fn regression_inspect_dump_says_a_csv_is_not_a_dump_and_writes_counts_and_sizes_
             path(&demo().join("dumps/edge-01.state.db")),
         ],
     );
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     assert!(
         run.stderr.contains("inventory.csv: not a XAPI dump") && !run.stderr.contains("truncated"),
         "{}",
@@ -388,7 +389,7 @@ fn regression_inspect_dump_says_a_csv_is_not_a_dump_and_writes_counts_and_sizes_
 
 /// Run `xen-sr-audit args` with a stdout whose reader is gone before anything is written.
 fn run_into_closed_pipe(cwd: &Path, args: &[&str]) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"))
+    let mut child = util::xsa_command()
         .current_dir(cwd)
         .args(args)
         .stdout(Stdio::piped())
@@ -421,7 +422,7 @@ fn regression_a_closed_stdout_is_a_normal_end() {
             "json",
         ],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     let report = dir.join("r/report.json");
     let commands: Vec<Vec<&str>> = vec![
         vec!["diff", path(&report), path(&report)],
@@ -453,13 +454,13 @@ fn regression_trust_and_scan_share_one_concurrency_rule() {
             dir.path(),
             &["trust", "-i", path(&inv), "-o", "pinned.csv", "-j", n],
         );
-        trust.expect_code(64);
+        trust.expect_code(exit::USAGE);
         assert!(trust.stderr.contains(&want), "{}", trust.stderr);
         let scan = xsa(
             dir.path(),
             &["scan", "-i", path(&inv), "-o", "out", "-j", n],
         );
-        scan.expect_code(64);
+        scan.expect_code(exit::USAGE);
         assert!(scan.stderr.contains(&want), "{}", scan.stderr);
     }
     assert!(!dir.join("pinned.csv").exists() && !dir.join("out").exists());
@@ -468,7 +469,7 @@ fn regression_trust_and_scan_share_one_concurrency_rule() {
 /// Run `xen-sr-audit args` with a stderr whose reader is gone before anything is written
 /// (`... 2>&1 | head -3` once head has exited); returns the exit code and stdout.
 fn run_with_closed_stderr(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"))
+    let mut child = util::xsa_command()
         .current_dir(cwd)
         .args(args)
         .envs(env.iter().copied())
@@ -522,7 +523,7 @@ fn regression_a_closed_stderr_never_costs_the_reports() {
 fn regression_a_closed_stdout_keeps_diff_and_inspect_dump_exit_codes() {
     let dir = TestDir::new();
     let inv = demo().join("inventory.csv");
-    xsa(dir.path(), &["scan", "-i", path(&inv), "-o", "now", "-q"]).expect_code(2);
+    xsa(dir.path(), &["scan", "-i", path(&inv), "-o", "now", "-q"]).expect_code(exit::BLOCKED);
     // The same run without its blocked findings: each of them is a new problem for diff.
     let mut old = util::read_json(&dir.join("now/report.json"));
     old["findings"]
@@ -531,7 +532,7 @@ fn regression_a_closed_stdout_keeps_diff_and_inspect_dump_exit_codes() {
         .retain(|f| f["verdict"] != "blocked");
     let old = dir.write("old.json", serde_json::to_vec_pretty(&old).unwrap());
     let now = dir.join("now/report.json");
-    xsa(dir.path(), &["diff", path(&old), path(&now)]).expect_code(1);
+    xsa(dir.path(), &["diff", path(&old), path(&now)]).expect_code(exit::WARNINGS);
     let (code, stderr) = run_into_closed_pipe(dir.path(), &["diff", path(&old), path(&now)]);
     assert_eq!(code, 1, "diff's own exit code: {stderr}");
     let edge = demo().join("dumps/edge-01.state.db");
@@ -562,7 +563,7 @@ fn regression_progress_agrees_with_hosts_csv_when_a_later_row_of_a_pool_finishes
         dir.path(),
         &["scan", "-i", path(&inv), "-o", "out", "-j", "2"],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     let lines: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with('[')).collect();
     assert_eq!(lines.len(), 2, "{}", run.stderr);
     assert!(
@@ -578,4 +579,98 @@ fn regression_progress_agrees_with_hosts_csv_when_a_later_row_of_a_pool_finishes
     let hosts = read_csv(&dir.join("out/hosts.csv"));
     assert_eq!(hosts[0]["status"], "ok");
     assert_eq!(hosts[1]["status"], "same-pool-as:first");
+}
+
+/// Every option clap now parses into its type (enums, seconds, checked numbers) still refuses a bad
+/// value with exit 64, naming the flag, before anything is scanned or written; the tool's own
+/// messages stay its one line.
+#[test]
+fn typed_options_refuse_bad_values_with_exit_64_and_name_the_flag() {
+    let dir = TestDir::new();
+    let inv = demo().join("inventory.csv");
+    for (flag, value, want) in [
+        ("--fetch", "everything", "[possible values: auto, records]"),
+        (
+            "--fail-on",
+            "sometimes",
+            "[possible values: blocked, review, never]",
+        ),
+        (
+            "--nova-db-ssl-mode",
+            "on",
+            "[possible values: verify-identity",
+        ),
+        (
+            "--timeout",
+            "0",
+            "--timeout must be a positive number of seconds, got 0",
+        ),
+        (
+            "--host-deadline",
+            "inf",
+            "--host-deadline must be a positive number",
+        ),
+        (
+            "--nova-db-connect-timeout",
+            "1e9",
+            "--nova-db-connect-timeout must be a positive number",
+        ),
+        (
+            "--max-response-mb",
+            "0",
+            "--max-response-mb must be at least 1",
+        ),
+        (
+            "--concurrency",
+            "0",
+            "--concurrency must be between 1 and 1024, got 0",
+        ),
+        (
+            "--nova-target-port",
+            "70000",
+            "--nova-target-port must be a port",
+        ),
+        ("--format", "xml", "--format: unknown format \"xml\""),
+    ] {
+        let run = xsa(
+            dir.path(),
+            &["scan", "-i", path(&inv), "-o", "out", flag, value],
+        );
+        run.expect_code(exit::USAGE);
+        assert!(run.stderr.contains(want), "{flag} {value}: {}", run.stderr);
+        assert!(!dir.join("out").exists(), "{flag} {value}: nothing written");
+        if want.starts_with("--") {
+            assert!(
+                run.stderr.starts_with("xen-sr-audit: error: --"),
+                "{}",
+                run.stderr
+            );
+            assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+        }
+    }
+}
+
+/// `max_response_mb = 0` in a config file was refused only after the file had become arguments, so
+/// the message named neither the file nor its line, unlike every other bad value there.
+#[test]
+fn regression_config_file_max_response_mb_names_the_file_and_line() {
+    let dir = TestDir::new();
+    let inv = demo().join("inventory.csv");
+    let job = dir.write(
+        "job.toml",
+        format!(
+            "inventory = {:?}\nout = \"out\"\nmax_response_mb = 0\n",
+            path(&inv)
+        ),
+    );
+    let run = xsa(dir.path(), &["scan", "--config", path(&job)]);
+    run.expect_code(exit::USAGE);
+    assert_eq!(
+        run.stderr.trim(),
+        format!(
+            "xen-sr-audit: error: {}:3: max_response_mb: --max-response-mb must be at least 1",
+            job.display()
+        )
+    );
+    assert!(!dir.join("out").exists());
 }

@@ -3,10 +3,11 @@
 //! looking complete), and every dump records where, when and by what it was taken, which the
 //! offline scan shows on the entry's row in report.json.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, read_json, xsa_env, TestDir};
 use std::path::PathBuf;
-use util::{read_csv, read_json, xsa_env, TestDir};
 use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator};
 
 const PW_ENV: &str = "XSA_TEST_CAPTURE_PW";
@@ -38,7 +39,7 @@ fn regression_capture_keeps_failed_entries_and_records_provenance() {
         &["capture", "-i", inv.to_str().unwrap(), "-o", "cap", "-q"],
         &[(PW_ENV, PW)],
     );
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     let after = jiff::Timestamp::now();
     assert_eq!(s.stats().open_sessions(), 0);
 
@@ -86,7 +87,7 @@ fn regression_capture_keeps_failed_entries_and_records_provenance() {
         &["scan", "-i", "cap/inventory.csv", "-o", "off", "-q"],
         &[],
     );
-    off.expect_code(2);
+    off.expect_code(exit::BLOCKED);
     let report = read_json(&dir.join("off/report.json"));
     assert_eq!(report["summary"]["entries_failed"], 1);
     let never = xsa_env(
@@ -103,7 +104,7 @@ fn regression_capture_keeps_failed_entries_and_records_provenance() {
         ],
         &[],
     );
-    never.expect_code(3);
+    never.expect_code(exit::ENTRY_FAILED);
     let hosts = report["hosts"].as_array().unwrap();
     let edge = hosts.iter().find(|h| h["name"] == "edge-01-xs01").unwrap();
     assert_eq!(edge["status"], "failed");
@@ -136,7 +137,7 @@ fn dumps_that_capture_did_not_write_carry_no_provenance() {
         &["scan", "-i", inv.to_str().unwrap(), "-o", "out", "-q"],
         &[],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     let report = read_json(&dir.join("out/report.json"));
     assert!(report["hosts"]
         .as_array()

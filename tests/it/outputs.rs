@@ -3,13 +3,14 @@
 //! junit.xml (roxmltree), metrics.prom (a Prometheus text parser); on the demo fleet and on a fleet
 //! with hostile names. Also `--config`, `--csv-bom`, shell completions and the man page.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, read_json, xsa, TestDir};
 use calamine::{Data, Reader, Xlsx};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use util::{read_csv, read_json, xsa, TestDir};
 
 fn demo_all(dir: &TestDir, out: &str) -> PathBuf {
     let demo = util::root().join("fixtures/demo");
@@ -30,7 +31,7 @@ fn demo_all(dir: &TestDir, out: &str) -> PathBuf {
             demo.join("nova/bdms.tsv").to_str().unwrap(),
         ],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     dir.join(out)
 }
 
@@ -390,7 +391,7 @@ fn hostile_names_stay_text_in_xlsx_valid_in_junit_and_escaped_in_prom() {
             "all",
         ],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     let out = dir.join("out");
     let pool = read_json(&out.join("report.json"))["pools"][0]["pool_name"]
         .as_str()
@@ -502,7 +503,7 @@ fn config_file_options_paths_relative_and_the_command_line_wins() {
         ),
     );
     // From another folder: out is relative to the file, fail_on never gives 0.
-    xsa(dir.path(), &["scan", "--config", "job/audit.toml"]).expect_code(0);
+    xsa(dir.path(), &["scan", "--config", "job/audit.toml"]).expect_code(exit::CLEAN);
     assert!(dir.join("job/reports/metrics.prom").is_file());
     assert!(
         !dir.join("job/reports/report.html").exists(),
@@ -521,12 +522,12 @@ fn config_file_options_paths_relative_and_the_command_line_wins() {
             "cli",
         ],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     assert!(dir.join("cli/findings.csv").is_file());
     // Unknown keys: exit 64 naming the key, the file and its line.
     dir.write("bad.toml", "out = \"x\"\n\ncolour = \"red\"\n");
     let run = xsa(dir.path(), &["scan", "--config", "bad.toml", "-i", "x.csv"]);
-    run.expect_code(64);
+    run.expect_code(exit::USAGE);
     assert!(
         run.stderr.contains("bad.toml:3: unknown key \"colour\""),
         "{}",
@@ -552,20 +553,20 @@ fn csv_bom_completions_and_man_page() {
             "--csv-bom",
         ],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     let bytes = std::fs::read(dir.join("bom/findings.csv")).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBFpool_uuid,"));
     let plain = read_csv(&dir.join("bom/instances.csv"));
     assert!(!plain.is_empty());
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let run = xsa(dir.path(), &["completions", shell]);
-        run.expect_code(0);
+        run.expect_code(exit::CLEAN);
         assert!(
             run.stdout.contains("xen-sr-audit") && run.stdout.contains("nova-bdms"),
             "{shell}"
         );
     }
     let run = xsa(dir.path(), &["man"]);
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     assert!(run.stdout.contains(".TH xen-sr-audit 1") && run.stdout.contains("scan"));
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use xen_sr_audit::xapi::http::{HttpConnection, Target, TransportError};
 
-mod util;
+use crate::util;
 
 /// What the scripted server does with one request.
 #[derive(Clone)]

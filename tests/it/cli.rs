@@ -1,9 +1,10 @@
 //! The CLI as a user runs it: the real binary, in a temporary directory, on the demo fleet and on bad
 //! input. Output is parsed back (CSV, JSON) and compared as data.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
-use util::{read_csv, read_json, xsa, TestDir};
+use crate::util::{read_csv, read_json, xsa, TestDir};
 
 fn demo_inventory() -> String {
     util::root()
@@ -26,7 +27,7 @@ fn demo_scan_exits_2_and_finds_what_the_generator_planted() {
             out.to_str().unwrap(),
         ],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     assert!(
         run.stderr
             .contains("cannot be live-migrated after the upgrade"),
@@ -119,7 +120,7 @@ fn no_secret_reaches_any_report() {
             out.to_str().unwrap(),
         ],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     let dumps =
         std::fs::read_to_string(util::root().join("fixtures/demo/dumps/pool-east.xml")).unwrap();
     assert!(
@@ -180,7 +181,7 @@ fn bad_inventories_exit_64_with_one_line_and_no_report() {
                 out.to_str().unwrap(),
             ],
         );
-        run.expect_code(64);
+        run.expect_code(exit::USAGE);
         assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
         assert!(run.stderr.contains(want), "{name}: {}", run.stderr);
         assert!(!run.stderr.contains("hunter2"));
@@ -190,14 +191,14 @@ fn bad_inventories_exit_64_with_one_line_and_no_report() {
         dir.path(),
         &["scan", "--inventory", "nope.csv", "--out", "o"],
     );
-    run.expect_code(64);
+    run.expect_code(exit::USAGE);
     assert!(
         run.stderr.contains("nope.csv: cannot read"),
         "{}",
         run.stderr
     );
     let run = xsa(dir.path(), &["scan", "--inventory", "nope.csv"]);
-    run.expect_code(64);
+    run.expect_code(exit::USAGE);
     let run = xsa(
         dir.path(),
         &[
@@ -210,7 +211,7 @@ fn bad_inventories_exit_64_with_one_line_and_no_report() {
             "pdf",
         ],
     );
-    run.expect_code(64);
+    run.expect_code(exit::USAGE);
     assert!(
         run.stderr.contains("unknown format \"pdf\""),
         "{}",
@@ -240,7 +241,7 @@ fn a_corrupt_dump_fails_only_its_entry() {
             "--quiet",
         ],
     );
-    run.expect_code(2); // edge has a blocked (conflict) instance: 2 wins over 3
+    run.expect_code(exit::BLOCKED); // edge has a blocked (conflict) instance: 2 wins over 3
     assert!(run.stderr.is_empty(), "quiet: {}", run.stderr);
     let hosts = read_csv(&out.join("hosts.csv"));
     let status: Vec<(&str, &str)> = hosts
@@ -286,7 +287,7 @@ fn a_corrupt_dump_fails_only_its_entry() {
             "--quiet",
         ],
     )
-    .expect_code(3);
+    .expect_code(exit::ENTRY_FAILED);
 }
 
 #[test]
@@ -301,7 +302,7 @@ fn exit_codes_0_and_1_on_clean_and_warning_fleets() {
         dir.path(),
         &["scan", "-i", clean.to_str().unwrap(), "-o", "o1", "-q"],
     );
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     assert!(read_csv(&dir.join("o1/findings.csv"))
         .iter()
         .all(|f| f["verdict"] == "ok"));
@@ -421,7 +422,7 @@ fn exit_codes_0_and_1_on_clean_and_warning_fleets() {
         dir.path(),
         &["scan", "-i", inv.to_str().unwrap(), "-o", "o2", "-q"],
     )
-    .expect_code(1);
+    .expect_code(exit::WARNINGS);
     assert_eq!(read_csv(&dir.join("o2/orphans.csv")).len(), 1);
     assert_eq!(
         read_csv(&dir.join("o2/instances.csv"))[0]["verdict"],
@@ -446,7 +447,7 @@ fn format_selects_outputs_and_reports_replace_atomically() {
             "-q",
         ],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -467,7 +468,7 @@ fn format_selects_outputs_and_reports_replace_atomically() {
             "-q",
         ],
     );
-    run.expect_code(74);
+    run.expect_code(exit::IO);
     assert!(run.stderr.contains("file-not-dir"), "{}", run.stderr);
 }
 
@@ -475,14 +476,14 @@ fn format_selects_outputs_and_reports_replace_atomically() {
 fn help_shows_examples_and_exit_codes() {
     let dir = TestDir::new();
     let run = xsa(dir.path(), &["--help"]);
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     assert!(
         run.stdout.contains("Exit codes:") && run.stdout.contains("scan --inventory"),
         "{}",
         run.stdout
     );
-    xsa(dir.path(), &["frobnicate"]).expect_code(64);
-    xsa(dir.path(), &["--version"]).expect_code(0);
+    xsa(dir.path(), &["frobnicate"]).expect_code(exit::USAGE);
+    xsa(dir.path(), &["--version"]).expect_code(exit::CLEAN);
 }
 
 #[test]
@@ -498,7 +499,7 @@ fn inspect_dump_reports_tables_and_fails_on_unreadable_dumps() {
             demo.to_str().unwrap(),
         ],
     );
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     assert!(run.stdout.contains("VM=60"), "{}", run.stdout);
     assert!(
         run.stdout.contains("pool \"pool-east\"") && run.stdout.contains("18 Nova instances"),
@@ -507,7 +508,7 @@ fn inspect_dump_reports_tables_and_fails_on_unreadable_dumps() {
     );
     let bad = dir.write("bad.xml", "<database><table name=\"VM\">");
     let run = xsa(dir.path(), &["inspect-dump", bad.to_str().unwrap()]);
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     assert!(
         run.stderr.contains("bad.xml") && run.stderr.contains("truncated"),
         "{}",

@@ -2,12 +2,13 @@
 //! address per host), and the real binary scans it. Nothing here sleeps for correctness: faults end
 //! through the client's own timeouts and deadlines.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, xsa_env, TestDir};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-use util::{read_csv, xsa_env, TestDir};
 use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator};
 
 const PW: &str = "s3cret-sim-pw";
@@ -58,7 +59,7 @@ fn offline_findings() -> String {
         dir.path(),
         &["scan", "-i", inv.to_str().unwrap(), "-o", "off", "-q"],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     std::fs::read_to_string(dir.join("off/findings.csv")).unwrap()
 }
 
@@ -67,7 +68,7 @@ fn live_scan_of_the_demo_gives_byte_identical_findings() {
     for event_from in [true, false] {
         let s = sim(demo_dumps(), &[], event_from);
         let dir = TestDir::new();
-        scan(&dir, &s.inventory_csv(PW_ENV, false), "out", &[]).expect_code(2);
+        scan(&dir, &s.inventory_csv(PW_ENV, false), "out", &[]).expect_code(exit::BLOCKED);
         let live = std::fs::read_to_string(dir.join("out/findings.csv")).unwrap();
         util::assert_same_text(
             &format!("live findings.csv (event.from {event_from})"),
@@ -95,7 +96,7 @@ fn every_host_listed_each_pool_audited_once_members_redirected_no_session_left()
     let header = lines.remove(0);
     lines.sort_by_key(|l| !l.ends_with(",member"));
     let inv = format!("{header}\n{}\n", lines.join("\n"));
-    scan(&dir, &inv, "out", &[]).expect_code(2);
+    scan(&dir, &inv, "out", &[]).expect_code(exit::BLOCKED);
     let hosts = read_csv(&dir.join("out/hosts.csv"));
     assert_eq!(hosts.len(), 6);
     let mut audited: BTreeMap<String, usize> = BTreeMap::new();
@@ -176,7 +177,7 @@ fn faulty_hosts_fail_with_reasons_within_the_deadline_and_others_are_complete() 
         "out",
         &["--timeout", "1", "--host-deadline", "4"],
     );
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     let hosts = read_csv(&dir.join("out/hosts.csv"));
     let by_name: BTreeMap<&str, &BTreeMap<String, String>> =
         hosts.iter().map(|h| (h["name"].as_str(), h)).collect();
@@ -210,7 +211,7 @@ fn faulty_hosts_fail_with_reasons_within_the_deadline_and_others_are_complete() 
         ],
         &[],
     )
-    .expect_code(0);
+    .expect_code(exit::CLEAN);
     util::assert_same_text(
         "healthy pools' findings",
         &std::fs::read_to_string(gen_dir.join("off/findings.csv")).unwrap(),
@@ -245,7 +246,7 @@ fn session_invalid_once_logs_in_again_and_oversized_answers_are_refused() {
         "out",
         &["--max-response-mb", "1"],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     let hosts = read_csv(&dir.join("out/hosts.csv"));
     assert_eq!(hosts[0]["status"], "ok", "{:?}", hosts[0]);
     assert_eq!(hosts[1]["status"], "failed");
@@ -310,7 +311,7 @@ fn capture_writes_sanitised_dumps_that_audit_offline_the_same() {
         &["capture", "-i", inv.to_str().unwrap(), "-o", "cap", "-q"],
         &[(PW_ENV, PW)],
     )
-    .expect_code(0);
+    .expect_code(exit::CLEAN);
     let captured = util::all_text_under(&dir.join("cap/dumps"));
     assert!(captured.contains("FA15E-D15C-"));
     assert!(
@@ -327,7 +328,7 @@ fn capture_writes_sanitised_dumps_that_audit_offline_the_same() {
         &["scan", "-i", "cap/inventory.csv", "-o", "off", "-q"],
         &[],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     util::assert_same_text(
         "findings of the captured dumps",
         &offline_findings(),
@@ -386,7 +387,7 @@ fn tls_is_verified_by_default_and_insecure_or_ca_file_opt_out_or_in() {
     let inv = s.inventory_csv(PW_ENV, false);
     assert!(inv.contains("https://127.88.0.1:"));
     // Self-signed and not trusted: every entry fails, naming the certificate problem.
-    scan(&dir, &inv, "strict", &[]).expect_code(3);
+    scan(&dir, &inv, "strict", &[]).expect_code(exit::ENTRY_FAILED);
     let hosts = read_csv(&dir.join("strict/hosts.csv"));
     assert!(
         hosts
@@ -395,12 +396,12 @@ fn tls_is_verified_by_default_and_insecure_or_ca_file_opt_out_or_in() {
         "{hosts:?}"
     );
     // Trusting the CA verifies properly.
-    scan(&dir, &inv, "ca", &["--ca-file", cert.to_str().unwrap()]).expect_code(2);
+    scan(&dir, &inv, "ca", &["--ca-file", cert.to_str().unwrap()]).expect_code(exit::BLOCKED);
     assert!(read_csv(&dir.join("ca/hosts.csv"))
         .iter()
         .all(|h| h["status"] == "ok" && h["insecure"] == "false"));
     // --insecure works and is flagged.
-    scan(&dir, &inv, "insecure", &["--insecure"]).expect_code(2);
+    scan(&dir, &inv, "insecure", &["--insecure"]).expect_code(exit::BLOCKED);
     assert!(read_csv(&dir.join("insecure/hosts.csv"))
         .iter()
         .all(|h| h["status"] == "ok" && h["insecure"] == "true"));
@@ -416,7 +417,7 @@ fn tls_is_verified_by_default_and_insecure_or_ca_file_opt_out_or_in() {
             "name,url,username,password_env,site,tags,insecure",
         )
         .replace(",master\n", ",master,true\n");
-    scan(&dir, &per_entry, "column", &[]).expect_code(2);
+    scan(&dir, &per_entry, "column", &[]).expect_code(exit::BLOCKED);
     assert!(read_csv(&dir.join("column/hosts.csv"))
         .iter()
         .all(|h| h["insecure"] == "true"));
@@ -427,7 +428,7 @@ fn ctrl_c_writes_a_partial_report_marked_incomplete() {
     let s = sim(demo_dumps(), &[("edge-01-xs01", Fault::Hang)], true);
     let dir = TestDir::new();
     let inv = dir.write("inv.csv", s.inventory_csv(PW_ENV, false));
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"))
+    let mut child = util::xsa_command()
         .current_dir(dir.path())
         .args([
             "scan",
@@ -463,7 +464,11 @@ fn ctrl_c_writes_a_partial_report_marked_incomplete() {
     assert!(kill.success());
     let rest = lines.rest();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert_eq!(
+        status.code(),
+        Some(i32::from(exit::INTERRUPTED)),
+        "{rest:?}"
+    );
     let report = util::read_json(&dir.join("out/report.json"));
     assert_eq!(report["run"]["complete"], false);
     let hosts = read_csv(&dir.join("out/hosts.csv"));

@@ -5,12 +5,13 @@
 
 #![cfg(target_os = "linux")]
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, TestDir};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
-use util::{read_csv, TestDir};
 use xen_sr_audit::xapi::http::{HttpConnection, Target, TransportError};
 
 extern "C" {
@@ -89,7 +90,7 @@ fn hosts_csv_names_the_connect_timeout_from_the_flag_and_the_config_file() {
         args.extend_from_slice(how);
         let run = util::xsa_env(dir.path(), &args, &[("XSA_CT_PW", "pw")]);
         let took = started.elapsed();
-        run.expect_code(3);
+        run.expect_code(exit::ENTRY_FAILED);
         let hosts = read_csv(&dir.join(out).join("hosts.csv"));
         assert_eq!(hosts.len(), 1);
         assert_eq!(hosts[0]["status"], "failed", "{out}");

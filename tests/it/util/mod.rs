@@ -5,6 +5,7 @@
 pub mod browser;
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -89,8 +90,10 @@ impl Run {
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         }
     }
-    /// Assert the exit code, showing both streams when it differs.
-    pub fn expect_code(&self, want: i32) -> &Run {
+    /// Assert the exit code (one of `xen_sr_audit::policy::exit`), showing both streams when it
+    /// differs.
+    pub fn expect_code(&self, want: impl Into<i32>) -> &Run {
+        let want: i32 = want.into();
         assert_eq!(
             self.code, want,
             "exit code {} (want {want})\n--- stdout\n{}\n--- stderr\n{}",
@@ -100,18 +103,99 @@ impl Run {
     }
 }
 
-/// Run `xen-sr-audit` with args in `cwd`.
-pub fn xsa(cwd: &Path, args: &[&str]) -> Run {
-    xsa_env(cwd, args, &[])
+/// A run of `xen-sr-audit` being set up, as ripgrep's `TestCommand` and fd's `TestEnv`: arguments
+/// of any string type, a working folder, and an environment without the `XSA_*` variables of the
+/// test process (`XSA_PASSWORD` above all), so a variable set where the suite runs cannot change a
+/// run; a test that needs one sets it with [`Xsa::env`].
+pub struct Xsa {
+    cmd: Command,
 }
 
-pub fn xsa_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"));
-    c.current_dir(cwd).args(args);
-    for (k, v) in env {
-        c.env(k, v);
+impl Xsa {
+    pub fn new<I, S>(args: I) -> Xsa
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"));
+        cmd.args(args);
+        without_xsa_variables(&mut cmd, std::env::vars_os().map(|(k, _)| k));
+        Xsa { cmd }
     }
-    Run::from(output_within(c, CHILD_LIMIT))
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Xsa {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Xsa {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// The command as set up, for a test that drives the process itself (stdin, signals).
+    pub fn command(self) -> Command {
+        self.cmd
+    }
+
+    /// Run to the end (within the harness's time limit) and keep the exit code and both streams.
+    pub fn run(self) -> Run {
+        Run::from(output_within(self.cmd, CHILD_LIMIT))
+    }
+}
+
+/// Remove from `cmd`'s environment every variable of `inherited` named `XSA_*`.
+fn without_xsa_variables(cmd: &mut Command, inherited: impl Iterator<Item = OsString>) {
+    for key in inherited {
+        if key.to_string_lossy().starts_with("XSA_") {
+            cmd.env_remove(key);
+        }
+    }
+}
+
+/// The binary with no argument yet and no inherited `XSA_*` variable, for a test that drives the
+/// process itself (pipes, signals).
+pub fn xsa_command() -> Command {
+    Xsa::new(std::iter::empty::<&str>()).command()
+}
+
+/// Run `xen-sr-audit` with args in `cwd`.
+pub fn xsa(cwd: &Path, args: &[&str]) -> Run {
+    Xsa::new(args).current_dir(cwd).run()
+}
+
+/// Run `xen-sr-audit` with args in `cwd` and the variables `env` (the only `XSA_*` ones it sees).
+pub fn xsa_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    env.iter()
+        .fold(Xsa::new(args).current_dir(cwd), |x, (k, v)| x.env(k, v))
+        .run()
+}
+
+#[test]
+fn the_builder_drops_inherited_xsa_variables_but_keeps_those_the_test_sets() {
+    let mut cmd = Command::new("true");
+    cmd.env("XSA_KEPT", "set by the test");
+    let inherited = ["XSA_PASSWORD", "XSA_NOVA_DB_PASSWORD", "PATH", "HOME_XSA_"];
+    without_xsa_variables(&mut cmd, inherited.iter().map(OsString::from));
+    let envs: BTreeMap<String, Option<String>> = cmd
+        .get_envs()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.map(|v| v.to_string_lossy().into_owned()),
+            )
+        })
+        .collect();
+    assert_eq!(envs["XSA_PASSWORD"], None, "removed");
+    assert_eq!(envs["XSA_NOVA_DB_PASSWORD"], None, "removed");
+    assert!(!envs.contains_key("PATH") && !envs.contains_key("HOME_XSA_"));
+    let mut cmd = Command::new("true");
+    without_xsa_variables(&mut cmd, ["XSA_KEPT"].iter().map(OsString::from));
+    cmd.env("XSA_KEPT", "set by the test");
+    assert_eq!(
+        cmd.get_envs().next().and_then(|(_, v)| v),
+        Some(OsStr::new("set by the test"))
+    );
 }
 
 /// A CSV file as a list of header -> value maps.

@@ -6,14 +6,15 @@
 //! The tests need `mariadbd` (scripts/test installs mariadb-server): plain `cargo test` reports them
 //! ignored, like the browser tests. The failure modes that need no server run everywhere.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{xsa_env, TestDir};
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use util::{xsa_env, TestDir};
 
 const PASSWORD: &str = "Nova-DB-s3cret-7fq2";
 
@@ -447,7 +448,7 @@ fn nova_db_equals_the_exports_across_two_cells_and_ignores_deleted_and_local_row
         &[&["--nova-db", &main, "--nova-db", &cell1][..], &ssl].concat(),
         &env,
     );
-    from_db.expect_code(2);
+    from_db.expect_code(exit::BLOCKED);
     let inst = instances_export(&dir);
     let bdms = util::root().join("fixtures/demo/nova/bdms.tsv");
     let (inst, bdms) = (inst.to_str().unwrap(), bdms.to_str().unwrap());
@@ -457,7 +458,7 @@ fn nova_db_equals_the_exports_across_two_cells_and_ignores_deleted_and_local_row
         &["--nova-servers", inst, "--nova-bdms", bdms],
         &[],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     for f in [
         "findings.csv",
         "instances.csv",
@@ -521,7 +522,7 @@ fn nova_db_equals_the_exports_across_two_cells_and_ignores_deleted_and_local_row
         .concat(),
         &env,
     );
-    cap.expect_code(0);
+    cap.expect_code(exit::CLEAN);
     let mut again = vec!["scan", "-i", inv.to_str().unwrap(), "-o", "again", "-q"];
     let files: Vec<String> = std::fs::read_dir(dir.join("cap/nova"))
         .unwrap()
@@ -538,7 +539,7 @@ fn nova_db_equals_the_exports_across_two_cells_and_ignores_deleted_and_local_row
         });
         again.push(f);
     }
-    xsa_env(dir.path(), &again, &[]).expect_code(2);
+    xsa_env(dir.path(), &again, &[]).expect_code(exit::BLOCKED);
     for f in ["findings.csv", "coverage.csv"] {
         assert_same_file(
             "the captured exports re-audited",
@@ -622,9 +623,12 @@ fn the_session_is_read_only_even_for_a_user_who_may_write() {
     db.sql(&format!(
         "CREATE USER 'writer'@'%' IDENTIFIED BY '{PASSWORD}'; GRANT ALL ON nova.* TO 'writer'@'%';"
     ));
-    std::env::set_var("XSA_NOVA_DB_PASSWORD", PASSWORD);
+    // From a file, not std::env::set_var: the tests share one process, and a variable set here
+    // would reach every other test's runs.
+    let dir = TestDir::new();
+    let password_file = dir.write("password", PASSWORD);
     let opts = ConnectOptions {
-        password: Password::resolve(None, None).unwrap(),
+        password: Password::resolve(None, Some(&password_file)).unwrap(),
         ssl_mode: SslMode::Disabled,
         ca_file: None,
         connect_timeout: Duration::from_secs(10),
@@ -657,7 +661,7 @@ fn assert_fails(dir: &TestDir, url: &str, extra: &[&str], env: &[(&str, &str)], 
     let out = format!("out-{}", want.replace([' ', '?', '/'], "_"));
     let args = [&["--nova-db", url][..], extra].concat();
     let run = scan(dir, &out, &args, env);
-    run.expect_code(64);
+    run.expect_code(exit::USAGE);
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line: {}", run.stderr);
     assert!(lines[0].contains(want), "want {want:?} in: {}", lines[0]);
@@ -743,7 +747,7 @@ fn each_database_failure_is_one_line_exit_64_and_no_secret() {
         ],
         &[],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
 }
 
 /// TLS: a server with a certificate is read with verify-ca and verify-identity given the CA; without
@@ -778,7 +782,9 @@ fn tls_modes_against_a_server_with_a_self_signed_certificate() {
             &env,
         );
         assert!(
-            run.code == 2 || run.code == 3,
+            [exit::BLOCKED, exit::ENTRY_FAILED]
+                .map(i32::from)
+                .contains(&run.code),
             "{mode}: {} {}",
             run.code,
             run.stderr
@@ -790,7 +796,13 @@ fn tls_modes_against_a_server_with_a_self_signed_certificate() {
         &["--nova-db", &url, "--nova-db-ssl-mode", "required"],
         &env,
     );
-    assert!(run.code == 2 || run.code == 3, "required: {}", run.stderr);
+    assert!(
+        [exit::BLOCKED, exit::ENTRY_FAILED]
+            .map(i32::from)
+            .contains(&run.code),
+        "required: {}",
+        run.stderr
+    );
     assert_fails(&dir, &url, &[], &env, "TLS");
     // A local unix socket needs no TLS: the default mode reads through it.
     let socket = format!(
@@ -798,7 +810,13 @@ fn tls_modes_against_a_server_with_a_self_signed_certificate() {
         db.dir.path().join("sock").display()
     );
     let run = scan(&dir, "socket", &["--nova-db", &socket], &env);
-    assert!(run.code == 2 || run.code == 3, "socket: {}", run.stderr);
+    assert!(
+        [exit::BLOCKED, exit::ENTRY_FAILED]
+            .map(i32::from)
+            .contains(&run.code),
+        "socket: {}",
+        run.stderr
+    );
     let cipher = db.sql("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'Ssl_accepts'");
     let accepted: u64 = cipher
         .lines()

@@ -5,12 +5,13 @@
 //! `diff OLD NEW` must give the comparison `scan --baseline OLD` recorded, for schema 1, 2 and 3
 //! baselines alike.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, read_json, xsa, TestDir};
 use calamine::{Data, Reader, Xlsx};
 use std::collections::BTreeMap;
 use std::path::Path;
-use util::{read_csv, read_json, xsa, TestDir};
 
 const STATUSES: [&str; 4] = ["blocked", "review", "waived", "ok"];
 
@@ -260,7 +261,7 @@ fn from_prom(text: &str) -> Counts {
 #[test]
 fn regression_every_output_gives_the_same_counts() {
     let dir = TestDir::new();
-    scan(&dir, "week1", &["-q"]).expect_code(2);
+    scan(&dir, "week1", &["-q"]).expect_code(exit::BLOCKED);
     let waivers = waivers_for(&dir, &dir.join("week1"));
     // Nova's server list, no BDMs: the demo's "other" SRs stay to review, so some instances have
     // their blocking volumes waived and a volume still to review (the case the outputs disagreed on).
@@ -308,7 +309,7 @@ fn regression_every_output_gives_the_same_counts() {
     assert_eq!(from_junit(&read("junit.xml")), want, "junit.xml");
     assert_eq!(from_prom(&read("metrics.prom")), want, "metrics.prom");
     // The exit code follows from the same numbers, and the console says why.
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.code, i32::from(exit::BLOCKED), "{}", run.stderr);
     assert!(
         run.stderr
             .contains(&format!("exit 2: {} blocked instances", want.total[0])),
@@ -382,7 +383,7 @@ fn as_older_schema(json: &serde_json::Value, version: u32) -> serde_json::Value 
 #[test]
 fn regression_diff_and_baseline_agree_and_inputs_of_another_kind_are_not_fixes() {
     let dir = TestDir::new();
-    scan(&dir, "week1", &["-q"]).expect_code(2);
+    scan(&dir, "week1", &["-q"]).expect_code(exit::BLOCKED);
     let week1 = read_json(&dir.join("week1/report.json"));
     let waivers = waivers_for(&dir, &dir.join("week1"));
     let bdms = util::root().join("fixtures/demo/nova/bdms.tsv");
@@ -414,7 +415,7 @@ fn regression_diff_and_baseline_agree_and_inputs_of_another_kind_are_not_fixes()
                 bdms.to_str().unwrap(),
             ],
         );
-        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert_eq!(run.code, i32::from(exit::BLOCKED), "{}", run.stderr);
         let json = read_json(&dir.join(&format!("{out}/report.json")));
         let s = &json["summary"];
         assert_eq!(s["resolved_fixed"], 0, "schema {version}: {s}");
@@ -476,7 +477,7 @@ fn regression_diff_and_baseline_agree_and_inputs_of_another_kind_are_not_fixes()
             dir.path(),
             &["diff", "--json", &base, &format!("{out}/report.json")],
         );
-        d.expect_code(0);
+        d.expect_code(exit::CLEAN);
         let dj: serde_json::Value = serde_json::from_str(&d.stdout).unwrap();
         for (diff_key, summary_key) in [
             ("fixed", "resolved_fixed"),

@@ -4,12 +4,13 @@
 //! `scan` with no `--insecure`, a pinned member redirected to its master, and handshakes that stall
 //! or are cut are per-entry errors within `--timeout`. Certificates are made by the tests.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, xsa_env, TestDir};
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use util::{read_csv, xsa_env, TestDir};
 use xen_sr_audit::sim::xapi::{SimOptions, Simulator};
 
 const PW: &str = "tls-test-pw";
@@ -74,7 +75,7 @@ fn self_signed_is_refused_unless_pinned_and_a_wrong_pin_names_both() {
     let h = https_sim(edge_dump(), 91, false);
     let fp = util::fingerprint_of(&h.cert);
     // Unpinned, self-signed: refused by default.
-    scan(&dir, &inventory(&h, "", ""), "plain", &[]).expect_code(3);
+    scan(&dir, &inventory(&h, "", ""), "plain", &[]).expect_code(exit::ENTRY_FAILED);
     let hosts = read_csv(&dir.join("plain/hosts.csv"));
     assert!(
         hosts[0]["error"].contains("certificate is not trusted (self-signed certificate)"),
@@ -93,7 +94,7 @@ fn self_signed_is_refused_unless_pinned_and_a_wrong_pin_names_both() {
             &out,
             &[],
         )
-        .expect_code(2);
+        .expect_code(exit::BLOCKED);
         let hosts = read_csv(&dir.join(&out).join("hosts.csv"));
         assert_eq!(hosts[0]["status"], "ok", "{hosts:?}");
         assert_eq!(hosts[0]["tls"], "pinned");
@@ -108,11 +109,11 @@ fn self_signed_is_refused_unless_pinned_and_a_wrong_pin_names_both() {
         "wrong",
         &[],
     )
-    .expect_code(3);
+    .expect_code(exit::ENTRY_FAILED);
     let err = &read_csv(&dir.join("wrong/hosts.csv"))[0]["error"];
     assert!(err.contains(&wrong) && err.contains(&fp), "{err}");
     // --insecure is flagged as such.
-    scan(&dir, &inventory(&h, "", ""), "insecure", &["--insecure"]).expect_code(2);
+    scan(&dir, &inventory(&h, "", ""), "insecure", &["--insecure"]).expect_code(exit::BLOCKED);
     let hosts = read_csv(&dir.join("insecure/hosts.csv"));
     assert_eq!(
         (hosts[0]["tls"].as_str(), hosts[0]["insecure"].as_str()),
@@ -128,7 +129,7 @@ fn tls_1_0_only_hosts_need_tls_legacy() {
     let h = https_sim(edge_dump(), 92, true);
     let fp = util::fingerprint_of(&h.cert);
     let pinned = inventory(&h, ",tls_fingerprint", &format!(",{fp}"));
-    scan(&dir, &pinned, "modern", &[]).expect_code(3);
+    scan(&dir, &pinned, "modern", &[]).expect_code(exit::ENTRY_FAILED);
     let err = &read_csv(&dir.join("modern/hosts.csv"))[0]["error"];
     assert!(
         err.contains("tls_legacy"),
@@ -136,7 +137,7 @@ fn tls_1_0_only_hosts_need_tls_legacy() {
     );
     // The column, for this entry.
     let legacy = inventory(&h, ",tls_fingerprint,tls_legacy", &format!(",{fp},true"));
-    scan(&dir, &legacy, "legacy", &[]).expect_code(2);
+    scan(&dir, &legacy, "legacy", &[]).expect_code(exit::BLOCKED);
     let hosts = read_csv(&dir.join("legacy/hosts.csv"));
     assert_eq!(
         (
@@ -153,7 +154,7 @@ fn tls_1_0_only_hosts_need_tls_legacy() {
         "the page flags the legacy TLS entry"
     );
     // The flag, for every entry.
-    scan(&dir, &pinned, "flag", &["--tls-legacy"]).expect_code(2);
+    scan(&dir, &pinned, "flag", &["--tls-legacy"]).expect_code(exit::BLOCKED);
     // Modern hosts keep refusing TLS 1.0 from us: legacy is opt-in per entry.
     let modern = https_sim(east_dump(), 93, false);
     let fp2 = util::fingerprint_of(&modern.cert);
@@ -163,7 +164,7 @@ fn tls_1_0_only_hosts_need_tls_legacy() {
         "m",
         &[],
     )
-    .expect_code(2);
+    .expect_code(exit::BLOCKED);
     assert!(read_csv(&dir.join("m/hosts.csv"))[0]["tls_version"].starts_with("TLSv1."));
     assert_ne!(
         read_csv(&dir.join("m/hosts.csv"))[0]["tls_version"],
@@ -219,7 +220,7 @@ fn regression_trust_copy_elsewhere_with_legacy_tls_scans_in_one_go() {
         ],
         &[],
     );
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     let text = std::fs::read_to_string(dir.join("out/pinned.csv")).unwrap();
     let comments: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
     assert_eq!(
@@ -250,7 +251,7 @@ fn regression_trust_copy_elsewhere_with_legacy_tls_scans_in_one_go() {
         ],
         &[],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     let hosts = read_csv(&dir.join("scan/hosts.csv"));
     assert_eq!(hosts.len(), 2);
     assert!(hosts.iter().all(|h| h["status"] == "ok"), "{hosts:?}");
@@ -279,7 +280,7 @@ fn trust_then_scan_needs_no_insecure() {
         ],
         &[],
     );
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     assert!(
         run.stdout.starts_with("Trust on first use"),
         "{}",
@@ -304,7 +305,7 @@ fn trust_then_scan_needs_no_insecure() {
         ""
     );
     // The written inventory scans with no --insecure: every row, members redirected to the pinned master.
-    scan(&dir, &pinned_text, "scan", &[]).expect_code(2);
+    scan(&dir, &pinned_text, "scan", &[]).expect_code(exit::BLOCKED);
     let hosts = read_csv(&dir.join("scan/hosts.csv"));
     assert!(hosts.iter().all(|h| h["status"] != "failed"), "{hosts:?}");
     assert!(hosts
@@ -317,7 +318,7 @@ fn trust_then_scan_needs_no_insecure() {
         &["trust", "-i", "pinned.csv", "-o", "again.csv"],
         &[],
     );
-    run.expect_code(0);
+    run.expect_code(exit::CLEAN);
     assert!(run.stdout.contains("matches the pinned"), "{}", run.stdout);
     let other = https_sim(east_dump(), 95, false);
     dir.write(
@@ -329,7 +330,7 @@ fn trust_then_scan_needs_no_insecure() {
         &["trust", "-i", "moved.csv", "-o", "moved-out.csv"],
         &[],
     );
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     assert!(
         run.stdout.contains("MISMATCH") && run.stdout.contains(&util::fingerprint_of(&other.cert)),
         "{}",
@@ -351,7 +352,7 @@ fn a_pinned_member_redirected_to_an_unpinned_master_says_which_pin_to_add() {
         "name,url,password_env,tls_fingerprint\n{},https://{}/,{PW_ENV},{fp}\n",
         member.name, member.addr
     );
-    scan(&dir, &inv, "member", &[]).expect_code(3);
+    scan(&dir, &inv, "member", &[]).expect_code(exit::ENTRY_FAILED);
     let err = &read_csv(&dir.join("member/hosts.csv"))[0]["error"];
     assert!(
         err.contains("HOST_IS_SLAVE")
@@ -392,7 +393,7 @@ fn stalled_or_cut_handshakes_fail_their_entry_within_the_timeout() {
         "out",
         &["--timeout", "1", "--host-deadline", "60"],
     );
-    run.expect_code(3);
+    run.expect_code(exit::ENTRY_FAILED);
     let hosts = read_csv(&dir.join("out/hosts.csv"));
     assert!(
         hosts
@@ -415,7 +416,7 @@ fn stalled_or_cut_handshakes_fail_their_entry_within_the_timeout() {
     ] {
         let inv = format!("name,url,password_env{extra_header}\nx,https://{sa}/,{PW_ENV}{extra}\n");
         let run = scan(&dir, &inv, "bad", &[]);
-        run.expect_code(64);
+        run.expect_code(exit::USAGE);
         assert!(
             run.stderr.contains(":2: x: ") && run.stderr.contains(want),
             "{}",

@@ -3,12 +3,13 @@
 //! exchange), and against TLS 1.3 servers; and one shared context per trust setting with each pin
 //! still checked per connection (two pinned hosts in one scan, one pin wrong: only that one fails).
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{read_csv, xsa_env, TestDir};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
-use util::{read_csv, xsa_env, TestDir};
 use xen_sr_audit::sim::xapi::{SimOptions, Simulator};
 use xen_sr_audit::xapi::tls::{Connector, TlsLog, TlsMode, TlsPolicy};
 
@@ -167,7 +168,7 @@ fn pinned_hosts_share_a_context_but_each_pin_is_checked_on_its_own_connection() 
         &[(PW_ENV, PW)],
     );
     // 2: the demo pool has blocked instances, which outrank the failed entry's 3.
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     let hosts = read_csv(&dir.join("out/hosts.csv"));
     let row = |name: &str| hosts.iter().find(|h| h["name"] == name).unwrap();
     assert_eq!(row("right")["status"], "ok", "{hosts:?}");

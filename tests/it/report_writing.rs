@@ -4,11 +4,12 @@
 //! after the up-front check (a rename refused, a folder made read-only) leaves no partial report and
 //! no temporary file, and exits 74.
 
-mod util;
+use crate::util;
+use xen_sr_audit::policy::exit;
 
+use crate::util::{xsa, TestDir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use util::{xsa, TestDir};
 
 fn scan(dir: &TestDir, out: &str, extra: &[&str]) -> util::Run {
     let inv = util::root().join("fixtures/demo/inventory.csv");
@@ -47,7 +48,7 @@ fn regression_foreign_report_named_files_survive_byte_for_byte() {
         dir.write(&format!("out/{name}"), text);
     }
     let run = scan(&dir, "out", &["--format", "csv"]);
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     for (name, text) in FOREIGN {
         let got = std::fs::read_to_string(dir.join("out").join(name)).unwrap();
         assert_eq!(&got, text, "{name} must survive as it was");
@@ -67,14 +68,14 @@ fn regression_foreign_report_named_files_survive_byte_for_byte() {
 #[test]
 fn an_earlier_runs_unchanged_reports_are_removed_and_edited_ones_kept() {
     let dir = TestDir::new();
-    scan(&dir, "out", &["-q", "--format", "all"]).expect_code(2);
+    scan(&dir, "out", &["-q", "--format", "all"]).expect_code(exit::BLOCKED);
     let manifest = util::read_json(&dir.join("out/xen-sr-audit.manifest.json"));
     let listed: Vec<&String> = manifest["files"].as_object().unwrap().keys().collect();
     assert!(listed.iter().any(|n| *n == "junit.xml"), "{manifest}");
     // Someone edits the HTML page; the rest is as the tool wrote it.
     dir.write("out/report.html", "<p>edited</p>");
     let run = scan(&dir, "out", &["--format", "csv"]);
-    run.expect_code(2);
+    run.expect_code(exit::BLOCKED);
     for gone in [
         "report.json",
         "summary.md",
@@ -102,13 +103,13 @@ fn an_earlier_runs_unchanged_reports_are_removed_and_edited_ones_kept() {
 #[test]
 fn regression_a_failed_rename_leaves_the_earlier_reports_and_no_temporary_file() {
     let dir = TestDir::new();
-    scan(&dir, "out", &["-q"]).expect_code(2);
+    scan(&dir, "out", &["-q"]).expect_code(exit::BLOCKED);
     std::fs::remove_file(dir.join("out/report.json")).unwrap();
     dir.write("out/report.json/blocker", "a folder where the report goes");
     let before = folder(&dir.join("out"));
     // This run's hosts.csv and report.json differ from the earlier run's (times): a mix would show.
     let run = scan(&dir, "out", &["-q"]);
-    run.expect_code(74);
+    run.expect_code(exit::IO);
     assert!(run.stderr.contains("report.json"), "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     let after = folder(&dir.join("out"));
@@ -170,7 +171,7 @@ fn regression_a_folder_made_read_only_after_the_check_leaves_nothing() {
     })
     .unwrap();
     let inv = dir.write("inv.csv", s.inventory_csv("XSA_TEST_RO_PW", false));
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_xen-sr-audit"))
+    let child = util::xsa_command()
         .current_dir(dir.path())
         .args(["scan", "-i", inv.to_str().unwrap(), "-o", "out", "-q"])
         .env("XSA_TEST_RO_PW", "pw")
@@ -184,7 +185,7 @@ fn regression_a_folder_made_read_only_after_the_check_leaves_nothing() {
     let output = child.wait_with_output().unwrap();
     make_read_only(&out, false);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(74), "{stderr}");
+    assert_eq!(output.status.code(), Some(i32::from(exit::IO)), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cannot write report"), "{stderr}");
     assert!(folder(&out).is_empty(), "{:?}", folder(&out).keys());
