@@ -173,7 +173,8 @@ pub struct SourceArgs {
     /// Output folder (created if needed; checked before anything is scanned; files are replaced atomically).
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
-    /// No progress and no summary on stderr (errors still go there).
+    /// No progress and no summary on stderr (errors, and the notice that an interrupt is logging
+    /// out, still go there).
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// How many entries are scanned at once (network-bound: independent of the CPU count).
@@ -473,8 +474,16 @@ impl ScanArgs {
         let inputs = Inputs {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             inventory_sha256: src.inventory.digest.clone(),
-            nova_servers: digests(&self.nova_servers)?,
-            nova_bdms: digests(&self.nova_bdms)?,
+            nova_servers: digests(&self.nova_servers)?
+                .into_iter()
+                .chain(export_digests(&exports, "instances", |e| &e.servers_tsv))
+                .collect(),
+            nova_bdms: digests(&self.nova_bdms)?
+                .into_iter()
+                .chain(export_digests(&exports, "block_device_mapping", |e| {
+                    &e.bdms_tsv
+                }))
+                .collect(),
             nova_target_port: conf.target_port.clone(),
             nova_target_host: conf.target_host.clone().unwrap_or_default(),
             fail_on: fail_on.as_str().to_string(),
@@ -562,6 +571,21 @@ fn digests(paths: &[PathBuf]) -> Result<Vec<InputFile>, InputError> {
             })
         })
         .collect()
+}
+
+/// The digests of what each `--nova-db` gave for `table`: the export text, as `capture --nova-db`
+/// writes it, named as report.json names the source (`URL table`, no password). Without them a
+/// run reading Nova's database recorded no Nova input at all, and a baseline with export files
+/// differed "in kind" from it.
+fn export_digests<'a>(
+    exports: &'a [crate::nova_db::DbExport],
+    table: &'a str,
+    text: fn(&crate::nova_db::DbExport) -> &String,
+) -> impl Iterator<Item = InputFile> + 'a {
+    exports.iter().map(move |e| InputFile {
+        path: format!("{} {table}", e.label),
+        sha256: crate::policy::inputs::text_sha256(text(e)),
+    })
 }
 
 /// What the comparison needs of an earlier report.

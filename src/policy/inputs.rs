@@ -59,6 +59,14 @@ fn yes() -> bool {
     true
 }
 
+/// sha256 of a text read from elsewhere than a file (a Nova database's export), lower-case hex.
+pub fn text_sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// sha256 of a file's bytes, lower-case hex.
 pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;

@@ -540,6 +540,44 @@ fn nova_db_equals_the_exports_across_two_cells_and_ignores_deleted_and_local_row
         again.push(f);
     }
     xsa_env(dir.path(), &again, &[]).expect_code(exit::BLOCKED);
+    // Regression (nova_db_inputs_had_no_digest): report.json's inputs name each database's two
+    // tables with the sha256 of exactly what was read (the text capture wrote), so runs on Nova's
+    // database and on files compare in kind and a changed database shows.
+    let inputs = &report["inputs"];
+    for (key, table, suffix) in [
+        ("nova_servers", "instances", ".servers.tsv"),
+        ("nova_bdms", "block_device_mapping", ".bdms.tsv"),
+    ] {
+        let recorded: Vec<(String, String)> = inputs[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["path"].as_str().unwrap().to_string(),
+                    f["sha256"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let shown: Vec<&str> = recorded.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            shown,
+            [format!("{main} {table}"), format!("{cell1} {table}")],
+            "{key}"
+        );
+        let mut captured: Vec<String> = files
+            .iter()
+            .filter(|f| f.ends_with(suffix))
+            .map(|f| sha256_hex(&bytes(Path::new(f))))
+            .collect();
+        let mut digests: Vec<String> = recorded.into_iter().map(|(_, d)| d).collect();
+        captured.sort();
+        digests.sort();
+        assert_eq!(
+            digests, captured,
+            "{key}: the digests of what capture wrote"
+        );
+    }
     for f in ["findings.csv", "coverage.csv"] {
         assert_same_file(
             "the captured exports re-audited",
@@ -892,4 +930,13 @@ fn a_password_in_the_url_or_an_unset_variable_is_refused_up_front() {
         &[],
         "not set",
     );
+}
+
+/// sha256 of bytes, lower-case hex, as report.json's `inputs` writes digests.
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
