@@ -11,11 +11,12 @@ use crate::dump::{
 };
 use crate::inventory::{Entry, Inventory, Source};
 use crate::model::{NovaServer, Snapshot};
-use crate::policy::baseline::{printable, Baseline};
+use crate::policy::baseline::Baseline;
 use crate::policy::inputs::{DumpInput, Inputs};
 use crate::policy::waivers::Waiver;
 use crate::policy::FailOn;
 use crate::report::{Format, HostRow, NovaInfo, Report, RunMeta};
+use crate::text::printable;
 use crate::xapi::HttpClients;
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};

@@ -20,6 +20,7 @@
 use crate::audit::{Finding, Verdict};
 use crate::model::FastMap;
 use crate::policy::inputs::{differences_in_kind, Inputs};
+use crate::text::printable;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -460,46 +461,10 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str) -> String {
     out
 }
 
-/// Names from XAPI shown on a terminal: control characters (escape sequences) and bidi controls are
-/// replaced.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() || is_bidi_control(c) {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// Unicode's explicit bidirectional formatting characters (embeddings, overrides, isolates, and the
-/// marks): on a terminal they can make a host name read as something else ("Trojan Source").
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::classify::Naming;
-
-    #[test]
-    fn printable_neutralises_controls_and_bidi_overrides() {
-        for (name, shown) in [
-            ("xs01", "xs01"),
-            ("pool\neast", "pool?east"),
-            ("\u{1b}[31mred", "?[31mred"),
-            // RIGHT-TO-LEFT OVERRIDE: "xs01\u{202E}10sx" would print as "xs01xs01".
-            ("xs01\u{202E}10sx", "xs01?10sx"),
-            ("a\u{2066}b\u{2069}c", "a?b?c"),
-            ("a\u{200F}b", "a?b"),
-            ("Zürich-xs01", "Zürich-xs01"),
-        ] {
-            assert_eq!(printable(name), shown, "{name:?}");
-        }
-    }
 
     fn f(pool: &str, instance: &str, ud: &str, sr: &str, verdict: Verdict) -> Finding {
         Finding {

@@ -6,10 +6,11 @@
 //! code is decided from the same summary ([`crate::policy::gate::decide`]).
 
 use super::{HostRow, PoolRow, Report};
-use crate::audit::{plural, Coverage, Instance, NovaCheck, Status};
+use crate::audit::{Coverage, Instance, NovaCheck, Status};
 use crate::classify::Naming;
 use crate::model::FastMap;
 use crate::policy::baseline::{is_problem, ChangeCounts};
+use crate::text::plural;
 use serde::{Deserialize, Serialize};
 
 /// Counts over the whole run.
