@@ -316,11 +316,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 122 lines",
     ),
     (
-        "report/summary_md.rs",
-        "render",
-        "pending split (issue 24): 255 lines",
-    ),
-    (
         "scan.rs",
         "scan_entries",
         "pending split (issue 24): 115 lines",
