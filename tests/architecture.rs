@@ -311,11 +311,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 122 lines",
     ),
     (
-        "scan.rs",
-        "scan_entries",
-        "pending split (issue 24): 115 lines",
-    ),
-    (
         "sim/fleet/pool/scenarios.rs",
         "scenarios",
         "pending split (issue 24): 90 lines",
