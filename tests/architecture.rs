@@ -306,11 +306,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 92 lines",
     ),
     (
-        "report/prom.rs",
-        "build",
-        "pending split (issue 24): 122 lines",
-    ),
-    (
         "sim/fleet/pool/scenarios.rs",
         "scenarios",
         "pending split (issue 24): 90 lines",
