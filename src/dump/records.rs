@@ -178,7 +178,6 @@ fn sr_fields(s: &Sr) -> Fields {
     ]
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
