@@ -300,16 +300,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 90 lines",
     ),
     (
-        "sim/fleet/pool.rs",
-        "volume",
-        "pending split (issue 24): 116 lines",
-    ),
-    (
-        "sim/fleet/pool.rs",
-        "instance",
-        "pending split (issue 24): 91 lines",
-    ),
-    (
         "sim/xapi/mod.rs",
         "serve_read",
         "pending split (issue 24): 94 lines",
