@@ -275,11 +275,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 121 lines",
     ),
     (
-        "policy/waivers.rs",
-        "load",
-        "pending split (issue 24): 106 lines",
-    ),
-    (
         "report/html.rs",
         "render_with",
         "pending split (issue 24): 83 lines",
