@@ -295,11 +295,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 94 lines",
     ),
     (
-        "xapi/http.rs",
-        "exchange",
-        "pending split (issue 24): 102 lines",
-    ),
-    (
         "xapi/mod.rs",
         "fetch_at",
         "pending split (issue 24): 88 lines",
