@@ -275,16 +275,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 121 lines",
     ),
     (
-        "report/html.rs",
-        "render_with",
-        "pending split (issue 24): 83 lines",
-    ),
-    (
-        "report/mod.rs",
-        "write_reports",
-        "pending split (issue 24): 92 lines",
-    ),
-    (
         "sim/fleet/pool/scenarios.rs",
         "scenarios",
         "pending split (issue 24): 90 lines",
