@@ -231,8 +231,9 @@ fn no_module_file_over_about_700_lines_of_code() {
     }
 }
 
-/// The functions allowed past `MAX_FN_LINES`: pure tables only, each with its reason.
-/// (file relative to src/, fn name, reason)
+/// The functions allowed past `MAX_FN_LINES`: pure tables only, each with its reason
+/// (file relative to src/, fn name, reason). The "pending split" and "temporary" entries are issue
+/// 24's remaining debt: each leaves the list when its function is split (a stale entry fails).
 const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
     (
         "bin/xapi-sim.rs",
@@ -267,7 +268,7 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
     (
         "dump/reader.rs",
         "read_dump_from",
-        "pending split (issue 24): 121 lines",
+        "pending split (issue 24): 121 lines, after branch edges aligns quick-xml (it may rewrite this reader)",
     ),
     (
         "sim/fleet/pool/scenarios.rs",
