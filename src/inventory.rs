@@ -122,20 +122,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
         .flexible(true)
         .from_reader(bytes);
     let mut records = reader.records();
-    let headers = loop {
-        match records.next() {
-            None => {
-                return Err(invalid(
-                    1,
-                    "empty inventory: expected a header row with at least name and url or dump"
-                        .into(),
-                ))
-            }
-            Some(Err(e)) => return Err(invalid(csv_line(bytes, &e).unwrap_or(1), csv_message(&e))),
-            Some(Ok(r)) if r.iter().all(str::is_empty) => continue,
-            Some(Ok(r)) => break r,
-        }
-    };
+    let headers = header_record(&mut records, bytes).map_err(|(line, m)| invalid(line, m))?;
     // The csv crate's line numbers skip comment and blank lines; count newlines up to the byte
     // offset, carrying on from the previous record (records come in file order: linear overall).
     let mut lines = LineCounter::new(bytes);
@@ -144,54 +131,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
         .map(|p| lines.line_at(p.byte()))
         .unwrap_or(1)
         .max(1);
-    // Excel writes CSV with semicolons in many locales: one column whose name holds them.
-    if headers.len() == 1 && headers.get(0).is_some_and(|h| h.contains(';')) {
-        return Err(invalid(
-            header_line,
-            format!(
-                "the header {:?} is separated by semicolons (as Excel writes CSV in some locales); save the inventory with commas",
-                headers.get(0).unwrap_or_default()
-            ),
-        ));
-    }
-    // Column names are matched case-insensitively (`Name`, `Dump`).
-    let headers: csv::StringRecord = headers.iter().map(str::to_ascii_lowercase).collect();
-    let mut seen = BTreeSet::new();
-    for h in headers.iter() {
-        if !seen.insert(h) {
-            return Err(invalid(header_line, format!("column {h:?} appears twice")));
-        }
-    }
-    let unknown: Vec<&str> = headers.iter().filter(|h| !COLUMNS.contains(h)).collect();
-    if !unknown.is_empty() {
-        let hint = if unknown
-            .iter()
-            .any(|u| u.to_ascii_lowercase().contains("pass"))
-        {
-            " (passwords never come from the inventory: use password_env or password_file)"
-        } else {
-            ""
-        };
-        return Err(invalid(
-            header_line,
-            format!(
-                "unknown column(s) {}{hint}; known: {}",
-                unknown.join(", "),
-                COLUMNS.join(", ")
-            ),
-        ));
-    }
-    if !headers.iter().any(|h| h == "name") {
-        return Err(invalid(header_line, "missing column \"name\"".into()));
-    }
-    if !headers.iter().any(|h| h == "url" || h == "dump") {
-        return Err(invalid(
-            header_line,
-            "missing column: need \"url\" or \"dump\"".into(),
-        ));
-    }
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| col(c)).collect();
+    let headers = checked_header(&headers).map_err(|m| invalid(header_line, m))?;
+    let idx: Vec<Option<usize>> = COLUMNS
+        .iter()
+        .map(|c| headers.iter().position(|h| h == *c))
+        .collect();
 
     let mut entries = Vec::new();
     let mut names = BTreeSet::new();
@@ -215,97 +159,18 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
                 ),
             ));
         }
-        let get = |c: &str| -> String {
-            let i = COLUMNS.iter().position(|x| *x == c).and_then(|i| idx[i]);
-            i.and_then(|i| record.get(i))
-                .unwrap_or_default()
-                .to_string()
+        let row = Row {
+            record: &record,
+            idx: &idx,
         };
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let name = get("name");
+        let name = row.get("name");
         if name.is_empty() {
             return Err(invalid(line, "empty name".into()));
         }
         if !names.insert(name.clone()) {
             return Err(invalid(line, format!("duplicate name {name:?}")));
         }
-        let (url, dump, failed) = (get("url"), get("dump"), get("capture_failed"));
-        let source = match (url.is_empty(), dump.is_empty()) {
-            (true, true) if !failed.trim().is_empty() => Source::NotCaptured(failed),
-            _ if !failed.trim().is_empty() => {
-                return Err(invalid(
-                    line,
-                    format!("{name}: capture_failed is set beside a url or dump; clear it once the entry is captured"),
-                ))
-            }
-            (false, false) => {
-                return Err(invalid(
-                    line,
-                    format!("{name}: both url and dump are set; give exactly one"),
-                ))
-            }
-            (true, true) => {
-                return Err(invalid(
-                    line,
-                    format!("{name}: neither url nor dump is set; give exactly one"),
-                ))
-            }
-            (false, true) => {
-                let lower = url.to_ascii_lowercase();
-                if !(lower.starts_with("https://") || lower.starts_with("http://")) {
-                    return Err(invalid(
-                        line,
-                        format!(
-                            "{name}: url must start with https:// or http://, got {:?}",
-                            redact_userinfo(&url)
-                        ),
-                    ));
-                }
-                if url
-                    .split_once("://")
-                    .is_some_and(|(_, rest)| rest.split('/').next().unwrap_or("").contains('@'))
-                {
-                    return Err(invalid(line, format!("{name}: url must not carry credentials; use username and password_env or password_file")));
-                }
-                check_authority(&url).map_err(|m| invalid(line, format!("{name}: url: {m}")))?;
-                Source::Url(url)
-            }
-            (true, false) => Source::Dump(base.join(dump)),
-        };
-        let insecure = parse_bool(&get("insecure"))
-            .ok_or_else(|| invalid(line, format!("{name}: insecure must be true or false")))?;
-        let tls_legacy = parse_bool(&get("tls_legacy"))
-            .ok_or_else(|| invalid(line, format!("{name}: tls_legacy must be true or false")))?;
-        let tls_fingerprint = Some(get("tls_fingerprint"))
-            .filter(|f| !f.trim().is_empty())
-            .map(|f| parse_fingerprint(&f))
-            .transpose()
-            .map_err(|m| invalid(line, format!("{name}: tls_fingerprint: {m}")))?;
-        let password_env = Some(get("password_env")).filter(|s| !s.is_empty());
-        let password_file = Some(get("password_file"))
-            .filter(|s| !s.is_empty())
-            .map(|p| base.join(p));
-        if password_env.is_some() && password_file.is_some() {
-            return Err(invalid(
-                line,
-                format!("{name}: give password_env or password_file, not both"),
-            ));
-        }
-        entries.push(Entry {
-            name,
-            source,
-            username: get("username"),
-            password_env,
-            password_file,
-            site: get("site"),
-            tags: get("tags"),
-            insecure,
-            tls_fingerprint,
-            tls_legacy,
-            line,
-        });
+        entries.push(entry_of(&row, name, line, &base).map_err(|m| invalid(line, m))?);
     }
     if entries.is_empty() {
         return Err(invalid(header_line, "the inventory lists no hosts".into()));
@@ -315,6 +180,163 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory, InputError> {
         digest,
         entries,
     })
+}
+
+/// The first record that is not blank: the header row (or the line and message of why not).
+fn header_record(
+    records: &mut csv::StringRecordsIter<&[u8]>,
+    bytes: &[u8],
+) -> Result<csv::StringRecord, (u64, String)> {
+    loop {
+        match records.next() {
+            None => {
+                return Err((
+                    1,
+                    "empty inventory: expected a header row with at least name and url or dump"
+                        .into(),
+                ))
+            }
+            Some(Err(e)) => return Err((csv_line(bytes, &e).unwrap_or(1), csv_message(&e))),
+            Some(Ok(r)) if r.iter().all(str::is_empty) => continue,
+            Some(Ok(r)) => return Ok(r),
+        }
+    }
+}
+
+/// The header row, its names in lower case (columns are matched case-insensitively: `Name`,
+/// `Dump`), once checked: no semicolons, no column twice, none unknown, `name` and a source.
+fn checked_header(headers: &csv::StringRecord) -> Result<csv::StringRecord, String> {
+    // Excel writes CSV with semicolons in many locales: one column whose name holds them.
+    if headers.len() == 1 && headers.get(0).is_some_and(|h| h.contains(';')) {
+        return Err(format!(
+            "the header {:?} is separated by semicolons (as Excel writes CSV in some locales); save the inventory with commas",
+            headers.get(0).unwrap_or_default()
+        ));
+    }
+    let headers: csv::StringRecord = headers.iter().map(str::to_ascii_lowercase).collect();
+    let mut seen = BTreeSet::new();
+    for h in headers.iter() {
+        if !seen.insert(h) {
+            return Err(format!("column {h:?} appears twice"));
+        }
+    }
+    let unknown: Vec<&str> = headers.iter().filter(|h| !COLUMNS.contains(h)).collect();
+    if !unknown.is_empty() {
+        let hint = if unknown
+            .iter()
+            .any(|u| u.to_ascii_lowercase().contains("pass"))
+        {
+            " (passwords never come from the inventory: use password_env or password_file)"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "unknown column(s) {}{hint}; known: {}",
+            unknown.join(", "),
+            COLUMNS.join(", ")
+        ));
+    }
+    if !headers.iter().any(|h| h == "name") {
+        return Err("missing column \"name\"".into());
+    }
+    if !headers.iter().any(|h| h == "url" || h == "dump") {
+        return Err("missing column: need \"url\" or \"dump\"".into());
+    }
+    Ok(headers)
+}
+
+/// One data row, read by column name.
+struct Row<'r> {
+    record: &'r csv::StringRecord,
+    /// For each of `COLUMNS`, its position in the row (None: the inventory has no such column).
+    idx: &'r [Option<usize>],
+}
+
+impl Row<'_> {
+    /// The cell of column `c`, empty when the inventory has no such column.
+    fn get(&self, c: &str) -> String {
+        let i = COLUMNS
+            .iter()
+            .position(|x| *x == c)
+            .and_then(|i| self.idx[i]);
+        i.and_then(|i| self.record.get(i))
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// The entry of a row whose name is checked; errors are the message for the row's line.
+fn entry_of(row: &Row, name: String, line: u64, base: &Path) -> Result<Entry, String> {
+    let source = entry_source(row, &name, base)?;
+    let insecure = parse_bool(&row.get("insecure"))
+        .ok_or_else(|| format!("{name}: insecure must be true or false"))?;
+    let tls_legacy = parse_bool(&row.get("tls_legacy"))
+        .ok_or_else(|| format!("{name}: tls_legacy must be true or false"))?;
+    let tls_fingerprint = Some(row.get("tls_fingerprint"))
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| parse_fingerprint(&f))
+        .transpose()
+        .map_err(|m| format!("{name}: tls_fingerprint: {m}"))?;
+    let password_env = Some(row.get("password_env")).filter(|s| !s.is_empty());
+    let password_file = Some(row.get("password_file"))
+        .filter(|s| !s.is_empty())
+        .map(|p| base.join(p));
+    if password_env.is_some() && password_file.is_some() {
+        return Err(format!(
+            "{name}: give password_env or password_file, not both"
+        ));
+    }
+    Ok(Entry {
+        name,
+        source,
+        username: row.get("username"),
+        password_env,
+        password_file,
+        site: row.get("site"),
+        tags: row.get("tags"),
+        insecure,
+        tls_fingerprint,
+        tls_legacy,
+        line,
+    })
+}
+
+/// Where a row's records come from: exactly one of url and dump, or a capture that failed.
+fn entry_source(row: &Row, name: &str, base: &Path) -> Result<Source, String> {
+    let (url, dump, failed) = (row.get("url"), row.get("dump"), row.get("capture_failed"));
+    match (url.is_empty(), dump.is_empty()) {
+        (true, true) if !failed.trim().is_empty() => Ok(Source::NotCaptured(failed)),
+        _ if !failed.trim().is_empty() => Err(format!(
+            "{name}: capture_failed is set beside a url or dump; clear it once the entry is captured"
+        )),
+        (false, false) => Err(format!(
+            "{name}: both url and dump are set; give exactly one"
+        )),
+        (true, true) => Err(format!(
+            "{name}: neither url nor dump is set; give exactly one"
+        )),
+        (false, true) => url_source(name, url),
+        (true, false) => Ok(Source::Dump(base.join(dump))),
+    }
+}
+
+/// A live source: an http(s) URL without credentials and with a valid authority.
+fn url_source(name: &str, url: String) -> Result<Source, String> {
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+        return Err(format!(
+            "{name}: url must start with https:// or http://, got {:?}",
+            redact_userinfo(&url)
+        ));
+    }
+    if url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.split('/').next().unwrap_or("").contains('@'))
+    {
+        return Err(format!("{name}: url must not carry credentials; use username and password_env or password_file"));
+    }
+    check_authority(&url).map_err(|m| format!("{name}: url: {m}"))?;
+    Ok(Source::Url(url))
 }
 
 /// Parse a certificate fingerprint as an inventory may hold it: 64 hex digits (SHA-256), colons

@@ -20,5 +20,6 @@ pub mod policy;
 pub mod report;
 pub mod scan;
 pub mod sim;
+pub mod text;
 pub mod trend;
 pub mod xapi;

@@ -248,14 +248,11 @@ impl SnapshotBuilder {
         reference: &str,
         rec: &impl FieldSource,
     ) -> Result<(), ModelError> {
-        let err = |field: &str, message: String| ModelError {
-            table: class.to_string(),
-            reference: reference.to_string(),
-            field: field.to_string(),
-            message,
+        let f = RecordFields {
+            class,
+            reference,
+            rec,
         };
-        let text = |f: &str| rec.text(f).map_err(|m| err(f, m));
-        let map = |f: &str| rec.map(f).map_err(|m| err(f, m)).map(plain_map);
         let r = reference.to_string();
         let s = &mut self.snapshot;
         match class.to_ascii_lowercase().as_str() {
@@ -265,103 +262,32 @@ impl SnapshotBuilder {
                 if self.pools_seen == 1 {
                     s.pool = Pool {
                         reference: r,
-                        uuid: text("uuid")?,
-                        name_label: text("name_label")?,
-                        master: text("master")?,
+                        uuid: f.text("uuid")?,
+                        name_label: f.text("name_label")?,
+                        master: f.text("master")?,
                     };
                 }
             }
             "host" => {
-                s.hosts.insert(
-                    r,
-                    Host {
-                        uuid: text("uuid")?,
-                        name_label: text("name_label")?,
-                        address: text("address")?,
-                        hostname: text("hostname")?,
-                        metrics: text("metrics")?,
-                    },
-                );
+                s.hosts.insert(r, host_of(&f)?);
             }
             "host_metrics" => {
-                s.host_metrics.insert(
-                    r,
-                    HostMetrics {
-                        memory_total: bytes(&text("memory_total")?),
-                        memory_free: bytes(&text("memory_free")?),
-                    },
-                );
+                s.host_metrics.insert(r, host_metrics_of(&f)?);
             }
             "vm" => {
-                s.vms.insert(
-                    r,
-                    Vm {
-                        uuid: text("uuid")?,
-                        name_label: text("name_label")?,
-                        is_a_template: is_true(&text("is_a_template")?),
-                        is_control_domain: is_true(&text("is_control_domain")?),
-                        power_state: text("power_state")?,
-                        resident_on: text("resident_on")?,
-                        other_config: map("other_config")?,
-                        memory_static_max: bytes(&text("memory_static_max")?),
-                    },
-                );
+                s.vms.insert(r, vm_of(&f)?);
             }
             "vbd" => {
-                s.vbds.insert(
-                    r,
-                    Vbd {
-                        vm: text("VM")?,
-                        vdi: text("VDI")?,
-                        userdevice: text("userdevice")?,
-                        bootable: is_true(&text("bootable")?),
-                        kind: text("type")?,
-                        currently_attached: is_true(&text("currently_attached")?),
-                        other_config: map("other_config")?,
-                    },
-                );
+                s.vbds.insert(r, vbd_of(&f)?);
             }
             "vdi" => {
-                s.vdis.insert(
-                    r,
-                    Vdi {
-                        uuid: text("uuid")?,
-                        sr: text("SR")?,
-                        name_label: text("name_label")?,
-                        other_config: map("other_config")?,
-                        virtual_size: bytes(&text("virtual_size")?),
-                        physical_utilisation: bytes(&text("physical_utilisation")?),
-                    },
-                );
+                s.vdis.insert(r, vdi_of(&f)?);
             }
             "sr" => {
-                s.srs.insert(
-                    r,
-                    Sr {
-                        uuid: text("uuid")?,
-                        name_label: text("name_label")?,
-                        name_description: text("name_description")?,
-                        kind: text("type")?,
-                        content_type: text("content_type")?,
-                        shared: is_true(&text("shared")?),
-                    },
-                );
+                s.srs.insert(r, sr_of(&f)?);
             }
             "pbd" => {
-                let mut device_config = map("device_config")?;
-                let before = device_config.len();
-                device_config.retain(|k, _| !is_secret_key(k));
-                let chap = before != device_config.len() || device_config.contains_key("chapuser");
-                s.pbds.insert(
-                    r,
-                    Pbd {
-                        host: text("host")?,
-                        sr: text("SR")?,
-                        device_config,
-                        chap,
-                        currently_attached: is_true(&text("currently_attached")?),
-                    },
-                );
+                s.pbds.insert(r, pbd_of(&f)?);
             }
             _ => {}
         }
@@ -371,6 +297,122 @@ impl SnapshotBuilder {
     pub fn finish(self) -> Snapshot {
         self.snapshot
     }
+}
+
+/// One record's fields, read with its class and ref named in every error.
+struct RecordFields<'a, S> {
+    class: &'a str,
+    reference: &'a str,
+    rec: &'a S,
+}
+
+impl<S: FieldSource> RecordFields<'_, S> {
+    fn err(&self, field: &str, message: String) -> ModelError {
+        ModelError {
+            table: self.class.to_string(),
+            reference: self.reference.to_string(),
+            field: field.to_string(),
+            message,
+        }
+    }
+
+    fn text(&self, field: &str) -> Result<String, ModelError> {
+        self.rec.text(field).map_err(|m| self.err(field, m))
+    }
+
+    fn map(&self, field: &str) -> Result<BTreeMap<String, String>, ModelError> {
+        self.rec
+            .map(field)
+            .map_err(|m| self.err(field, m))
+            .map(plain_map)
+    }
+
+    fn flag(&self, field: &str) -> Result<bool, ModelError> {
+        Ok(is_true(&self.text(field)?))
+    }
+
+    fn bytes(&self, field: &str) -> Result<Option<u64>, ModelError> {
+        Ok(bytes(&self.text(field)?))
+    }
+}
+
+fn host_of(f: &RecordFields<impl FieldSource>) -> Result<Host, ModelError> {
+    Ok(Host {
+        uuid: f.text("uuid")?,
+        name_label: f.text("name_label")?,
+        address: f.text("address")?,
+        hostname: f.text("hostname")?,
+        metrics: f.text("metrics")?,
+    })
+}
+
+fn host_metrics_of(f: &RecordFields<impl FieldSource>) -> Result<HostMetrics, ModelError> {
+    Ok(HostMetrics {
+        memory_total: f.bytes("memory_total")?,
+        memory_free: f.bytes("memory_free")?,
+    })
+}
+
+fn vm_of(f: &RecordFields<impl FieldSource>) -> Result<Vm, ModelError> {
+    Ok(Vm {
+        uuid: f.text("uuid")?,
+        name_label: f.text("name_label")?,
+        is_a_template: f.flag("is_a_template")?,
+        is_control_domain: f.flag("is_control_domain")?,
+        power_state: f.text("power_state")?,
+        resident_on: f.text("resident_on")?,
+        other_config: f.map("other_config")?,
+        memory_static_max: f.bytes("memory_static_max")?,
+    })
+}
+
+fn vbd_of(f: &RecordFields<impl FieldSource>) -> Result<Vbd, ModelError> {
+    Ok(Vbd {
+        vm: f.text("VM")?,
+        vdi: f.text("VDI")?,
+        userdevice: f.text("userdevice")?,
+        bootable: f.flag("bootable")?,
+        kind: f.text("type")?,
+        currently_attached: f.flag("currently_attached")?,
+        other_config: f.map("other_config")?,
+    })
+}
+
+fn vdi_of(f: &RecordFields<impl FieldSource>) -> Result<Vdi, ModelError> {
+    Ok(Vdi {
+        uuid: f.text("uuid")?,
+        sr: f.text("SR")?,
+        name_label: f.text("name_label")?,
+        other_config: f.map("other_config")?,
+        virtual_size: f.bytes("virtual_size")?,
+        physical_utilisation: f.bytes("physical_utilisation")?,
+    })
+}
+
+fn sr_of(f: &RecordFields<impl FieldSource>) -> Result<Sr, ModelError> {
+    Ok(Sr {
+        uuid: f.text("uuid")?,
+        name_label: f.text("name_label")?,
+        name_description: f.text("name_description")?,
+        kind: f.text("type")?,
+        content_type: f.text("content_type")?,
+        shared: f.flag("shared")?,
+    })
+}
+
+/// A PBD, its secrets dropped (a CHAP secret, any password): `chap` remembers that it had CHAP.
+fn pbd_of(f: &RecordFields<impl FieldSource>) -> Result<Pbd, ModelError> {
+    let mut device_config = f.map("device_config")?;
+    let before = device_config.len();
+    device_config.retain(|k, _| !is_secret_key(k));
+    let chap = before != device_config.len() || device_config.contains_key("chapuser");
+    Ok(Pbd {
+        host: f.text("host")?,
+        sr: f.text("SR")?,
+        device_config,
+        chap,
+        currently_attached: f.flag("currently_attached")?,
+    })
 }
 
 impl Snapshot {

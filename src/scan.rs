@@ -11,11 +11,12 @@ use crate::dump::{
 };
 use crate::inventory::{Entry, Inventory, Source};
 use crate::model::{NovaServer, Snapshot};
-use crate::policy::baseline::{printable, Baseline};
+use crate::policy::baseline::Baseline;
 use crate::policy::inputs::{DumpInput, Inputs};
 use crate::policy::waivers::Waiver;
 use crate::policy::FailOn;
 use crate::report::{Format, HostRow, NovaInfo, Report, RunMeta};
+use crate::text::printable;
 use crate::xapi::HttpClients;
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
@@ -130,6 +131,9 @@ fn process(
     }
 }
 
+/// One entry, start to end, as the scan's workers run it: fetch, audit, send the result.
+type EntryRunner = Arc<dyn Fn(usize, &mpsc::Sender<EntryResult>) + Send + Sync>;
+
 /// Run every entry; returns the results in inventory order and whether the scan ran to the end.
 pub fn scan_entries(
     cfg: &ScanConfig,
@@ -141,54 +145,80 @@ pub fn scan_entries(
     let clients = Arc::new(HttpClients::new(&cfg.live, &cfg.inventory.entries));
     let (tx, rx) = mpsc::channel::<EntryResult>();
     let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let shared_cfg = Arc::new(cfg.clone());
-    // One entry, start to end: fetch, audit, send the result to the collector.
-    let run_one = {
-        let cfg = Arc::clone(&shared_cfg);
-        let cancel = Arc::clone(&cancel);
-        let clients = Arc::clone(&clients);
-        let busy = Arc::clone(&busy);
-        Arc::new(move |index: usize, tx: &mpsc::Sender<EntryResult>| {
-            // Counted before the cancel check: after an interrupt, the collector waits for every
-            // entry that got past it (its session is logged out before the process ends).
-            let _busy = Busy::enter(&busy);
-            if cancel.load(Ordering::Relaxed) {
-                return;
-            }
-            let started = Instant::now();
-            let entry = &cfg.inventory.entries[index];
-            // A panic in one entry's code must not take the scan down: record it as that entry's failure.
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                process(keep_snapshots, entry, &cfg, &clients, &cancel)
-            }))
-            .unwrap_or_else(|_| {
-                Err("internal error while auditing this entry (please report it)".to_string())
-            });
-            let tls = match &entry.source {
-                Source::Url(url) => clients.tls_seen(url),
-                Source::Dump(_) | Source::NotCaptured(_) => None,
-            };
-            let _ = tx.send(EntryResult {
-                index,
-                tls,
-                outcome,
-                duration: started.elapsed(),
-                finished: SystemTime::now(),
-            });
-        })
-    };
+    let run_one = entry_runner(cfg, keep_snapshots, &cancel, &clients, &busy);
     let (live, offline): (Vec<usize>, Vec<usize>) =
         (0..entries.len()).partition(|i| matches!(entries[*i].source, Source::Url(_)));
-    // Live entries wait on the network: `--concurrency` plain threads, each taking the next entry
-    // when it is done with one. (A rayon pool of that many threads spent its time in work-stealing
-    // bookkeeping and context switches: 7% of a 3,000-host scan went to crossbeam's epoch alone.)
+    start_live_threads(cfg, live, &run_one, &tx)?;
+    let pool = start_dump_pool(cfg, offline, &run_one, &tx)?;
+    drop(tx);
+    let (results, complete) = collect_results(cfg, &clients, &busy, &rx, &cancel);
+    // The results now hold the only references to the audits the fetch cache shared.
+    clients.shared_fetches.clear();
+    // Neither the threads nor the pool are waited for: workers still blocked on a host after a
+    // cancel end on their own timeouts and hold no state the caller uses.
+    drop(pool);
+    Ok((results, complete))
+}
+
+/// The work of one entry: counted busy, skipped after a cancel, a panic recorded as the entry's
+/// failure, its result (with the TLS it negotiated and its duration) sent to the collector.
+fn entry_runner(
+    cfg: &ScanConfig,
+    keep_snapshots: bool,
+    cancel: &Arc<AtomicBool>,
+    clients: &Arc<HttpClients>,
+    busy: &Arc<std::sync::atomic::AtomicUsize>,
+) -> EntryRunner {
+    let cfg = Arc::new(cfg.clone());
+    let cancel = Arc::clone(cancel);
+    let clients = Arc::clone(clients);
+    let busy = Arc::clone(busy);
+    Arc::new(move |index: usize, tx: &mpsc::Sender<EntryResult>| {
+        // Counted before the cancel check: after an interrupt, the collector waits for every
+        // entry that got past it (its session is logged out before the process ends).
+        let _busy = Busy::enter(&busy);
+        if cancel.load(Ordering::Relaxed) {
+            return;
+        }
+        let started = Instant::now();
+        let entry = &cfg.inventory.entries[index];
+        // A panic in one entry's code must not take the scan down: record it as that entry's failure.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            process(keep_snapshots, entry, &cfg, &clients, &cancel)
+        }))
+        .unwrap_or_else(|_| {
+            Err("internal error while auditing this entry (please report it)".to_string())
+        });
+        let tls = match &entry.source {
+            Source::Url(url) => clients.tls_seen(url),
+            Source::Dump(_) | Source::NotCaptured(_) => None,
+        };
+        let _ = tx.send(EntryResult {
+            index,
+            tls,
+            outcome,
+            duration: started.elapsed(),
+            finished: SystemTime::now(),
+        });
+    })
+}
+
+/// Live entries wait on the network: `--concurrency` plain threads, each taking the next entry
+/// when it is done with one. (A rayon pool of that many threads spent its time in work-stealing
+/// bookkeeping and context switches: 7% of a 3,000-host scan went to crossbeam's epoch alone.)
+fn start_live_threads(
+    cfg: &ScanConfig,
+    live: Vec<usize>,
+    run_one: &EntryRunner,
+    tx: &mpsc::Sender<EntryResult>,
+) -> Result<(), String> {
     let live = Arc::new(live);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for i in 0..cfg.concurrency.max(1).min(live.len()) {
         let (live, next, run_one, tx) = (
             Arc::clone(&live),
             Arc::clone(&next),
-            Arc::clone(&run_one),
+            Arc::clone(run_one),
             tx.clone(),
         );
         std::thread::Builder::new()
@@ -206,30 +236,48 @@ pub fn scan_entries(
                 )
             })?;
     }
-    // Dumps are CPU work: rayon, one thread per core (at most --concurrency).
-    let pool = if offline.is_empty() {
-        None
-    } else {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(cores.min(cfg.concurrency.max(1)))
-            .thread_name(|i| format!("xsa-dump-{i}"))
-            .build()
-            .map_err(|e| format!("cannot start the dump readers: {e}"))?;
-        for index in offline {
-            let (run_one, tx) = (Arc::clone(&run_one), tx.clone());
-            pool.spawn(move || run_one(index, &tx));
-        }
-        Some(pool)
-    };
-    drop(tx);
+    Ok(())
+}
 
+/// Dumps are CPU work: rayon, one thread per core (at most --concurrency); None without dumps.
+fn start_dump_pool(
+    cfg: &ScanConfig,
+    offline: Vec<usize>,
+    run_one: &EntryRunner,
+    tx: &mpsc::Sender<EntryResult>,
+) -> Result<Option<rayon::ThreadPool>, String> {
+    if offline.is_empty() {
+        return Ok(None);
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cores.min(cfg.concurrency.max(1)))
+        .thread_name(|i| format!("xsa-dump-{i}"))
+        .build()
+        .map_err(|e| format!("cannot start the dump readers: {e}"))?;
+    for index in offline {
+        let (run_one, tx) = (Arc::clone(run_one), tx.clone());
+        pool.spawn(move || run_one(index, &tx));
+    }
+    Ok(Some(pool))
+}
+
+/// The collector: every result as it comes (progress shown), until all workers are done or a
+/// cancel winds the scan down; the results in inventory order, and whether the scan completed.
+fn collect_results(
+    cfg: &ScanConfig,
+    clients: &Arc<HttpClients>,
+    busy: &std::sync::atomic::AtomicUsize,
+    rx: &mpsc::Receiver<EntryResult>,
+    cancel: &AtomicBool,
+) -> (Vec<EntryResult>, bool) {
+    let entries = &cfg.inventory.entries;
     let mut progress = Progress::new(cfg.progress, entries.len());
     let mut results: Vec<EntryResult> = Vec::with_capacity(entries.len());
     let mut complete = true;
     loop {
         if cancel.load(Ordering::Relaxed) {
-            wind_down(&clients, &cfg.live, &busy, &rx, &mut results);
+            wind_down(clients, &cfg.live, busy, rx, &mut results);
             // Interrupted is incomplete, even when the last entries ended during the wind-down.
             complete = false;
             break;
@@ -245,12 +293,7 @@ pub fn scan_entries(
     }
     progress.finish();
     results.sort_by_key(|r| r.index);
-    // The results now hold the only references to the audits the fetch cache shared.
-    clients.shared_fetches.clear();
-    // Neither the threads nor the pool are waited for: workers still blocked on a host after a
-    // cancel end on their own timeouts and hold no state the caller uses.
-    drop(pool);
-    Ok((results, complete))
+    (results, complete)
 }
 
 /// An entry's error without its leading `<entry name>: ` (live errors start with it), for a line

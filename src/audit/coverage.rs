@@ -146,12 +146,20 @@ pub fn coverage(servers: &[NovaServer], audits: &[&PoolAudit]) -> Vec<CoverageRo
         }
         rows.push(row);
     }
+    rows.extend(unknown_to_nova(audits, &listed));
+    sort_rows(&mut rows);
+    rows
+}
+
+/// The Nova VMs of the audited pools that Nova's server list does not hold.
+fn unknown_to_nova(audits: &[&PoolAudit], listed: &FastMap<&str, ()>) -> Vec<CoverageRow> {
+    let mut unknown = Vec::new();
     for a in audits {
         for i in &a.instances {
             if listed.contains_key(i.instance_uuid.to_ascii_lowercase().as_str()) {
                 continue;
             }
-            rows.push(CoverageRow {
+            unknown.push(CoverageRow {
                 instance_uuid: i.instance_uuid.clone(),
                 instance_name: i.instance_name.clone(),
                 project_id: String::new(),
@@ -165,6 +173,11 @@ pub fn coverage(servers: &[NovaServer], audits: &[&PoolAudit]) -> Vec<CoverageRo
             });
         }
     }
+    unknown
+}
+
+/// Rows by coverage, pool, Nova host, instance name and uuid: the same order on every run.
+fn sort_rows(rows: &mut [CoverageRow]) {
     rows.sort_by(|a, b| {
         (
             a.coverage,
@@ -181,7 +194,6 @@ pub fn coverage(servers: &[NovaServer], audits: &[&PoolAudit]) -> Vec<CoverageRo
                 &b.instance_uuid,
             ))
     });
-    rows
 }
 
 #[cfg(test)]

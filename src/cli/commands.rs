@@ -14,7 +14,7 @@ use std::time::{Instant, SystemTime};
 
 /// `n thing` or `n things`.
 fn count(n: usize, thing: &str) -> String {
-    format!("{n} {thing}{}", crate::audit::plural(n))
+    format!("{n} {thing}{}", crate::text::plural(n))
 }
 
 /// `inspect-dump`: read each dump as a scan would and say what is in it.
@@ -47,7 +47,7 @@ pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
                 listing.line(format!(
                     "{}: pool {:?} ({}), {}, {}, {}; {} read in {:.3} s ({}/s)",
                     path.display(),
-                    crate::policy::baseline::printable(&snap.pool.name_label),
+                    crate::text::printable(&snap.pool.name_label),
                     snap.pool.uuid,
                     count(snap.hosts.len(), "host"),
                     count(snap.vms.len(), "VM"),
@@ -167,7 +167,7 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
 /// pinned and matches, 2 when a pinned host presents another certificate, 3 when a host could not
 /// be reached.
 pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
-    use crate::policy::baseline::printable;
+    use crate::text::printable;
     use crate::xapi::trust::{trust_all, TrustOutcome};
     let inventory = crate::inventory::load(&a.inventory)?;
     let results = trust_all(&inventory.entries, a.tls_legacy, a.timeout.0, a.concurrency);
@@ -245,7 +245,7 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
         "wrote {} ({} new pin{})",
         a.out.display(),
         pins.len(),
-        crate::audit::plural(pins.len())
+        crate::text::plural(pins.len())
     );
     Ok(ExitCode::from(if mismatched > 0 {
         exit::BLOCKED
@@ -330,7 +330,7 @@ pub fn capture_command(
         console!(
             "captured Nova's data from {} database{}; re-audit with: {}",
             nova_exports.len(),
-            crate::audit::plural(nova_exports.len()),
+            crate::text::plural(nova_exports.len()),
             nova_files.join(" ")
         );
     }
@@ -338,7 +338,7 @@ pub fn capture_command(
         console!(
             "captured {} pool{} into {}",
             seen.len(),
-            crate::audit::plural(seen.len()),
+            crate::text::plural(seen.len()),
             cfg.out_dir.display()
         );
     }
@@ -369,8 +369,8 @@ fn dump_row(
 /// The end of a run on the console: each pool once (as hosts.csv counts it), the entries that
 /// failed, waivers that matched nothing, the verdict, and what was written or removed.
 fn print_outcome(report: &Report, written: &crate::report::Written, complete: bool) {
-    use crate::audit::plural;
-    use crate::policy::baseline::printable;
+    use crate::text::plural;
+    use crate::text::printable;
     for p in &report.pools {
         console!(
             "pool {:?} (entry {}): {} instance{}, {} blocked, {} to review, {} waived, {} ok",

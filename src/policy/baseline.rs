@@ -20,6 +20,7 @@
 use crate::audit::{Finding, Verdict};
 use crate::model::FastMap;
 use crate::policy::inputs::{differences_in_kind, Inputs};
+use crate::text::printable;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -369,7 +370,21 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str) -> String {
     if c.rechecked_pools == 0 {
         out.push_str("nothing could be rechecked: the two runs have no audited pool in common\n");
     }
-    let mut rows: Vec<[String; 7]> = Vec::new();
+    let rows = diff_rows(c);
+    if rows.is_empty() {
+        return out;
+    }
+    out.push_str(&aligned_table(&rows));
+    out
+}
+
+/// One row of the `diff` table: change, verdict, pool, instance, userdevice, naming, SR.
+type DiffRow = [String; 7];
+
+/// The rows of the `diff` table: new, first-seen and reclassified problems, then what was
+/// resolved, then what could not be rechecked. Names are made printable.
+fn diff_rows(c: &Comparison) -> Vec<DiffRow> {
+    let mut rows: Vec<DiffRow> = Vec::new();
     for (f, change, before) in &c.changes {
         if matches!(change, Change::New | Change::FirstSeen)
             || (*change == Change::Reclassified && is_problem(f))
@@ -378,53 +393,59 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str) -> String {
                 Some(b) => format!("{} (was {})", f.verdict.as_str(), b.verdict.as_str()),
                 None => f.verdict.as_str().to_string(),
             };
-            rows.push([
-                change.as_str().to_string(),
-                verdict,
-                printable(&f.pool_name),
-                printable(&f.instance_name),
-                printable(&f.userdevice),
-                f.naming.as_str().to_string(),
-                printable(&f.sr_uuid),
-            ]);
+            rows.push(finding_row(change.as_str().to_string(), verdict, f));
         }
     }
-    for r in &c.resolved {
-        let sr = if r.now_sr_uuid.is_empty() {
-            format!("was {}, now gone", printable(&r.was_sr_uuid))
-        } else if r.now_sr_uuid.eq_ignore_ascii_case(&r.was_sr_uuid) {
-            printable(&r.now_sr_uuid)
-        } else {
-            format!(
-                "was {}, now {}",
-                printable(&r.was_sr_uuid),
-                printable(&r.now_sr_uuid)
-            )
-        };
-        rows.push([
-            r.change.clone(),
-            format!("was {}", r.was_verdict.as_str()),
-            printable(&r.pool_name),
-            printable(&r.instance_name),
-            printable(&r.userdevice),
-            r.was_naming.clone(),
-            sr,
-        ]);
-    }
+    rows.extend(c.resolved.iter().map(resolved_row));
     for f in &c.not_rechecked {
-        rows.push([
+        rows.push(finding_row(
             "not-rechecked".into(),
             f.verdict.as_str().to_string(),
-            printable(&f.pool_name),
-            printable(&f.instance_name),
-            printable(&f.userdevice),
-            f.naming.as_str().to_string(),
-            printable(&f.sr_uuid),
-        ]);
+            f,
+        ));
     }
-    if rows.is_empty() {
-        return out;
-    }
+    rows
+}
+
+fn finding_row(change: String, verdict: String, f: &Finding) -> DiffRow {
+    [
+        change,
+        verdict,
+        printable(&f.pool_name),
+        printable(&f.instance_name),
+        printable(&f.userdevice),
+        f.naming.as_str().to_string(),
+        printable(&f.sr_uuid),
+    ]
+}
+
+/// A resolved problem's row; its SR column says what became of the SR.
+fn resolved_row(r: &Resolved) -> DiffRow {
+    let sr = if r.now_sr_uuid.is_empty() {
+        format!("was {}, now gone", printable(&r.was_sr_uuid))
+    } else if r.now_sr_uuid.eq_ignore_ascii_case(&r.was_sr_uuid) {
+        printable(&r.now_sr_uuid)
+    } else {
+        format!(
+            "was {}, now {}",
+            printable(&r.was_sr_uuid),
+            printable(&r.now_sr_uuid)
+        )
+    };
+    [
+        r.change.clone(),
+        format!("was {}", r.was_verdict.as_str()),
+        printable(&r.pool_name),
+        printable(&r.instance_name),
+        printable(&r.userdevice),
+        r.was_naming.clone(),
+        sr,
+    ]
+}
+
+/// The rows under a header, in columns as wide as their widest cell (at most 90 characters);
+/// the last column is never cut.
+fn aligned_table(rows: &[DiffRow]) -> String {
     let header = [
         "change",
         "verdict",
@@ -435,7 +456,7 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str) -> String {
         "sr_uuid",
     ];
     let mut widths = header.map(str::len);
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count()).min(90);
         }
@@ -453,53 +474,17 @@ pub fn render(c: &Comparison, old_name: &str, new_name: &str) -> String {
         }
         s.trim_end().to_string() + "\n"
     };
-    out.push_str(&line(&header.map(str::to_string)));
-    for row in &rows {
+    let mut out = line(&header.map(str::to_string));
+    for row in rows {
         out.push_str(&line(row));
     }
     out
-}
-
-/// Names from XAPI shown on a terminal: control characters (escape sequences) and bidi controls are
-/// replaced.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_control() || is_bidi_control(c) {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
-
-/// Unicode's explicit bidirectional formatting characters (embeddings, overrides, isolates, and the
-/// marks): on a terminal they can make a host name read as something else ("Trojan Source").
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::classify::Naming;
-
-    #[test]
-    fn printable_neutralises_controls_and_bidi_overrides() {
-        for (name, shown) in [
-            ("xs01", "xs01"),
-            ("pool\neast", "pool?east"),
-            ("\u{1b}[31mred", "?[31mred"),
-            // RIGHT-TO-LEFT OVERRIDE: "xs01\u{202E}10sx" would print as "xs01xs01".
-            ("xs01\u{202E}10sx", "xs01?10sx"),
-            ("a\u{2066}b\u{2069}c", "a?b?c"),
-            ("a\u{200F}b", "a?b"),
-            ("Zürich-xs01", "Zürich-xs01"),
-        ] {
-            assert_eq!(printable(name), shown, "{name:?}");
-        }
-    }
 
     fn f(pool: &str, instance: &str, ud: &str, sr: &str, verdict: Verdict) -> Finding {
         Finding {
@@ -540,6 +525,47 @@ mod tests {
             nova_sr_uuid: String::new(),
             nova_check: String::new(),
             previous_sr_uuid: String::new(),
+        }
+    }
+
+    /// The `diff` text lists each kind of row (a new problem, a fixed one with what its SR became,
+    /// a gone one, one whose pool was not rechecked) under the header, one per line.
+    #[test]
+    fn diff_text_lists_new_resolved_and_unrechecked_problems() {
+        use Verdict::{Blocked, Ok};
+        let old = vec![
+            f("p", "fixed", "1", "FA15E-D15C-a", Blocked),
+            f("p", "gone", "1", "FA15E-D15C-c", Blocked),
+            f("q", "unrechecked", "1", "FA15E-D15C-d", Blocked),
+        ];
+        let new = vec![
+            f("p", "fixed", "1", "37ee", Ok),
+            f("p", "added-bad", "1", "FA15E-D15C-e", Blocked),
+        ];
+        let c = compare(&old, &["p", "q"].into(), &new, &["p"].into());
+        let text = render(&c, "old.json", "new.json");
+        let lines: Vec<&str> = text.lines().collect();
+        let header = lines
+            .iter()
+            .position(|l| l.starts_with("change"))
+            .unwrap_or_else(|| panic!("no table header in:\n{text}"));
+        let rows = &lines[header + 1..];
+        let want = [
+            ("new", "added-bad", "FA15E-D15C-e"),
+            ("fixed", "fixed", "was FA15E-D15C-a, now 37ee"),
+            ("gone", "gone", "was FA15E-D15C-c, now gone"),
+            ("not-rechecked", "unrechecked", "FA15E-D15C-d"),
+        ];
+        assert_eq!(rows.len(), want.len(), "{text}");
+        for (row, (change, instance, sr)) in rows.iter().zip(want) {
+            let cells: Vec<&str> = row
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            assert_eq!(cells.first(), Some(&change), "{text}");
+            assert!(cells.contains(&instance), "{instance} in {row:?}");
+            assert_eq!(cells.last(), Some(&sr), "{text}");
         }
     }
 

@@ -166,76 +166,94 @@ pub fn load(path: &Path) -> Result<Vec<Waiver>, InputError> {
         path: path.to_path_buf(),
         cause: source,
     })?;
-    let shown = path.display().to_string();
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
     {
-        let file: TomlFile = toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count() as u64)
-                .unwrap_or(0);
-            InputError::Invalid {
-                path: path.to_path_buf(),
-                line,
-                message: e.message().to_string(),
-            }
-        })?;
-        let line_of = |span: std::ops::Range<usize>| {
-            1 + text[..span.start.min(text.len())].matches('\n').count() as u64
-        };
-        // A table's span starts at its first key: its [[waiver]] header is the line above.
-        let header_line = |span: std::ops::Range<usize>| {
-            let at = line_of(span);
-            text.lines()
-                .take(at as usize)
-                .enumerate()
-                .filter(|(_, l)| l.trim() == "[[waiver]]")
-                .map(|(i, _)| i as u64 + 1)
-                .last()
-                .unwrap_or(at)
-        };
-        return file
-            .waiver
-            .into_iter()
-            .map(|table| {
-                let line = header_line(table.span());
-                let w = table.into_inner();
-                let mut fields = Vec::new();
-                let mut text_of = |name: &'static str, v: Option<toml::Spanned<String>>| {
-                    v.map(|v| {
-                        fields.push((name, line_of(v.span())));
-                        v.into_inner()
-                    })
-                };
-                let finding_id = text_of("finding_id", w.finding_id);
-                let instance_uuid = text_of("instance_uuid", w.instance_uuid);
-                let reason = text_of("reason", w.reason);
-                let owner = text_of("owner", w.owner);
-                let expires = w.expires.map(|v| {
-                    fields.push(("expires", line_of(v.span())));
-                    match v.into_inner() {
-                        toml::Value::String(s) => s,
-                        toml::Value::Datetime(d) => d.to_string(),
-                        other => other.to_string(),
-                    }
-                });
-                let raw = RawWaiver {
-                    finding_id,
-                    instance_uuid,
-                    reason,
-                    owner,
-                    expires,
-                };
-                let lines = FieldLines {
-                    default: line,
-                    fields,
-                };
-                validate(raw, format!("{shown}:{line}"), path, &lines)
-            })
-            .collect();
+        return load_toml(path, &text);
     }
+    load_csv(path, &text)
+}
+
+/// The waivers of a TOML file, each error at the line of its `[[waiver]]` header or field.
+fn load_toml(path: &Path, text: &str) -> Result<Vec<Waiver>, InputError> {
+    let shown = path.display().to_string();
+    let file: TomlFile = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count() as u64)
+            .unwrap_or(0);
+        InputError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            message: e.message().to_string(),
+        }
+    })?;
+    let line_of = |span: std::ops::Range<usize>| {
+        1 + text[..span.start.min(text.len())].matches('\n').count() as u64
+    };
+    // A table's span starts at its first key: its [[waiver]] header is the line above.
+    let header_line = |span: std::ops::Range<usize>| {
+        let at = line_of(span);
+        text.lines()
+            .take(at as usize)
+            .enumerate()
+            .filter(|(_, l)| l.trim() == "[[waiver]]")
+            .map(|(i, _)| i as u64 + 1)
+            .last()
+            .unwrap_or(at)
+    };
+    file.waiver
+        .into_iter()
+        .map(|table| {
+            let line = header_line(table.span());
+            let (raw, fields) = raw_from_toml(table.into_inner(), &line_of);
+            let lines = FieldLines {
+                default: line,
+                fields,
+            };
+            validate(raw, format!("{shown}:{line}"), path, &lines)
+        })
+        .collect()
+}
+
+/// A `[[waiver]]` table's values, and the line of each field it has.
+fn raw_from_toml(
+    w: TomlWaiver,
+    line_of: &dyn Fn(std::ops::Range<usize>) -> u64,
+) -> (RawWaiver, Vec<(&'static str, u64)>) {
+    let mut fields = Vec::new();
+    let mut text_of = |name: &'static str, v: Option<toml::Spanned<String>>| {
+        v.map(|v| {
+            fields.push((name, line_of(v.span())));
+            v.into_inner()
+        })
+    };
+    let finding_id = text_of("finding_id", w.finding_id);
+    let instance_uuid = text_of("instance_uuid", w.instance_uuid);
+    let reason = text_of("reason", w.reason);
+    let owner = text_of("owner", w.owner);
+    let expires = w.expires.map(|v| {
+        fields.push(("expires", line_of(v.span())));
+        match v.into_inner() {
+            toml::Value::String(s) => s,
+            toml::Value::Datetime(d) => d.to_string(),
+            other => other.to_string(),
+        }
+    });
+    let raw = RawWaiver {
+        finding_id,
+        instance_uuid,
+        reason,
+        owner,
+        expires,
+    };
+    (raw, fields)
+}
+
+/// The waivers of a CSV file (a header row of known columns, then one waiver per row).
+fn load_csv(path: &Path, text: &str) -> Result<Vec<Waiver>, InputError> {
+    let shown = path.display().to_string();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .comment(Some(b'#'))

@@ -6,10 +6,11 @@
 //! code is decided from the same summary ([`crate::policy::gate::decide`]).
 
 use super::{HostRow, PoolRow, Report};
-use crate::audit::{plural, Coverage, Instance, NovaCheck, Status};
+use crate::audit::{Coverage, Instance, NovaCheck, Status};
 use crate::classify::Naming;
 use crate::model::FastMap;
 use crate::policy::baseline::{is_problem, ChangeCounts};
+use crate::text::plural;
 use serde::{Deserialize, Serialize};
 
 /// Counts over the whole run.
@@ -286,7 +287,25 @@ pub fn change_counts(r: &Report) -> ChangeCounts {
 /// the run had a baseline or Nova files.
 pub fn labelled(r: &Report) -> Vec<(&'static str, &'static str, usize)> {
     let s = &r.summary;
-    let mut rows = vec![
+    let mut rows = run_rows(s);
+    if r.baseline.is_some() {
+        rows.extend(baseline_rows(s));
+    }
+    if r.nova.as_ref().is_some_and(|n| !n.bdms.is_empty()) {
+        rows.extend(nova_bdm_rows(s));
+    }
+    if r.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
+        rows.extend(coverage_rows(s));
+    }
+    rows
+}
+
+/// A labelled count: (label for people, report.json summary key, count).
+type LabelledCount = (&'static str, &'static str, usize);
+
+/// The counts every run has.
+fn run_rows(s: &Summary) -> Vec<LabelledCount> {
+    vec![
         ("Inventory entries", "entries", s.entries),
         (
             "Inventory entries that could not be audited",
@@ -322,80 +341,122 @@ pub fn labelled(r: &Report) -> Vec<(&'static str, &'static str, usize)> {
         ("Conflicts", "conflicts", s.conflicts),
         ("Findings waived", "findings_waived", s.findings_waived),
         ("Waivers expired", "waivers_expired", s.waivers_expired),
-    ];
-    if r.baseline.is_some() {
-        rows.extend([
-            (
-                "New problems since the baseline",
-                "findings_new",
-                s.findings_new,
-            ),
-            (
-                "Problems first seen (pools the baseline did not audit)",
-                "findings_first_seen",
-                s.findings_first_seen,
-            ),
-            (
-                "Problems unchanged",
-                "findings_unchanged",
-                s.findings_unchanged,
-            ),
-            (
-                "Problems reclassified (inputs or options changed)",
-                "findings_reclassified",
-                s.findings_reclassified,
-            ),
-            ("Resolved: fixed", "resolved_fixed", s.resolved_fixed),
-            ("Resolved: waived", "resolved_waived", s.resolved_waived),
-            (
-                "Resolved: reclassified (inputs or options changed)",
-                "resolved_reclassified",
-                s.resolved_reclassified,
-            ),
-            ("Resolved: gone", "resolved_gone", s.resolved_gone),
-        ]);
-    }
-    if r.nova.as_ref().is_some_and(|n| !n.bdms.is_empty()) {
-        rows.extend([
-            ("Volumes matching Nova's BDMs", "nova_match", s.nova_match),
-            (
-                "Volumes Nova computes differently",
-                "nova_mismatch",
-                s.nova_mismatch,
-            ),
-            ("Volumes with no usable BDM", "nova_no_bdm", s.nova_no_bdm),
-        ]);
-    }
-    if r.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
-        rows.extend([
-            (
-                "Nova instances audited",
-                "coverage_audited",
-                s.coverage_audited,
-            ),
-            (
-                "Nova instances not audited",
-                "coverage_not_audited",
-                s.coverage_not_audited,
-            ),
-            (
-                "Nova instances missing in XAPI",
-                "coverage_missing_in_xapi",
-                s.coverage_missing_in_xapi,
-            ),
-            (
-                "Nova VMs unknown to Nova",
-                "coverage_unknown_to_nova",
-                s.coverage_unknown_to_nova,
-            ),
-        ]);
-    }
-    rows
+    ]
+}
+
+/// The comparison with a baseline.
+fn baseline_rows(s: &Summary) -> [LabelledCount; 8] {
+    [
+        (
+            "New problems since the baseline",
+            "findings_new",
+            s.findings_new,
+        ),
+        (
+            "Problems first seen (pools the baseline did not audit)",
+            "findings_first_seen",
+            s.findings_first_seen,
+        ),
+        (
+            "Problems unchanged",
+            "findings_unchanged",
+            s.findings_unchanged,
+        ),
+        (
+            "Problems reclassified (inputs or options changed)",
+            "findings_reclassified",
+            s.findings_reclassified,
+        ),
+        ("Resolved: fixed", "resolved_fixed", s.resolved_fixed),
+        ("Resolved: waived", "resolved_waived", s.resolved_waived),
+        (
+            "Resolved: reclassified (inputs or options changed)",
+            "resolved_reclassified",
+            s.resolved_reclassified,
+        ),
+        ("Resolved: gone", "resolved_gone", s.resolved_gone),
+    ]
+}
+
+/// Nova's block device mappings (`--nova-bdms`).
+fn nova_bdm_rows(s: &Summary) -> [LabelledCount; 3] {
+    [
+        ("Volumes matching Nova's BDMs", "nova_match", s.nova_match),
+        (
+            "Volumes Nova computes differently",
+            "nova_mismatch",
+            s.nova_mismatch,
+        ),
+        ("Volumes with no usable BDM", "nova_no_bdm", s.nova_no_bdm),
+    ]
+}
+
+/// Coverage against Nova's server list (`--nova-servers`).
+fn coverage_rows(s: &Summary) -> [LabelledCount; 4] {
+    [
+        (
+            "Nova instances audited",
+            "coverage_audited",
+            s.coverage_audited,
+        ),
+        (
+            "Nova instances not audited",
+            "coverage_not_audited",
+            s.coverage_not_audited,
+        ),
+        (
+            "Nova instances missing in XAPI",
+            "coverage_missing_in_xapi",
+            s.coverage_missing_in_xapi,
+        ),
+        (
+            "Nova VMs unknown to Nova",
+            "coverage_unknown_to_nova",
+            s.coverage_unknown_to_nova,
+        ),
+    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Which groups of labelled counts a run shows: the run's own always, the baseline's, BDMs'
+    /// and coverage's only with their inputs, every key once.
+    #[test]
+    fn labelled_counts_follow_the_runs_inputs() {
+        for (baseline, bdms, servers, rows) in [
+            (false, false, false, 19),
+            (true, false, false, 27),
+            (false, true, false, 22),
+            (false, false, true, 23),
+            (true, true, true, 34),
+        ] {
+            let mut r = Report::default();
+            r.summary.nova_mismatch = 7;
+            if baseline {
+                r.baseline = Some(Default::default());
+            }
+            if bdms || servers {
+                let mut nova = crate::report::NovaInfo::default();
+                if bdms {
+                    nova.bdms.push("bdms.tsv".into());
+                }
+                if servers {
+                    nova.servers.push("servers.json".into());
+                }
+                r.nova = Some(nova);
+            }
+            let got = labelled(&r);
+            let keys: std::collections::BTreeSet<&str> = got.iter().map(|(_, k, _)| *k).collect();
+            assert_eq!(got.len(), rows, "{baseline} {bdms} {servers}");
+            assert_eq!(keys.len(), rows, "a key twice: {got:?}");
+            assert_eq!(keys.contains("findings_new"), baseline);
+            assert_eq!(keys.contains("coverage_audited"), servers);
+            let mismatch = got.iter().find(|(_, k, _)| *k == "nova_mismatch");
+            assert_eq!(mismatch.map(|(_, _, n)| *n), bdms.then_some(7));
+        }
+    }
 
     fn instance(pool: &str, status: Status) -> Instance {
         Instance {

@@ -117,6 +117,29 @@ fn chart(report: &Report) -> Chart {
     }
 }
 
+/// The values the findings table can be filtered by.
+fn filters(report: &Report) -> Filters {
+    Filters {
+        pools: report
+            .findings
+            .iter()
+            .map(|f| f.pool_name.clone())
+            .collect(),
+        hosts: report
+            .findings
+            .iter()
+            .map(|f| f.host.clone())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        nova_checks: report
+            .findings
+            .iter()
+            .map(|f| f.nova_check.clone())
+            .filter(|c| !c.is_empty())
+            .collect(),
+    }
+}
+
 /// Render the page.
 pub fn render(report: &Report) -> Result<String, String> {
     render_with(report, None)
@@ -148,25 +171,6 @@ pub fn render_with<'a>(report: &'a Report, runbook: Option<&Runbook>) -> Result<
         .filter(|i| i.status != Status::Blocked && i.status.as_str() != i.verdict.as_str())
         .map(card)
         .collect();
-    let filters = Filters {
-        pools: report
-            .findings
-            .iter()
-            .map(|f| f.pool_name.clone())
-            .collect(),
-        hosts: report
-            .findings
-            .iter()
-            .map(|f| f.host.clone())
-            .filter(|h| !h.is_empty())
-            .collect(),
-        nova_checks: report
-            .findings
-            .iter()
-            .map(|f| f.nova_check.clone())
-            .filter(|c| !c.is_empty())
-            .collect(),
-    };
     let failed: Vec<_> = report
         .hosts
         .iter()
@@ -197,7 +201,7 @@ pub fn render_with<'a>(report: &'a Report, runbook: Option<&Runbook>) -> Result<
         burndown => &report.burndown,
         resolved => &report.resolved,
         findings => &report.findings,
-        filters => filters,
+        filters => filters(report),
         nova => &report.nova,
         tls_insecure => report.hosts.iter().filter(|h| h.tls == "insecure").map(|h| h.name.as_str()).collect::<Vec<_>>(),
         tls_legacy => report.hosts.iter().filter(|h| h.legacy_tls()).map(|h| format!("{} ({})", h.name, h.tls_version)).collect::<Vec<_>>(),

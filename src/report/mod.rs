@@ -432,6 +432,40 @@ pub struct Written {
     pub kept: Vec<std::path::PathBuf>,
 }
 
+/// One report file to stage: its name and how to write it.
+type Job<'a> = (
+    &'static str,
+    Box<dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send + 'a>,
+);
+
+/// A CSV report of `rows`, with a byte order mark first when asked (`--csv-bom`).
+fn csv_job<'a, T: csv_out::CsvRow + Sync>(name: &'static str, rows: &'a [T], bom: bool) -> Job<'a> {
+    (
+        name,
+        Box::new(move |w: &mut dyn std::io::Write| {
+            if bom {
+                w.write_all(csv_out::UTF8_BOM)?;
+            }
+            csv_out::write_csv(w, rows)
+        }),
+    )
+}
+
+/// The CSV reports; coverage.csv only when the run read Nova's server list.
+fn csv_jobs(report: &Report, bom: bool) -> Vec<Job<'_>> {
+    let mut jobs = vec![
+        csv_job("findings.csv", &report.findings, bom),
+        csv_job("instances.csv", &report.instances, bom),
+        csv_job("hosts.csv", &report.hosts, bom),
+        csv_job("orphans.csv", &report.orphans, bom),
+        csv_job("conflicts.csv", &report.conflicts, bom),
+    ];
+    if report.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
+        jobs.push(csv_job("coverage.csv", &report.coverage, bom));
+    }
+    jobs
+}
+
 /// Write the chosen formats into `dir`, all or nothing, then remove the tool's own report files this
 /// run did not write.
 pub fn write_reports(
@@ -443,65 +477,10 @@ pub fn write_reports(
     let runbook = options.plan.then(|| runbook::runbook(report));
     let runbook = runbook.as_ref();
     let mut out = atomic::StagedOutputs::new(dir)?;
-    type Job<'a> = (
-        &'static str,
-        Box<dyn FnOnce(&mut dyn std::io::Write) -> std::io::Result<()> + Send + 'a>,
-    );
     let mut jobs: Vec<Job> = Vec::new();
     for format in formats {
         match format {
-            Format::Csv => {
-                let bom = move |w: &mut dyn std::io::Write| {
-                    if options.csv_bom {
-                        w.write_all(csv_out::UTF8_BOM)?;
-                    }
-                    Ok::<(), std::io::Error>(())
-                };
-                jobs.push((
-                    "findings.csv",
-                    Box::new(move |w| {
-                        bom(w)?;
-                        csv_out::write_csv(w, &report.findings)
-                    }),
-                ));
-                jobs.push((
-                    "instances.csv",
-                    Box::new(move |w| {
-                        bom(w)?;
-                        csv_out::write_csv(w, &report.instances)
-                    }),
-                ));
-                jobs.push((
-                    "hosts.csv",
-                    Box::new(move |w| {
-                        bom(w)?;
-                        csv_out::write_csv(w, &report.hosts)
-                    }),
-                ));
-                jobs.push((
-                    "orphans.csv",
-                    Box::new(move |w| {
-                        bom(w)?;
-                        csv_out::write_csv(w, &report.orphans)
-                    }),
-                ));
-                jobs.push((
-                    "conflicts.csv",
-                    Box::new(move |w| {
-                        bom(w)?;
-                        csv_out::write_csv(w, &report.conflicts)
-                    }),
-                ));
-                if report.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
-                    jobs.push((
-                        "coverage.csv",
-                        Box::new(move |w| {
-                            bom(w)?;
-                            csv_out::write_csv(w, &report.coverage)
-                        }),
-                    ));
-                }
-            }
+            Format::Csv => jobs.extend(csv_jobs(report, options.csv_bom)),
             Format::Json => {
                 jobs.push(("report.json", Box::new(|w| json_out::write_json(w, report))))
             }

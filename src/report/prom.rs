@@ -46,28 +46,39 @@ fn waivers_expiring(r: &Report, days: i64) -> usize {
         .count()
 }
 
+/// Every metric of the run, in one registry.
 fn build(r: &Report) -> prometheus::Result<Registry> {
     let reg = Registry::new();
+    pool_gauges(&reg, r)?;
+    entry_gauges(&reg, r)?;
+    waiver_gauges(&reg, r)?;
+    coverage_gauges(&reg, r)?;
+    run_gauges(&reg, r)?;
+    Ok(reg)
+}
+
+/// Per pool: instances by effective verdict, attachments by naming, orphans, conflicts.
+fn pool_gauges(reg: &Registry, r: &Report) -> prometheus::Result<()> {
     let instances = gauge_vec(
-        &reg,
+        reg,
         "instances",
         "Nova instances by pool and effective verdict (blocked, review, waived: every problem waived, ok); the four add up to the pool's instances.",
         &["pool", "pool_uuid", "verdict"],
     )?;
     let attachments = gauge_vec(
-        &reg,
+        reg,
         "attachments",
         "Volume attachments of Nova instances by pool and SR naming.",
         &["pool", "pool_uuid", "naming"],
     )?;
     let orphans = gauge_vec(
-        &reg,
+        reg,
         "orphans",
         "Legacy SRs no VM uses, by pool.",
         &["pool", "pool_uuid"],
     )?;
     let conflicts = gauge_vec(
-        &reg,
+        reg,
         "conflicts",
         "Legacy SRs sharing target and IQN with a new-style SR, by pool.",
         &["pool", "pool_uuid"],
@@ -98,8 +109,13 @@ fn build(r: &Report) -> prometheus::Result<Registry> {
             .with_label_values(&[&p.pool_name, &p.pool_uuid])
             .set(p.conflicts as f64);
     }
+    Ok(())
+}
+
+/// Inventory entries by outcome.
+fn entry_gauges(reg: &Registry, r: &Report) -> prometheus::Result<()> {
     let entries = gauge_vec(
-        &reg,
+        reg,
         "entries",
         "Inventory entries by outcome (same-pool: another entry of the pool was audited).",
         &["status"],
@@ -115,28 +131,39 @@ fn build(r: &Report) -> prometheus::Result<Registry> {
             .count();
         entries.with_label_values(&[status]).set(n as f64);
     }
+    Ok(())
+}
+
+/// Waived findings, expired waivers and those about to expire.
+fn waiver_gauges(reg: &Registry, r: &Report) -> prometheus::Result<()> {
     let s = &r.summary;
     gauge(
-        &reg,
+        reg,
         "findings_waived",
         "Findings covered by a live waiver.",
         s.findings_waived as f64,
     )?;
     gauge(
-        &reg,
+        reg,
         "waivers_expired",
         "Waivers past their expiry date.",
         s.waivers_expired as f64,
     )?;
     gauge(
-        &reg,
+        reg,
         "waivers_expiring",
         "Active waivers that expire within 14 days of the run (their findings then count again).",
         waivers_expiring(r, 14) as f64,
     )?;
+    Ok(())
+}
+
+/// Instances by coverage, when the run read Nova's server list.
+fn coverage_gauges(reg: &Registry, r: &Report) -> prometheus::Result<()> {
+    let s = &r.summary;
     if r.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
         let coverage = gauge_vec(
-            &reg,
+            reg,
             "coverage_instances",
             "Instances Nova lists or XAPI holds, by coverage.",
             &["coverage"],
@@ -150,25 +177,30 @@ fn build(r: &Report) -> prometheus::Result<Registry> {
             coverage.with_label_values(&[c]).set(n as f64);
         }
     }
+    Ok(())
+}
+
+/// When the run finished, how long it took, its exit code.
+fn run_gauges(reg: &Registry, r: &Report) -> prometheus::Result<()> {
     gauge(
-        &reg,
+        reg,
         "last_run_timestamp_seconds",
         "When the run finished, in seconds since the epoch.",
         epoch_seconds(&r.run.finished_at),
     )?;
     gauge(
-        &reg,
+        reg,
         "run_duration_seconds",
         "How long the run took.",
         r.run.duration_ms as f64 / 1000.0,
     )?;
     gauge(
-        &reg,
+        reg,
         "exit_code",
         "The run's exit code.",
         f64::from(r.exit_code),
     )?;
-    Ok(reg)
+    Ok(())
 }
 
 /// Write metrics.prom.

@@ -1,11 +1,16 @@
 //! summary.md: a short Markdown summary to paste into a change ticket: the verdict line, per-pool
 //! counts, the blocked instances (capped, with "and N more"), the entries that failed, and the command
-//! that produced it. Names from XAPI are escaped so they cannot break the Markdown.
+//! that produced it. The words are in `reports/templates/summary.md`, rendered by minijinja as
+//! report.html is, so wording changes need no Rust; this module gathers the data and escapes every
+//! string from the report for Markdown on output, so names from XAPI cannot break the Markdown.
 
-use crate::audit::{Status, Verdict};
-use crate::report::Report;
-use std::fmt::Write as _;
+use crate::audit::{Coverage, Status, Verdict};
+use crate::report::{BurnDownRun, HostRow, Report};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
+
+const TEMPLATE: &str = include_str!("../../reports/templates/summary.md");
 
 /// How many blocked instances are listed before "and N more".
 pub const BLOCKED_CAP: usize = 25;
@@ -27,26 +32,51 @@ pub fn md_escape(s: &str) -> String {
     out
 }
 
-/// The findings that Nova's rules block beyond a mismatch (`unusable`, `not-in-map`), and instances
-/// with unpaired BDMs, as one list item; empty when there are none.
-fn nova_blocking_kinds_line(r: &Report) -> String {
+/// Nova's BDM counts beyond match/mismatch: findings Nova's rules block for another reason
+/// (`unusable`, `not-in-map`) and instances with unpaired BDMs.
+#[derive(Serialize)]
+struct NovaBdms<'a> {
+    target_port: &'a str,
+    unusable: usize,
+    not_in_map: usize,
+    unpaired: usize,
+}
+
+fn nova_bdms(r: &Report) -> Option<NovaBdms<'_>> {
+    let nova = r.nova.as_ref().filter(|n| !n.bdms.is_empty())?;
     let count = |k: &str| r.findings.iter().filter(|f| f.nova_check == k).count();
-    let (unusable, not_in_map) = (count("unusable"), count("not-in-map"));
-    let unpaired = r
-        .instances
-        .iter()
-        .filter(|i| !i.unpaired_bdms.is_empty())
-        .count();
-    if unusable + not_in_map + unpaired == 0 {
-        return String::new();
-    }
-    format!("- Also from Nova's BDMs: {unusable} volumes unusable (Nova raises on their connection data), {not_in_map} not in the VDI map, {unpaired} instances with unpaired BDMs (instances.csv)\n")
+    Some(NovaBdms {
+        target_port: &nova.target_port,
+        unusable: count("unusable"),
+        not_in_map: count("not-in-map"),
+        unpaired: r
+            .instances
+            .iter()
+            .filter(|i| !i.unpaired_bdms.is_empty())
+            .count(),
+    })
+}
+
+/// One Nova service host and the XAPI host(s) it stands for.
+#[derive(Serialize)]
+struct ServiceHost<'a> {
+    service: String,
+    xapi: &'a str,
+    /// `xapi` names several XAPI hosts (space-separated).
+    several: bool,
+}
+
+#[derive(Serialize)]
+struct ServiceHosts<'a> {
+    pairs: Vec<ServiceHost<'a>>,
+    /// How many pairs are left out past `BLOCKED_CAP`.
+    more: usize,
 }
 
 /// Nova's service hosts and the XAPI hosts they stand for, where the two names differ: the map
-/// coverage used (a service host on two XAPI hosts is called out); empty when every name is the same.
-fn service_hosts_line(r: &Report) -> String {
-    let mut map = std::collections::BTreeMap::new();
+/// coverage used; `None` when every name is the same.
+fn service_hosts(r: &Report) -> Option<ServiceHosts<'_>> {
+    let mut map = BTreeMap::new();
     for c in &r.coverage {
         if !c.nova_host.is_empty() && !c.xapi_host.is_empty() {
             map.insert(
@@ -56,198 +86,40 @@ fn service_hosts_line(r: &Report) -> String {
         }
     }
     if map.iter().all(|(service, xapi)| service == xapi) {
-        return String::new();
+        return None;
     }
-    let pairs: Vec<String> = map
-        .iter()
+    let more = map.len().saturating_sub(BLOCKED_CAP);
+    let pairs = map
+        .into_iter()
         .take(BLOCKED_CAP)
-        .map(|(service, xapi)| {
-            let several = if xapi.contains(' ') {
-                " (several XAPI hosts)"
-            } else {
-                ""
-            };
-            format!("{} -> {}{several}", md_escape(service), md_escape(xapi))
+        .map(|(service, xapi)| ServiceHost {
+            service,
+            xapi,
+            several: xapi.contains(' '),
         })
         .collect();
-    let more = map.len().saturating_sub(BLOCKED_CAP);
-    let more = if more > 0 {
-        format!(" and {more} more")
-    } else {
-        String::new()
-    };
-    format!(
-        "- Nova host -> XAPI host: {}{more} (coverage.csv `xapi_host`)\n",
-        pairs.join(", ")
-    )
+    Some(ServiceHosts { pairs, more })
 }
 
-pub fn render(r: &Report) -> String {
-    let s = &r.summary;
-    let mut out = String::new();
-    let _ = writeln!(out, "# xen-sr-audit: {}\n", md_escape(&r.verdict_line()));
-    let _ = writeln!(
-        out,
-        "- Scanned {} with xen-sr-audit {}; inventory `{}` (sha256 {})",
-        r.run.started_at,
-        r.run.version,
-        r.run.inventory.replace('`', "'"),
-        &r.run.inventory_sha256.get(..12).unwrap_or("")
-    );
-    let n = |count: usize, one: &str, many: &str| {
-        format!("{count} {}", if count == 1 { one } else { many })
-    };
-    let _ = writeln!(
-        out,
-        "- {}, {} failed; {}, {}; {}: {} blocked, {} to review, {} waived, {} ok",
-        n(s.entries, "inventory entry", "inventory entries"),
-        s.entries_failed,
-        n(s.pools, "pool", "pools"),
-        n(s.hosts, "host", "hosts"),
-        n(s.instances, "Nova instance", "Nova instances"),
-        s.instances_blocked,
-        s.instances_review,
-        s.instances_waived,
-        s.instances_ok
-    );
-    let _ = writeln!(
-        out,
-        "- {}: {} legacy, {} new-style, {} other; {}; {}",
-        n(s.attachments, "volume attachment", "volume attachments"),
-        s.legacy,
-        s.new,
-        s.other,
-        n(s.orphans, "orphaned legacy SR", "orphaned legacy SRs"),
-        n(s.conflicts, "conflict", "conflicts")
-    );
-    if let Some(b) = &r.baseline {
-        let _ = writeln!(
-            out,
-            "- Compared with `{}` ({}{}): {}",
-            b.path.replace('`', "'"),
-            b.started_at,
-            if b.complete {
-                ""
-            } else {
-                ", an incomplete run"
-            },
-            crate::report::counts::change_counts(r)
-        );
-        if let Some(line) = crate::policy::baseline::inputs_line(&b.inputs_differ) {
-            let line = line.trim_start_matches("warning: ");
-            let _ = writeln!(out, "- **Warning**: {}", md_escape(line));
-        }
-    }
-    if let Some(n) = r.nova.as_ref().filter(|n| !n.bdms.is_empty()) {
-        let _ = writeln!(
-            out,
-            "- Nova's block device mappings (destinations' target_port {}): {} volumes match, {} mismatch, {} no-bdm",
-            md_escape(&n.target_port),
-            s.nova_match,
-            s.nova_mismatch,
-            s.nova_no_bdm
-        );
-        let _ = write!(out, "{}", nova_blocking_kinds_line(r));
-    }
-    if r.nova.as_ref().is_some_and(|n| !n.servers.is_empty()) {
-        let _ = writeln!(
-            out,
-            "- Coverage against Nova: {} audited, {} not audited, {} missing in XAPI, {} unknown to Nova",
-            s.coverage_audited,
-            s.coverage_not_audited,
-            s.coverage_missing_in_xapi,
-            s.coverage_unknown_to_nova
-        );
-        let _ = write!(out, "{}", service_hosts_line(r));
-    }
-    if s.findings_waived > 0 || s.waivers_expired > 0 {
-        let _ = writeln!(
-            out,
-            "- {} waived; {} expired",
-            n(s.findings_waived, "finding", "findings"),
-            n(s.waivers_expired, "waiver", "waivers")
-        );
-    }
-    for w in r.waivers.iter().filter(|w| w.status == "unused") {
-        let _ = writeln!(
-            out,
-            "- **Unused waiver** at `{}`: it matches no finding (a mistyped finding_id or instance_uuid?)",
-            w.waiver.source.replace('`', "'")
-        );
-    }
-    if !r.run.complete {
-        let _ = writeln!(out, "- **Incomplete**: the scan was interrupted");
-    }
-    let names = |pick: &dyn Fn(&crate::report::HostRow) -> bool| {
-        r.hosts
-            .iter()
-            .filter(|h| pick(h))
-            .map(|h| md_escape(&h.name))
-            .collect::<Vec<_>>()
-    };
-    let insecure = names(&|h| h.tls == "insecure");
-    if !insecure.is_empty() {
-        let _ = writeln!(
-            out,
-            "- **TLS not verified (insecure)** for {}: {}",
-            n(insecure.len(), "entry", "entries"),
-            insecure.join(", ")
-        );
-    }
-    let legacy = names(&|h| h.legacy_tls());
-    if !legacy.is_empty() {
-        let _ = writeln!(
-            out,
-            "- **legacy TLS** (TLS 1.0/1.1) for {}: {}",
-            n(legacy.len(), "entry", "entries"),
-            legacy.join(", ")
-        );
-    }
-    let _ = writeln!(
-        out,
-        "- Exit code {} (`--fail-on {}`){}\n",
-        r.exit_code,
-        r.fail_on,
-        if r.exit_reasons.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", md_escape(&r.exit_reasons.join("; ")))
-        }
-    );
+/// A row of the blocked-instances table.
+#[derive(Serialize)]
+struct BlockedRow<'a> {
+    instance_name: &'a str,
+    instance_uuid: &'a str,
+    pool_name: &'a str,
+    host: &'a str,
+    blocked_volumes: usize,
+    boot_blocked: bool,
+    waived_volumes: usize,
+}
 
-    let _ = writeln!(out, "## Pools\n\n| Pool | Hosts | Instances | Blocked | Review | Waived | Ok | Legacy SRs | Orphans | Conflicts |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for p in &r.pools {
-        let name = if p.pool_name.is_empty() {
-            &p.pool_uuid
-        } else {
-            &p.pool_name
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            md_escape(name),
-            p.hosts,
-            p.instances,
-            p.blocked,
-            p.review,
-            p.waived,
-            p.ok,
-            p.legacy_srs,
-            p.orphans,
-            p.conflicts
-        );
-    }
-    let blocked: Vec<_> = r
-        .instances
+/// The first `BLOCKED_CAP` blocked instances, each with its blocked and waived volumes.
+fn blocked_rows(r: &Report) -> Vec<BlockedRow<'_>> {
+    r.instances
         .iter()
         .filter(|i| i.status == Status::Blocked)
-        .collect();
-    let _ = writeln!(out, "\n## Blocked instances ({})\n", blocked.len());
-    if blocked.is_empty() {
-        let _ = writeln!(out, "None.");
-    } else {
-        let _ = writeln!(out, "| Instance | Pool | Host | Blocked volumes | Boot volume blocked | Waived volumes |\n|---|---|---|---:|---|---:|");
-        for i in blocked.iter().take(BLOCKED_CAP) {
+        .take(BLOCKED_CAP)
+        .map(|i| {
             let mine = || {
                 r.findings.iter().filter(|f| {
                     f.vm_uuid == i.vm_uuid
@@ -255,119 +127,174 @@ pub fn render(r: &Report) -> String {
                         && f.verdict == Verdict::Blocked
                 })
             };
-            let boot = mine().any(|f| f.boot && f.counts());
-            let blocked_volumes = mine().filter(|f| f.counts()).count();
-            let waived_volumes = mine().filter(|f| !f.counts()).count();
-            let _ = writeln!(
-                out,
-                "| {} (`{}`) | {} | {} | {} | {} | {} |",
-                md_escape(&i.instance_name),
-                i.instance_uuid.replace('`', "'"),
-                md_escape(&i.pool_name),
-                md_escape(if i.host.is_empty() {
-                    "(not running)"
-                } else {
-                    &i.host
-                }),
-                blocked_volumes,
-                if boot { "yes: cold-migrate" } else { "no" },
-                waived_volumes
-            );
-        }
-        if blocked.len() > BLOCKED_CAP {
-            let _ = writeln!(
-                out,
-                "\nand {} more (see report.html or instances.csv).",
-                blocked.len() - BLOCKED_CAP
-            );
-        }
-        let _ = writeln!(out, "\nWhat to do, and when: the SR is re-introduced by whichever nova-compute connects the volume, so fix nothing before that nova-compute runs Mitaka (a fix made earlier brings the legacy name back). Cold-migrate a blocked instance once the destination's nova-compute is upgraded; or, once this host's nova-compute is upgraded, detach and re-attach its blocked data volumes. Nova refuses to detach a boot volume: boot volumes need the cold migration. A live migration tried before the fix fails with UUID_INVALID on the source and leaves the instance running where it is.");
-    }
-    let gaps: Vec<_> = r
-        .coverage
+            BlockedRow {
+                instance_name: &i.instance_name,
+                instance_uuid: &i.instance_uuid,
+                pool_name: &i.pool_name,
+                host: &i.host,
+                blocked_volumes: mine().filter(|f| f.counts()).count(),
+                boot_blocked: mine().any(|f| f.boot && f.counts()),
+                waived_volumes: mine().filter(|f| !f.counts()).count(),
+            }
+        })
+        .collect()
+}
+
+/// A row of the coverage-gaps table.
+#[derive(Serialize)]
+struct GapRow<'a> {
+    coverage: &'a str,
+    instance_name: &'a str,
+    instance_uuid: &'a str,
+    nova_host: &'a str,
+    pool_name: &'a str,
+}
+
+/// The instances the audit does not cover as Nova sees them.
+fn coverage_gaps(r: &Report) -> impl Iterator<Item = GapRow<'_>> {
+    r.coverage
         .iter()
-        .filter(|c| c.coverage != crate::audit::Coverage::Audited)
+        .filter(|c| c.coverage != Coverage::Audited)
+        .map(|c| GapRow {
+            coverage: c.coverage.as_str(),
+            instance_name: &c.instance_name,
+            instance_uuid: &c.instance_uuid,
+            nova_host: &c.nova_host,
+            pool_name: &c.pool_name,
+        })
+}
+
+/// A run of the burn-down (`scan --history`), with its notes worded.
+#[derive(Serialize)]
+struct BurnDownLine<'a> {
+    #[serde(flatten)]
+    run: &'a BurnDownRun,
+    notes: Vec<&'static str>,
+}
+
+/// The burn-down's headline and runs, when the scan kept a history.
+fn burndown(r: &Report) -> Option<minijinja::Value> {
+    let b = r.burndown.as_ref()?;
+    let runs: Vec<BurnDownLine> = b
+        .runs
+        .iter()
+        .map(|run| BurnDownLine {
+            run,
+            notes: [
+                (!run.complete).then_some("incomplete"),
+                run.other_inputs.then_some("other inputs"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        })
         .collect();
-    if !gaps.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n## Instances the audit does not cover as Nova sees them ({})\n",
-            gaps.len()
-        );
-        let _ = writeln!(
-            out,
-            "| Coverage | Instance | Nova host | Pool |\n|---|---|---|---|"
-        );
-        for c in gaps.iter().take(BLOCKED_CAP) {
-            let _ = writeln!(
-                out,
-                "| {} | {} (`{}`) | {} | {} |",
-                c.coverage.as_str(),
-                md_escape(&c.instance_name),
-                c.instance_uuid.replace('`', "'"),
-                md_escape(&c.nova_host),
-                md_escape(&c.pool_name)
-            );
-        }
-        if gaps.len() > BLOCKED_CAP {
-            let _ = writeln!(
-                out,
-                "\nand {} more (see coverage.csv).",
-                gaps.len() - BLOCKED_CAP
-            );
-        }
-    }
-    let failed: Vec<_> = r.hosts.iter().filter(|h| h.status == "failed").collect();
-    let _ = writeln!(
-        out,
-        "\n## Entries that could not be audited ({})\n",
-        failed.len()
-    );
-    if failed.is_empty() {
-        let _ = writeln!(out, "None.");
-    }
-    for h in failed {
-        let _ = writeln!(out, "- {}: {}", md_escape(&h.name), md_escape(&h.error));
-    }
-    if let Some(b) = &r.burndown {
-        burndown_md(&mut out, b);
-    }
-    let _ = writeln!(
-        out,
-        "\n## Command\n\n```\n{}\n```",
-        r.run.command.replace("```", "'''")
-    );
-    out
+    Some(minijinja::context! { headline => &b.headline, runs => runs })
 }
 
-/// `scan --history`: the whole fleet's counts run by run.
-fn burndown_md(out: &mut String, b: &crate::report::BurnDown) {
-    let _ = writeln!(out, "\n## Burn-down\n\n{}\n", md_escape(&b.headline));
-    let _ = writeln!(
-        out,
-        "| Run | Blocked | To review | Waived | Legacy SRs | Notes |\n|---|---:|---:|---:|---:|---|"
-    );
-    for run in &b.runs {
-        let notes = [
-            (!run.complete).then_some("incomplete"),
-            run.other_inputs.then_some("other inputs"),
-        ];
-        let notes: Vec<&str> = notes.into_iter().flatten().collect();
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            run.date,
-            run.blocked,
-            run.review,
-            run.waived,
-            run.legacy_srs,
-            notes.join(", ")
-        );
+/// The names of the entries whose host row `pick` selects.
+fn entry_names(r: &Report, pick: impl Fn(&HostRow) -> bool) -> Vec<&str> {
+    r.hosts
+        .iter()
+        .filter(|h| pick(h))
+        .map(|h| h.name.as_str())
+        .collect()
+}
+
+/// Everything the template shows, gathered from the report.
+fn context(r: &Report) -> minijinja::Value {
+    let blocked_total = r
+        .instances
+        .iter()
+        .filter(|i| i.status == Status::Blocked)
+        .count();
+    let baseline_inputs_warning = r.baseline.as_ref().and_then(|b| {
+        crate::policy::baseline::inputs_line(&b.inputs_differ)
+            .map(|line| line.trim_start_matches("warning: ").to_string())
+    });
+    let unused_waivers: Vec<&str> = r
+        .waivers
+        .iter()
+        .filter(|w| w.status == "unused")
+        .map(|w| w.waiver.source.as_str())
+        .collect();
+    minijinja::context! {
+        verdict_line => r.verdict_line(),
+        run => &r.run,
+        inventory_sha256_short => r.run.inventory_sha256.get(..12).unwrap_or(""),
+        s => &r.summary,
+        baseline => &r.baseline,
+        baseline_changes => crate::report::counts::change_counts(r).to_string(),
+        baseline_inputs_warning => baseline_inputs_warning,
+        nova_bdms => nova_bdms(r),
+        nova_servers => r.nova.as_ref().is_some_and(|n| !n.servers.is_empty()),
+        service_hosts => service_hosts(r),
+        unused_waivers => unused_waivers,
+        tls_insecure => entry_names(r, |h| h.tls == "insecure"),
+        tls_legacy => entry_names(r, HostRow::legacy_tls),
+        exit_code => r.exit_code,
+        fail_on => &r.fail_on,
+        exit_reasons => &r.exit_reasons,
+        pools => &r.pools,
+        blocked_total => blocked_total,
+        blocked => blocked_rows(r),
+        coverage_gaps_total => coverage_gaps(r).count(),
+        coverage_gaps => coverage_gaps(r).take(BLOCKED_CAP).collect::<Vec<_>>(),
+        failed => r.hosts.iter().filter(|h| h.status == "failed").collect::<Vec<_>>(),
+        burndown => burndown(r),
     }
 }
 
+/// Output of the template: strings Markdown-escaped unless a filter marked them safe; the rest
+/// (numbers, the template's own text) as they are.
+fn markdown_formatter(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    match value.as_str() {
+        Some(text) if !value.is_safe() => out
+            .write_str(&md_escape(text))
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// The template's environment: Markdown escaping on output, `n` (a count and its noun), and two
+/// filters that mark text safe
+/// once neutralised: `inline_code` (inside backticks: a backtick becomes a quote) and `code_block`
+/// (inside a fence: a fence becomes three quotes).
+fn environment() -> Result<minijinja::Environment<'static>, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.set_formatter(markdown_formatter);
+    env.add_filter("inline_code", |s: String| {
+        minijinja::Value::from_safe_string(s.replace('`', "'"))
+    });
+    env.add_filter("code_block", |s: String| {
+        minijinja::Value::from_safe_string(s.replace("```", "'''"))
+    });
+    env.add_function("n", |count: usize, one: String, many: String| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    });
+    env.add_template("summary.md", TEMPLATE)?;
+    Ok(env)
+}
+
+/// Render summary.md.
+pub fn render(r: &Report) -> Result<String, String> {
+    let env = environment().map_err(|e| format!("{e:#}"))?;
+    env.get_template("summary.md")
+        .and_then(|t| t.render(context(r)))
+        .map_err(|e| format!("{e:#}"))
+}
+
+/// Render and write.
 pub fn write_md(out: &mut dyn Write, r: &Report) -> std::io::Result<()> {
-    out.write_all(render(r).as_bytes())
+    let text = render(r).map_err(std::io::Error::other)?;
+    out.write_all(text.as_bytes())
 }
 
 #[cfg(test)]
@@ -386,5 +313,32 @@ mod tests {
         ] {
             assert_eq!(md_escape(s), want);
         }
+    }
+
+    /// The template renders with every optional part absent, and what comes from the report is
+    /// escaped by the formatter: Markdown in names, a backtick inside inline code, a fence inside
+    /// the command's code block.
+    #[test]
+    fn template_escapes_what_the_report_holds() {
+        let mut r = Report::default();
+        r.run.inventory = "inv`x.csv".into();
+        r.run.command = "scan --out ```oops".into();
+        r.hosts.push(crate::report::HostRow {
+            name: "pool_*east*|x".into(),
+            status: "failed".into(),
+            error: "refused\nnext".into(),
+            ..Default::default()
+        });
+        let text = render(&r).unwrap();
+        for want in [
+            "inventory `inv'x.csv`",
+            "## Entries that could not be audited (1)\n\n- pool\\_\\*east\\*\\|x: refused next\n",
+            "## Blocked instances (0)\n\nNone.\n",
+            "```\nscan --out '''oops\n```\n",
+        ] {
+            assert!(text.contains(want), "{want:?} not in:\n{text}");
+        }
+        assert!(text.starts_with("# xen-sr-audit: "), "{text}");
+        assert!(text.ends_with("```\n") && !text.ends_with("\n\n"), "{text}");
     }
 }

@@ -144,7 +144,7 @@ pub fn pace_line(p: &Pace, target_date: Option<&str>) -> String {
     let mut line = format!(
         "{} blocked instance{} left",
         p.blocked_now,
-        crate::audit::plural(p.blocked_now)
+        crate::text::plural(p.blocked_now)
     );
     match (target_date, p.days_left, p.needed_per_week) {
         (Some(date), Some(days), Some(needed)) => line.push_str(&format!(

@@ -413,89 +413,130 @@ fn exchange(open: &mut Open, request: &[u8], deadline: Instant) -> Result<Head, 
                 "the host closed the connection without answering",
             )));
         }
-        let status_line = String::from_utf8_lossy(&line);
-        let mut parts = status_line.split_whitespace();
-        let version = parts.next().unwrap_or_default();
-        let status = parts
-            .next()
-            .and_then(|s| s.parse::<u16>().ok())
-            .filter(|_| version.starts_with("HTTP/1."))
-            .ok_or_else(|| {
-                Failed::Http(format!(
-                    "not an HTTP answer: {:?}",
-                    status_line.trim_end().chars().take(80).collect::<String>()
-                ))
-            })?;
-        let http10 = version == "HTTP/1.0";
-        let mut content_length = None;
-        let mut chunked = false;
-        let mut keep_alive = !http10;
-        for count in 0.. {
-            if count > MAX_HEADERS {
-                return Err(Failed::Http("too many header lines".into()));
-            }
-            line.clear();
-            let n = open
-                .read_line(deadline, MAX_LINE, &mut line)
-                .map_err(Failed::Answer)?;
-            if n == 0 || line.last() != Some(&b'\n') {
-                return Err(Failed::Http("the answer's head is cut short".into()));
-            }
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim_end();
-            if text.is_empty() {
-                break;
-            }
-            let Some((name, value)) = text.split_once(':') else {
-                return Err(Failed::Http(format!(
-                    "bad header line {:?}",
-                    text.chars().take(80).collect::<String>()
-                )));
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                content_length = Some(
-                    value
-                        .parse::<u64>()
-                        .map_err(|_| Failed::Http(format!("bad Content-Length {value:?}")))?,
-                );
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value
-                    .rsplit(',')
-                    .next()
-                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("chunked"));
-            } else if name.eq_ignore_ascii_case("connection") {
-                for token in value.split(',').map(str::trim) {
-                    if token.eq_ignore_ascii_case("close") {
-                        keep_alive = false;
-                    } else if token.eq_ignore_ascii_case("keep-alive") {
-                        keep_alive = true;
-                    }
-                }
-            }
-        }
+        let (status, http10) = status_of(&line)?;
+        let headers = read_headers(open, deadline, &mut line, http10)?;
         if (100..200).contains(&status) {
             continue; // 100 Continue and friends: the answer follows.
         }
-        let framing = if chunked {
-            Framing::Chunked {
-                left: 0,
-                started: false,
-            }
-        } else if let Some(len) = content_length {
-            Framing::Length(len)
-        } else if status == 204 || status == 304 {
-            Framing::Length(0)
-        } else {
-            keep_alive = false;
-            Framing::UntilClose
+        return Ok(head_of(status, headers));
+    }
+}
+
+/// The status code of an HTTP/1.x status line, and whether the answer is HTTP/1.0.
+fn status_of(line: &[u8]) -> Result<(u16, bool), Failed> {
+    let status_line = String::from_utf8_lossy(line);
+    let mut parts = status_line.split_whitespace();
+    let version = parts.next().unwrap_or_default();
+    let status = parts
+        .next()
+        .and_then(|s| s.parse::<u16>().ok())
+        .filter(|_| version.starts_with("HTTP/1."))
+        .ok_or_else(|| {
+            Failed::Http(format!(
+                "not an HTTP answer: {:?}",
+                status_line.trim_end().chars().take(80).collect::<String>()
+            ))
+        })?;
+    Ok((status, version == "HTTP/1.0"))
+}
+
+/// What the header lines of an answer say about its body and the connection.
+struct HeaderFacts {
+    content_length: Option<u64>,
+    chunked: bool,
+    keep_alive: bool,
+}
+
+/// The header lines up to the blank one (at most `MAX_HEADERS`), read into `HeaderFacts`.
+fn read_headers(
+    open: &mut Open,
+    deadline: Instant,
+    line: &mut Vec<u8>,
+    http10: bool,
+) -> Result<HeaderFacts, Failed> {
+    let mut facts = HeaderFacts {
+        content_length: None,
+        chunked: false,
+        keep_alive: !http10,
+    };
+    for count in 0.. {
+        if count > MAX_HEADERS {
+            return Err(Failed::Http("too many header lines".into()));
+        }
+        line.clear();
+        let n = open
+            .read_line(deadline, MAX_LINE, line)
+            .map_err(Failed::Answer)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            return Err(Failed::Http("the answer's head is cut short".into()));
+        }
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim_end();
+        if text.is_empty() {
+            break;
+        }
+        let Some((name, value)) = text.split_once(':') else {
+            return Err(Failed::Http(format!(
+                "bad header line {:?}",
+                text.chars().take(80).collect::<String>()
+            )));
         };
-        return Ok(Head {
-            status,
-            content_length: if chunked { None } else { content_length },
-            framing,
-            keep_alive,
-        });
+        apply_header(&mut facts, name, value.trim())?;
+    }
+    Ok(facts)
+}
+
+/// One header's effect: Content-Length, Transfer-Encoding (chunked last) and Connection.
+fn apply_header(facts: &mut HeaderFacts, name: &str, value: &str) -> Result<(), Failed> {
+    if name.eq_ignore_ascii_case("content-length") {
+        facts.content_length = Some(
+            value
+                .parse::<u64>()
+                .map_err(|_| Failed::Http(format!("bad Content-Length {value:?}")))?,
+        );
+    } else if name.eq_ignore_ascii_case("transfer-encoding") {
+        facts.chunked = value
+            .rsplit(',')
+            .next()
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("chunked"));
+    } else if name.eq_ignore_ascii_case("connection") {
+        for token in value.split(',').map(str::trim) {
+            if token.eq_ignore_ascii_case("close") {
+                facts.keep_alive = false;
+            } else if token.eq_ignore_ascii_case("keep-alive") {
+                facts.keep_alive = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The head of a final answer: how its body is framed, and whether the connection stays open
+/// (a body that runs until the close ends it).
+fn head_of(status: u16, facts: HeaderFacts) -> Head {
+    let HeaderFacts {
+        content_length,
+        chunked,
+        mut keep_alive,
+    } = facts;
+    let framing = if chunked {
+        Framing::Chunked {
+            left: 0,
+            started: false,
+        }
+    } else if let Some(len) = content_length {
+        Framing::Length(len)
+    } else if status == 204 || status == 304 {
+        Framing::Length(0)
+    } else {
+        keep_alive = false;
+        Framing::UntilClose
+    };
+    Head {
+        status,
+        content_length: if chunked { None } else { content_length },
+        framing,
+        keep_alive,
     }
 }
 

@@ -355,118 +355,141 @@ impl PoolGen<'_> {
         let desc = format!("Disk-for:{instance_name}");
         let (sr, lun, info) = match kind {
             VolumeKind::Legacy | VolumeKind::New => {
-                let per_volume_iqn = format!("iqn.2010-10.org.openstack:volume-{vol}");
-                let target = format!("10.20.{}.{}", self.pool_index % 250, 10 + self.rng.below(2));
-                let chap_user = format!("chap-{}", &vol[..8]);
-                let chap_secret = format!("demo-chap-secret-{}", &vol[..8]);
-                let chap = self
-                    .rng
-                    .percent(30)
-                    .then_some((chap_user.as_str(), chap_secret.as_str()));
-                let info = iscsi_connection_info(
-                    &format!("{target}:3260"),
-                    &per_volume_iqn,
-                    &vol,
-                    1,
-                    chap,
-                );
-                if kind == VolumeKind::Legacy {
-                    self.stats.legacy += 1;
-                    let uuid = format!("FA15E-D15C-{vol}");
-                    (
-                        self.iscsi_sr(
-                            &uuid,
-                            &format!("tempSR-{vol}"),
-                            &desc,
-                            host,
-                            &target,
-                            Some("3260"),
-                            &per_volume_iqn,
-                            chap,
-                        ),
-                        None,
-                        info,
-                    )
-                } else if self.rng.percent(40) {
-                    // The shared-IQN backend: one new-style SR, several LUN VDIs.
-                    self.stats.new += 1;
-                    let (sr, lun) = self.shared_sr(host);
-                    let (_, target, port, iqn) = self.shared_sr.clone().unwrap_or_default();
-                    let info = iscsi_connection_info(
-                        &format!("{target}:{port}"),
-                        &iqn,
-                        &vol,
-                        lun,
-                        Some(("eql", "demo-chap-secret-eql")),
-                    );
-                    (sr, Some(lun), info)
-                } else {
-                    self.stats.new += 1;
-                    let uuid = nova_sr_uuid(&target, "3260", &per_volume_iqn);
-                    (
-                        self.iscsi_sr(
-                            &uuid,
-                            &format!("tempSR-{uuid}"),
-                            "Disk-for:None",
-                            host,
-                            &target,
-                            Some("3260"),
-                            &per_volume_iqn,
-                            chap,
-                        ),
-                        None,
-                        info,
-                    )
-                }
+                self.openstack_volume_sr(&vol, &desc, host, kind)
             }
-            VolumeKind::Other => {
-                // Cinder gave its own sr_uuid: neither convention.
-                self.stats.other += 1;
-                let uuid = self.uuid("cinder-sr");
-                let iqn = format!("iqn.1992-08.com.netapp:sn.{}", &vol[..8]);
-                let info = provided_connection_info(&uuid, &vol);
-                (
-                    self.iscsi_sr(
-                        &uuid,
-                        &format!("tempSR-{vol}"),
-                        &desc,
-                        host,
-                        "10.30.0.5",
-                        Some("3260"),
-                        &iqn,
-                        None,
-                    ),
-                    None,
-                    info,
-                )
-            }
-            VolumeKind::Ipv6 => {
-                // Portal [fd00::5]:3260 split by Nova into target "[fd00" and port "".
-                self.stats.new += 1;
-                let iqn = format!("iqn.2010-10.org.openstack:volume-{vol}");
-                let uuid = nova_sr_uuid("[fd00", "", &iqn);
-                let info = iscsi_connection_info("[fd00::5]:3260", &iqn, &vol, 1, None);
-                (
-                    self.iscsi_sr(
-                        &uuid,
-                        &format!("tempSR-{uuid}"),
-                        &desc,
-                        host,
-                        "[fd00",
-                        Some(""),
-                        &iqn,
-                        None,
-                    ),
-                    None,
-                    info,
-                )
-            }
+            VolumeKind::Other => self.cinder_volume_sr(&vol, &desc, host),
+            VolumeKind::Ipv6 => self.ipv6_volume_sr(&vol, &desc, host),
         };
         let lun_text = lun.map(|l| l.to_string());
         let (vdi, _) = self.vdi(&sr, &format!("volume-{vol}"), &[], lun_text.as_deref());
         self.vbd(vm, &vdi, userdevice, true);
         self.stats.attachments += 1;
         self.bdm(nova_uuid, &vol, userdevice, Some(info));
+    }
+
+    /// The SR of a volume Nova introduced from OpenStack's iSCSI connection data: legacy-named,
+    /// new-style per volume, or the shared-IQN backend's one SR (then with its LUN); and the BDM's
+    /// connection info.
+    fn openstack_volume_sr(
+        &mut self,
+        vol: &str,
+        desc: &str,
+        host: &str,
+        kind: VolumeKind,
+    ) -> (String, Option<u64>, String) {
+        let per_volume_iqn = format!("iqn.2010-10.org.openstack:volume-{vol}");
+        let target = format!("10.20.{}.{}", self.pool_index % 250, 10 + self.rng.below(2));
+        let chap_user = format!("chap-{}", &vol[..8]);
+        let chap_secret = format!("demo-chap-secret-{}", &vol[..8]);
+        let chap = self
+            .rng
+            .percent(30)
+            .then_some((chap_user.as_str(), chap_secret.as_str()));
+        let info = iscsi_connection_info(&format!("{target}:3260"), &per_volume_iqn, vol, 1, chap);
+        if kind == VolumeKind::Legacy {
+            self.stats.legacy += 1;
+            let uuid = format!("FA15E-D15C-{vol}");
+            (
+                self.iscsi_sr(
+                    &uuid,
+                    &format!("tempSR-{vol}"),
+                    desc,
+                    host,
+                    &target,
+                    Some("3260"),
+                    &per_volume_iqn,
+                    chap,
+                ),
+                None,
+                info,
+            )
+        } else if self.rng.percent(40) {
+            // The shared-IQN backend: one new-style SR, several LUN VDIs.
+            self.stats.new += 1;
+            let (sr, lun) = self.shared_sr(host);
+            let (_, target, port, iqn) = self.shared_sr.clone().unwrap_or_default();
+            let info = iscsi_connection_info(
+                &format!("{target}:{port}"),
+                &iqn,
+                vol,
+                lun,
+                Some(("eql", "demo-chap-secret-eql")),
+            );
+            (sr, Some(lun), info)
+        } else {
+            self.stats.new += 1;
+            let uuid = nova_sr_uuid(&target, "3260", &per_volume_iqn);
+            (
+                self.iscsi_sr(
+                    &uuid,
+                    &format!("tempSR-{uuid}"),
+                    "Disk-for:None",
+                    host,
+                    &target,
+                    Some("3260"),
+                    &per_volume_iqn,
+                    chap,
+                ),
+                None,
+                info,
+            )
+        }
+    }
+
+    /// The SR of a volume whose connection data carries Cinder's own sr_uuid: neither convention.
+    fn cinder_volume_sr(
+        &mut self,
+        vol: &str,
+        desc: &str,
+        host: &str,
+    ) -> (String, Option<u64>, String) {
+        // Cinder gave its own sr_uuid: neither convention.
+        self.stats.other += 1;
+        let uuid = self.uuid("cinder-sr");
+        let iqn = format!("iqn.1992-08.com.netapp:sn.{}", &vol[..8]);
+        let info = provided_connection_info(&uuid, vol);
+        (
+            self.iscsi_sr(
+                &uuid,
+                &format!("tempSR-{vol}"),
+                desc,
+                host,
+                "10.30.0.5",
+                Some("3260"),
+                &iqn,
+                None,
+            ),
+            None,
+            info,
+        )
+    }
+
+    /// The SR of a volume behind an IPv6 portal, as Nova splits it.
+    fn ipv6_volume_sr(
+        &mut self,
+        vol: &str,
+        desc: &str,
+        host: &str,
+    ) -> (String, Option<u64>, String) {
+        // Portal [fd00::5]:3260 split by Nova into target "[fd00" and port "".
+        self.stats.new += 1;
+        let iqn = format!("iqn.2010-10.org.openstack:volume-{vol}");
+        let uuid = nova_sr_uuid("[fd00", "", &iqn);
+        let info = iscsi_connection_info("[fd00::5]:3260", &iqn, vol, 1, None);
+        (
+            self.iscsi_sr(
+                &uuid,
+                &format!("tempSR-{uuid}"),
+                desc,
+                host,
+                "[fd00",
+                Some(""),
+                &iqn,
+                None,
+            ),
+            None,
+            info,
+        )
     }
 
     fn shared_sr(&mut self, host: &str) -> (String, u64) {
@@ -553,7 +576,18 @@ impl PoolGen<'_> {
         self.stats.instances += 1;
         self.server(&nova_uuid, &name, &host, !halted);
 
-        let pbd_host = host.clone();
+        self.instance_disks((&vm, &nova_uuid), &name, &host, host_i);
+    }
+
+    /// An instance's disks: a boot volume or a local root disk, then its data volumes, legacy
+    /// or new-style as its age makes likely.
+    fn instance_disks(
+        &mut self,
+        (vm, nova_uuid): (&str, &str),
+        name: &str,
+        host: &str,
+        host_i: usize,
+    ) {
         let (boot_volume, data_volumes) = match self.spec.volumes_per_instance {
             Some(0) => (false, 0),
             Some(v) => (true, v - 1),
@@ -570,7 +604,7 @@ impl PoolGen<'_> {
         };
         if boot_volume {
             let k = kind(self, true);
-            self.volume((&vm, &nova_uuid), &name, &pbd_host, 0, k);
+            self.volume((vm, nova_uuid), name, host, 0, k);
         } else {
             let local = self.local_srs[host_i].clone();
             let (vdi, _) = self.vdi(
@@ -578,15 +612,15 @@ impl PoolGen<'_> {
                 &format!("{name} root"),
                 &[
                     ("nova_disk_type", "root"),
-                    ("nova_instance_uuid", &nova_uuid),
+                    ("nova_instance_uuid", nova_uuid),
                 ],
                 None,
             );
-            self.vbd(&vm, &vdi, 0, false);
+            self.vbd(vm, &vdi, 0, false);
         }
         for d in 0..data_volumes {
             let k = kind(self, false);
-            self.volume((&vm, &nova_uuid), &name, &pbd_host, d + 1, k);
+            self.volume((vm, nova_uuid), name, host, d + 1, k);
         }
     }
 
