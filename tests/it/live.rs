@@ -217,9 +217,10 @@ fn faulty_hosts_fail_with_reasons_within_the_deadline_and_others_are_complete() 
         &std::fs::read_to_string(gen_dir.join("off/findings.csv")).unwrap(),
         &std::fs::read_to_string(dir.join("out/findings.csv")).unwrap(),
     );
-    // Nothing secret anywhere.
+    // Nothing secret in the reports. (The console is checked where it has something to say:
+    // this run is --quiet; promises::passwords_from_env_file_and_xsa_password_... scans with the
+    // console on, through every password route and failure.)
     assert!(!util::all_text_under(&dir.join("out")).contains(PW));
-    assert!(!run.stderr.contains(PW) && !run.stdout.contains(PW));
     assert_eq!(
         s.stats().open_sessions(),
         0,

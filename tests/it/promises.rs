@@ -8,6 +8,7 @@ use crate::util;
 use xen_sr_audit::policy::exit;
 
 use crate::util::{read_csv, read_json, xsa, xsa_env, TestDir};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
@@ -147,8 +148,21 @@ fn three_routes_inventory(dir: &TestDir, sim: &Simulator) -> PathBuf {
     dir.write("inventory.csv", text)
 }
 
+/// A password the simulator refuses, given as `XSA_PASSWORD` where another route must win.
+const WRONG_PW: &str = "not-the-password-7f3e";
+
 /// Scan with the console on (no --quiet) and every format; the password must appear nowhere.
 fn scan_not_quiet(dir: &TestDir, inventory: &Path, out: &str) -> util::Run {
+    scan_not_quiet_with(dir, inventory, out, PW)
+}
+
+/// `scan_not_quiet` with `XSA_PASSWORD` set to `xsa_password`.
+fn scan_not_quiet_with(
+    dir: &TestDir,
+    inventory: &Path,
+    out: &str,
+    xsa_password: &str,
+) -> util::Run {
     let run = xsa_env(
         dir.path(),
         &[
@@ -162,7 +176,7 @@ fn scan_not_quiet(dir: &TestDir, inventory: &Path, out: &str) -> util::Run {
             "--timeout",
             "10",
         ],
-        &[("XSA_TEST_PW_ROUTE", PW), ("XSA_PASSWORD", PW)],
+        &[("XSA_TEST_PW_ROUTE", PW), ("XSA_PASSWORD", xsa_password)],
     );
     assert!(
         !run.stdout.contains(PW) && !run.stderr.contains(PW),
@@ -197,6 +211,35 @@ fn passwords_from_env_file_and_xsa_password_reach_no_console_line_and_no_report(
     assert!(hosts.iter().all(|h| h["status"] == "ok"), "{hosts:?}");
     assert_eq!(ok.stats().logins.load(Relaxed), 3, "each route logged in");
     assert_eq!(ok.stats().open_sessions(), 0);
+
+    // Each route is really taken, not a fallback to XSA_PASSWORD: with a wrong XSA_PASSWORD the
+    // password_env and password_file entries still log in, and only the entry that names no
+    // route fails (regression: password_routes_could_fall_back_unseen).
+    let routed = simulator(demo_dumps(), &[]);
+    let inv = three_routes_inventory(&dir, &routed);
+    let run = scan_not_quiet_with(&dir, &inv, "routed", WRONG_PW);
+    assert!(!run.stderr.contains(WRONG_PW), "{}", run.stderr);
+    let masters: Vec<String> = routed
+        .hosts()
+        .iter()
+        .filter(|h| h.master)
+        .map(|h| h.name.clone())
+        .collect();
+    let status: BTreeMap<String, String> = read_csv(&dir.join("routed/hosts.csv"))
+        .into_iter()
+        .map(|h| (h["name"].clone(), h["status"].clone()))
+        .collect();
+    assert_eq!(
+        [
+            &status[&masters[0]],
+            &status[&masters[1]],
+            &status[&masters[2]]
+        ],
+        ["ok", "ok", "failed"],
+        "env and file routes ok, the XSA_PASSWORD one refused: {status:?}"
+    );
+    assert_eq!(routed.stats().logins.load(Relaxed), 2);
+    assert_eq!(routed.stats().failed_logins.load(Relaxed), 1);
 
     // The same routes to hosts that refuse the password, fail the call or answer garbage: every
     // error is printed, and none holds the password.

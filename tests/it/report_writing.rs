@@ -152,12 +152,22 @@ fn make_read_only(dir: &Path, read_only: bool) -> bool {
 /// A folder made read-only after the up-front check: the staging fails, exit 74, nothing written.
 #[test]
 fn regression_a_folder_made_read_only_after_the_check_leaves_nothing() {
-    let dir = TestDir::new();
+    // Under target/ (the repository's file system, where `chattr +i` works for root), not the
+    // system's temporary folder, which may be a tmpfs.
+    let dir = TestDir {
+        dir: tempfile::Builder::new()
+            .prefix("xsa-test-ro-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("temp dir"),
+    };
     let out: PathBuf = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     if !make_read_only(&out, true) {
         make_read_only(&out, false);
-        eprintln!("skipped: this machine cannot make a folder read-only for this user");
+        util::skip_or_fail(
+            "regression_a_folder_made_read_only_after_the_check_leaves_nothing",
+            "this machine cannot make a folder read-only for this user (neither the mode nor chattr +i binds)",
+        );
         return;
     }
     make_read_only(&out, false);

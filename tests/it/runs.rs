@@ -381,9 +381,9 @@ fn regression_a_terminal_progress_bar_names_each_failure_as_it_happens() {
     // TTY and the progress bar is drawn. Plain `cargo test` needs only Rust: without `script`, the
     // test says it is skipped and passes.
     if Command::new("script").arg("--version").output().is_err() {
-        eprintln!(
-            "SKIPPED regression_a_terminal_progress_bar_names_each_failure_as_it_happens: \
-             util-linux `script` is not installed (apt-get install util-linux / bsdutils)"
+        util::skip_or_fail(
+            "regression_a_terminal_progress_bar_names_each_failure_as_it_happens",
+            "util-linux `script` is not installed (apt-get install bsdutils)",
         );
         return;
     }
