@@ -20,18 +20,61 @@ fn module_of(rel: &Path) -> Option<String> {
     Some(first.trim_end_matches(".rs").to_string())
 }
 
-/// The code of a file up to its first `#[cfg(test)]` (the unit tests may use anything), comment
-/// lines left out (a doc link is no dependency).
+/// The product code of a file: every item marked `#[cfg(test)]` blanked wherever it stands (the
+/// unit tests may use anything), comment lines left out (a doc link is no dependency).
 fn product_text(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
-    let code = match text.find("#[cfg(test)]") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
-    code.lines()
+    let text = without_test_items(&std::fs::read_to_string(path).unwrap());
+    text.lines()
         .filter(|l| !l.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `text` with each item marked `#[cfg(test)]` (a `mod tests { .. }`, a lone `#[test] fn`, a `use`)
+/// blanked to spaces, line breaks kept so line numbers hold. Regression
+/// (architecture_rules_stopped_at_the_first_cfg_test): reading only up to the first
+/// `#[cfg(test)]` left the code after a mid-file test unchecked by every rule here.
+fn without_test_items(text: &str) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    let code: Vec<char> = blank_literals(text).chars().collect();
+    let marker: Vec<char> = "#[cfg(test)]".chars().collect();
+    let mut i = 0;
+    while i + marker.len() <= code.len() {
+        if code[i..i + marker.len()] != marker[..] {
+            i += 1;
+            continue;
+        }
+        let end = item_end(&code, i + marker.len());
+        for c in &mut chars[i..end] {
+            if *c != '\n' {
+                *c = ' ';
+            }
+        }
+        i = end;
+    }
+    chars.into_iter().collect()
+}
+
+/// One past the end of the item that starts at or after `from` (further attributes skipped): its
+/// `;`, or the `}` matching its first `{`.
+fn item_end(code: &[char], from: usize) -> usize {
+    let (mut depth, mut brackets) = (0usize, 0usize);
+    for (i, &c) in code.iter().enumerate().skip(from) {
+        match c {
+            '[' | '(' => brackets += 1,
+            ']' | ')' => brackets = brackets.saturating_sub(1),
+            ';' if depth == 0 && brackets == 0 => return i + 1,
+            '{' => depth += 1,
+            '}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    code.len()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -443,14 +486,9 @@ fn matching_brace(bytes: &[u8], open: usize) -> usize {
     bytes.len() - 1
 }
 
-/// Product code of `path`: the file up to its first `#[cfg(test)]`, literals and comments blanked.
+/// Product code of `path`: its `#[cfg(test)]` items, literals and comments blanked.
 fn blanked_product_code(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap();
-    let code = match text.find("#[cfg(test)]") {
-        Some(i) => &text[..i],
-        None => &text,
-    };
-    blank_literals(code)
+    blank_literals(&without_test_items(&std::fs::read_to_string(path).unwrap()))
 }
 
 #[test]
@@ -488,6 +526,23 @@ fn no_function_over_80_lines_except_allowed_tables() {
             allowed_seen.contains(entry),
             "allow-list entry {entry:?} is no longer needed: remove it"
         );
+    }
+}
+
+#[test]
+fn test_items_are_blanked_wherever_they_stand() {
+    let text = "fn a() {}\n#[cfg(test)]\n#[test]\nfn t() -> [u8; 2] { [0; 2] }\nfn b() { crate::x::y(); }\n#[cfg(test)]\nuse crate::z;\n#[cfg(test)]\nmod tests {\n    fn c() { \"}\"; }\n}\nfn d() {}\n";
+    let kept = without_test_items(text);
+    assert_eq!(
+        kept.lines().count(),
+        text.lines().count(),
+        "line numbers hold"
+    );
+    for gone in ["fn t", "[0; 2]", "crate::z", "mod tests", "fn c"] {
+        assert!(!kept.contains(gone), "{gone} kept:\n{kept}");
+    }
+    for left in ["fn a() {}", "fn b() { crate::x::y(); }", "fn d() {}"] {
+        assert!(kept.contains(left), "{left} lost:\n{kept}");
     }
 }
 
