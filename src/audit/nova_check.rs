@@ -781,7 +781,7 @@ mod tests {
             let text = r.remediation("by naming".into(), &source);
             match wants {
                 None => assert_eq!(text, "by naming", "{:?}", r.kind),
-                Some(wants) if wants.is_empty() => assert_eq!(text, "", "{:?}", r.kind),
+                Some([]) => assert_eq!(text, "", "{:?}", r.kind),
                 Some(wants) => {
                     for want in wants {
                         assert!(text.contains(want), "{:?}: {want:?} in {text}", r.kind);
