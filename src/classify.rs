@@ -554,6 +554,9 @@ mod tests {
             ("dev/sdb", None),
             ("", None),
             ("/dev/", None),
+            // `^[0-9]+$` wants digits only; Rust's u64 parser would take the sign.
+            ("+3", None),
+            ("/dev/+3", None),
         ] {
             assert_eq!(mountpoint_to_number(name), want, "{name:?}");
         }
@@ -672,5 +675,187 @@ mod tests {
         }
         // xensm is connected like iscsi.
         assert!(parse_sr_info(&conn(Some("xensm"), &[("sr_uuid", Some("x"))]), &conf).is_ok());
+    }
+
+    #[test]
+    fn volume_id_form_table() {
+        for (s, want) in [
+            ("0a1b2c3d-0000-4000-8000-000000000001", true),
+            ("0A1B2C3D-0000-4000-8000-00000000000F", true),
+            // The right length, a dash out of place.
+            ("0a1b2c3d0-000-4000-8000-000000000001", false),
+            // The right length, not hex.
+            ("0a1b2c3d-0000-4000-8000-00000000000g", false),
+            // Hex, but too short or too long.
+            ("0a1b", false),
+            ("0a1b2c3d-0000-4000-8000-0000000000011", false),
+            ("", false),
+        ] {
+            assert_eq!(looks_like_volume_id(s), want, "{s:?}");
+        }
+    }
+
+    /// `introduce_sr_keys` as Nova iterates it in `parse_sr_info` (mitaka-eol): `for k in
+    /// connection_data.get('introduce_sr_keys', {}): params[k] = connection_data[k]`.
+    #[test]
+    fn introduce_sr_keys_must_name_keys_of_the_data() {
+        let text = |s: &str| NovaValue::Text(s.to_string());
+        let provided = |keys: Option<NovaValue>, extra: &[&str]| {
+            let mut data: BTreeMap<String, NovaValue> = extra
+                .iter()
+                .map(|k| (k.to_string(), NovaValue::Present))
+                .collect();
+            data.insert("sr_uuid".into(), text("given"));
+            if let Some(keys) = keys {
+                data.insert("introduce_sr_keys".into(), keys);
+            }
+            NovaConnection {
+                driver_volume_type: Some("iscsi".into()),
+                data: Some(data),
+            }
+        };
+        let list = |items: &[Option<&str>]| {
+            NovaValue::Array(items.iter().map(|i| i.map(str::to_string)).collect())
+        };
+        for (keys, extra, ok) in [
+            (None, &[][..], true),
+            (Some(list(&[Some("sr_type")])), &["sr_type"][..], true),
+            (Some(list(&[Some("sr_type")])), &[][..], false),
+            // The keys may name sr_uuid and introduce_sr_keys themselves.
+            (
+                Some(list(&[Some("sr_uuid"), Some("introduce_sr_keys")])),
+                &[][..],
+                true,
+            ),
+            // An element that is not a string is no key of the data (KeyError).
+            (Some(list(&[None])), &[][..], false),
+            (Some(list(&[])), &[][..], true),
+            // A string is iterated by character.
+            (Some(text("ab")), &["a", "b"][..], true),
+            (Some(text("ab")), &["a"][..], false),
+            (Some(text("sr_type")), &["sr_type"][..], false),
+            // An object by key.
+            (Some(NovaValue::Object(vec!["k".into()])), &["k"][..], true),
+            (Some(NovaValue::Object(vec!["k".into()])), &[][..], false),
+            // null, numbers and booleans are not iterable (TypeError).
+            (Some(NovaValue::Null), &[][..], false),
+            (
+                Some(NovaValue::Scalar {
+                    text: "1".into(),
+                    truthy: true,
+                }),
+                &[][..],
+                false,
+            ),
+        ] {
+            let conn = provided(keys, extra);
+            let got = parse_sr_info(&conn, &NovaTargetConf::default()).map(|i| i.uuid);
+            assert_eq!(got.is_ok(), ok, "{conn:?}: {got:?}");
+            if ok {
+                assert_eq!(got.unwrap(), "given");
+            }
+        }
+    }
+
+    /// `_get_target_host` takes `target_host` when the portal is falsy in Python (`None`, `''`, `0`,
+    /// `False`, `[]`, `{}`); any other value that is not a string is split and raises
+    /// AttributeError.
+    #[test]
+    fn falsy_portals_take_target_host_and_other_non_strings_raise() {
+        let iqn = "iqn.2010-10.org.openstack:volume-00000001";
+        let conf = NovaTargetConf {
+            target_port: "3261".into(),
+            target_host: Some("10.9.9.9".into()),
+        };
+        let from_conf = nova_sr_uuid("10.9.9.9", "3261", iqn);
+        let scalar = |text: &str, truthy| NovaValue::Scalar {
+            text: text.into(),
+            truthy,
+        };
+        for (portal, want) in [
+            (scalar("0", false), Some(from_conf.as_str())),
+            (scalar("False", false), Some(from_conf.as_str())),
+            (NovaValue::Array(vec![]), Some(from_conf.as_str())),
+            (NovaValue::Object(vec![]), Some(from_conf.as_str())),
+            (scalar("7", true), None),
+            (NovaValue::Array(vec![Some("10.0.0.1:3260".into())]), None),
+            (NovaValue::Object(vec!["10.0.0.1:3260".into()]), None),
+            (NovaValue::Present, None),
+        ] {
+            let data: BTreeMap<String, NovaValue> = [
+                ("volume_id", NovaValue::Text("v1".into())),
+                ("target_portal", portal.clone()),
+                ("target_iqn", NovaValue::Text(iqn.into())),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            let conn = NovaConnection {
+                driver_volume_type: Some("iscsi".into()),
+                data: Some(data),
+            };
+            let got = parse_sr_info(&conn, &conf).map(|i| i.uuid);
+            assert_eq!(got.as_deref().ok(), want, "{portal:?}: {got:?}");
+        }
+    }
+
+    /// Python 2's `str()` of a float; the values were printed by Python 2.7 (`str(x)`), the same
+    /// rows as tests/nova_exact.rs holds against the tool, here so that each branch of the
+    /// function is held beside it.
+    #[test]
+    fn py2_float_text_table() {
+        for (x, py2) in [
+            (0.30000000000000004, "0.3"),
+            (1e+16, "1e+16"),
+            (100.0, "100.0"),
+            (1.5e-07, "1.5e-07"),
+            (123456789012.5, "123456789012.0"),
+            (1234567890123.0, "1.23456789012e+12"),
+            (999999999999.5, "1e+12"),
+            (-0.0, "-0.0"),
+            (0.0, "0.0"),
+            (1e-05, "1e-05"),
+            (0.0001, "0.0001"),
+            (2.5, "2.5"),
+            (0.3333333333333333, "0.333333333333"),
+            (1e+300, "1e+300"),
+            (-7.25e-12, "-7.25e-12"),
+            (123456.789, "123456.789"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "nan"),
+        ] {
+            assert_eq!(py2_float_text(x), py2, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn trim_fraction_zeros_table() {
+        for (s, want) in [
+            ("1.2500", "1.25"),
+            ("3.000", "3"),
+            ("-0.50", "-0.5"),
+            // No fraction: trailing zeros are digits of the number.
+            ("100", "100"),
+            ("0", "0"),
+        ] {
+            assert_eq!(trim_fraction_zeros(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn naming_names_are_the_report_words() {
+        for (naming, word) in [
+            (Naming::Legacy, "legacy"),
+            (Naming::New, "new"),
+            (Naming::Other, "other"),
+        ] {
+            assert_eq!(naming.as_str(), word);
+            // report.json serialises the same word.
+            assert_eq!(
+                serde_json::to_value(naming).unwrap(),
+                serde_json::Value::String(word.into())
+            );
+        }
     }
 }

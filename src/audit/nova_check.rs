@@ -653,4 +653,251 @@ mod tests {
             assert_eq!(text.contains("is halted"), !want_running, "{text}");
         }
     }
+
+    #[test]
+    fn check_words_are_the_report_words() {
+        for (kind, word) in [
+            (NovaCheck::NotChecked, ""),
+            (NovaCheck::Match, "match"),
+            (NovaCheck::Mismatch, "mismatch"),
+            (NovaCheck::NoBdm, "no-bdm"),
+            (NovaCheck::Unusable, "unusable"),
+            (NovaCheck::NotInMap, "not-in-map"),
+        ] {
+            assert_eq!(kind.as_str(), word, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn project_of_reads_the_server_list() {
+        let server = |uuid: &str, project: &str| NovaServer {
+            uuid: uuid.into(),
+            project_id: project.into(),
+            ..Default::default()
+        };
+        let servers = [server("i-1", "p-1"), server("i-2", "")];
+        let view = NovaView::new(Some(&servers), None, &NovaTargetConf::default());
+        for (instance, project) in [("i-1", "p-1"), ("I-1", "p-1"), ("i-2", ""), ("i-3", "")] {
+            assert_eq!(view.project_of(instance), project, "{instance}");
+        }
+    }
+
+    /// `pre_live_migration` connects every BDM of the instance, so a disk's SR is in
+    /// `migrate_data.sr_uuid_map` when any BDM yields it, as long as the disk's own BDM names an SR
+    /// the source has.
+    #[test]
+    fn another_bdm_yielding_the_disks_sr_is_a_match() {
+        let iqn = "iqn.2010-10.org.openstack:volume-00000001";
+        let a = [
+            ("volume_id", "v"),
+            ("target_portal", "10.0.0.1:3260"),
+            ("target_iqn", iqn),
+        ];
+        let b = [
+            ("volume_id", "v"),
+            ("target_portal", "10.0.0.2:3260"),
+            ("target_iqn", iqn),
+        ];
+        let bdms = vec![
+            bdm("i-1", "/dev/xvdb", Some(&a)),
+            bdm("i-1", "/dev/xvdc", Some(&b)),
+        ];
+        let view = NovaView::new(None, Some(&bdms), &NovaTargetConf::default());
+        let sr_a = crate::classify::nova_sr_uuid("10.0.0.1", "3260", iqn);
+        let sr_b = crate::classify::nova_sr_uuid("10.0.0.2", "3260", iqn);
+        let pool_ab: FastSet<&str> = [sr_a.as_str(), sr_b.as_str()].into_iter().collect();
+        let pool_a: FastSet<&str> = [sr_a.as_str()].into_iter().collect();
+        let no_pool: FastSet<&str> = FastSet::default();
+        // (userdevice, disk's SR, its pool's SRs, Nova's outcome, BDM shown, the uuid it yields)
+        for (userdevice, sr, pool, kind, device, yields) in [
+            // Disk 2's own BDM yields SR b, which the pool has; BDM /dev/xvdb yields the disk's SR.
+            ("2", &sr_a, &pool_ab, NovaCheck::Match, "/dev/xvdc", &sr_b),
+            // ... the same, but the source has no SR b: SR.get_by_uuid raises.
+            ("2", &sr_a, &pool_a, NovaCheck::Mismatch, "/dev/xvdc", &sr_b),
+            // Disk 5 has no BDM of its own; /dev/xvdb yields its SR.
+            ("5", &sr_a, &pool_ab, NovaCheck::Match, "/dev/xvdb", &sr_a),
+            (
+                "5",
+                &"other".to_string(),
+                &pool_ab,
+                NovaCheck::NotInMap,
+                "",
+                &String::new(),
+            ),
+            // The own BDM yielding the disk's SR decides alone, whatever the pool list holds.
+            ("1", &sr_a, &no_pool, NovaCheck::Match, "/dev/xvdb", &sr_a),
+        ] {
+            let r = view.check("i-1", &disk(userdevice, sr, "", pool));
+            assert_eq!(
+                (r.kind, r.device.as_str(), r.sr_uuid.as_str()),
+                (kind, device, yields.as_str()),
+                "disk {userdevice} on {sr}"
+            );
+        }
+    }
+
+    #[test]
+    fn remediation_follows_the_check() {
+        let source = SourceSr {
+            uuid: "sr-1",
+            naming: Naming::Other,
+            target: "10.0.0.1",
+            port: "3260",
+            iqn: "iqn.x",
+            boot: false,
+            power_state: "Running",
+        };
+        let result = |kind, computed| CheckResult {
+            kind,
+            device: "/dev/xvdb".into(),
+            sr_uuid: String::new(),
+            bdm_index: None,
+            computed,
+        };
+        let raised = || Some(Err("KeyError on target_iqn".to_string()));
+        // (the check, what the remediation says: every phrase listed; none: the naming's advice)
+        for (r, wants) in [
+            (result(NovaCheck::NotChecked, None), None),
+            (result(NovaCheck::Match, None), Some(&[][..])),
+            (
+                result(NovaCheck::Unusable, raised()),
+                Some(&["cannot connect", "\"/dev/xvdb\"", "KeyError on target_iqn"][..]),
+            ),
+            (
+                result(NovaCheck::NotInMap, None),
+                Some(
+                    &[
+                        "no BDM of this instance is this disk's",
+                        "SR sr-1",
+                        "VDI_NOT_IN_MAP",
+                    ][..],
+                ),
+            ),
+            (
+                result(NovaCheck::NoBdm, None),
+                Some(&["Nova has no BDM for this instance", "VDI_NOT_IN_MAP"][..]),
+            ),
+        ] {
+            let text = r.remediation("by naming".into(), &source);
+            match wants {
+                None => assert_eq!(text, "by naming", "{:?}", r.kind),
+                Some([]) => assert_eq!(text, "", "{:?}", r.kind),
+                Some(wants) => {
+                    for want in wants {
+                        assert!(text.contains(want), "{:?}: {want:?} in {text}", r.kind);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each cause `mismatch_reason` names, and the neighbouring case that is not that cause.
+    #[test]
+    fn mismatch_reason_names_the_cause() {
+        // (port from conf, target from conf, IQN not text)
+        const PLAIN: (bool, bool, bool) = (false, false, false);
+        let computed =
+            |target: &str, port: &str, iqn: &str, flags: (bool, bool, bool)| NovaSrInfo {
+                uuid: "u".into(),
+                source: NovaSrSource::Computed {
+                    target: target.into(),
+                    port: port.into(),
+                    iqn: iqn.into(),
+                    port_from_conf: flags.0,
+                    target_from_conf: flags.1,
+                    iqn_not_text: flags.2,
+                },
+            };
+        let provided = NovaSrInfo {
+            uuid: "u".into(),
+            source: NovaSrSource::Provided,
+        };
+        let (t, p, i) = ("10.0.0.1", "3260", "iqn.x");
+        let source = |naming, target, port, iqn| SourceSr {
+            uuid: "sr-1",
+            naming,
+            target,
+            port,
+            iqn,
+            boot: false,
+            power_state: "Running",
+        };
+        let other = Naming::Other;
+        for (info, src, want) in [
+            (provided, source(other, t, p, i), "provides sr_uuid"),
+            (
+                computed(t, p, "0.3", (false, false, true)),
+                source(other, t, p, "0.30000000000000004"),
+                "prints as 0.3",
+            ),
+            // Not text, but printed as the SR has it: not the cause.
+            (
+                computed(t, "3261", i, (false, false, true)),
+                source(other, t, p, i),
+                "the port changed",
+            ),
+            // Text, another IQN: the portal moved.
+            (
+                computed(t, p, "iqn.y", PLAIN),
+                source(other, t, p, i),
+                "the portal moved",
+            ),
+            (
+                computed(t, p, i, PLAIN),
+                source(Naming::Legacy, t, p, i),
+                "legacy name",
+            ),
+            (
+                computed(t, p, i, PLAIN),
+                source(other, "", p, ""),
+                "names no iSCSI target",
+            ),
+            // Only the target unknown on the source: the portal moved.
+            (
+                computed(t, p, i, PLAIN),
+                source(other, "", p, i),
+                "the portal moved",
+            ),
+            (
+                computed("10.9.9.9", p, i, (false, true, false)),
+                source(other, t, p, i),
+                "uses its target_host 10.9.9.9",
+            ),
+            // The target from target_host, the same as the SR's: not the cause.
+            (
+                computed(t, p, i, (false, true, false)),
+                source(other, t, p, i),
+                "introduced under another uuid",
+            ),
+            (
+                computed("10.0.0.2", p, i, PLAIN),
+                source(other, t, p, i),
+                "the portal moved",
+            ),
+            (
+                computed(t, "3261", i, (true, false, false)),
+                source(other, t, p, i),
+                "uses its target_port 3261",
+            ),
+            // The port from target_port, the same as the SR's: not the cause.
+            (
+                computed(t, p, i, (true, false, false)),
+                source(other, t, p, i),
+                "introduced under another uuid",
+            ),
+            (
+                computed(t, "3261", i, PLAIN),
+                source(other, t, p, i),
+                "the port changed",
+            ),
+            (
+                computed(t, p, i, PLAIN),
+                source(other, t, p, i),
+                "introduced under another uuid",
+            ),
+        ] {
+            let text = mismatch_reason(&info, &src);
+            assert!(text.contains(want), "{want:?} in {text:?}");
+        }
+    }
 }

@@ -755,4 +755,189 @@ mod tests {
             assert_eq!(change_between(then, now), (want, 0), "{then:?} -> {now:?}");
         }
     }
+
+    #[test]
+    fn change_counts_count_each_change_and_word_it_once() {
+        use Verdict::Blocked;
+        let old = vec![
+            f("p", "u1", "1", "FA15E-D15C-a", Blocked),
+            f("p", "u2", "1", "FA15E-D15C-b", Blocked),
+            f("p", "u3", "1", "FA15E-D15C-c", Blocked),
+            f("p", "w1", "1", "FA15E-D15C-w", Blocked),
+            f("p", "w2", "1", "FA15E-D15C-x", Blocked),
+        ];
+        let mut new = vec![
+            f("p", "u1", "1", "FA15E-D15C-a", Blocked),
+            f("p", "u2", "1", "FA15E-D15C-b", Blocked),
+            f("p", "u3", "1", "FA15E-D15C-c", Blocked),
+            f("p", "n1", "1", "FA15E-D15C-n", Blocked),
+            f("p", "n2", "1", "FA15E-D15C-m", Blocked),
+            f("p", "w1", "1", "FA15E-D15C-w", Blocked),
+            f("p", "w2", "1", "FA15E-D15C-x", Blocked),
+        ];
+        new[5].waiver = "waived".into();
+        new[6].waiver = "waived".into();
+        let pools: HashSet<&str> = ["p"].into();
+        let counts = ChangeCounts::of(&compare(&old, &pools, &new, &pools));
+        assert_eq!(
+            counts,
+            ChangeCounts {
+                new: 2,
+                first_seen: 0,
+                unchanged: 3,
+                reclassified: 0,
+                fixed: 0,
+                waived: 2,
+                resolved_reclassified: 0,
+                gone: 0,
+                not_rechecked: 0,
+            }
+        );
+        assert_eq!(
+            counts.to_string(),
+            "2 new, 0 first seen, 3 unchanged, 0 reclassified problems; 0 fixed, 2 waived, 0 reclassified, 0 gone since the baseline; 0 not rechecked"
+        );
+    }
+
+    #[test]
+    fn inputs_line_only_when_the_inputs_differ() {
+        assert_eq!(inputs_line(&[]), None);
+        let line = inputs_line(&[
+            "--fail-on blocked -> review".to_string(),
+            "waivers: with -> without".to_string(),
+        ])
+        .expect("a warning");
+        assert!(
+            line.starts_with("warning: the baseline's inputs differ in kind (--fail-on blocked -> review; waivers: with -> without): "),
+            "{line}"
+        );
+    }
+
+    /// A report.json written before `complete` was recorded was a complete run.
+    #[test]
+    fn baseline_info_without_complete_reads_as_complete() {
+        let info: BaselineInfo = serde_json::from_str(
+            r#"{"path": "old.json", "started_at": "", "version": "0.1.0", "not_rechecked": 0}"#,
+        )
+        .unwrap();
+        assert!(info.complete);
+        let info: BaselineInfo = serde_json::from_str(
+            r#"{"path": "old.json", "started_at": "", "version": "0.1.0", "complete": false, "not_rechecked": 0}"#,
+        )
+        .unwrap();
+        assert!(!info.complete);
+    }
+
+    #[test]
+    fn apply_marks_each_finding_and_describes_the_baseline() {
+        use Verdict::{Blocked, Ok};
+        let old = Baseline {
+            path: "old/report.json".into(),
+            started_at: "2026-11-01T00:00:00Z".into(),
+            version: "0.1.0".into(),
+            complete: false,
+            findings: vec![
+                f("p", "fixed", "1", "FA15E-D15C-a", Blocked),
+                f("p", "still", "1", "FA15E-D15C-b", Blocked),
+                f("q", "elsewhere", "1", "FA15E-D15C-q", Blocked),
+            ],
+            pools: vec!["p".into(), "q".into()],
+            inputs: Inputs {
+                fail_on: "blocked".into(),
+                ..Default::default()
+            },
+        };
+        let mut findings = vec![
+            f("p", "fixed", "1", "37ee", Ok),
+            // The same SR, in another letter case: no previous SR to show.
+            f("p", "still", "1", "fa15e-d15c-b", Blocked),
+            f("p", "added", "1", "FA15E-D15C-e", Blocked),
+        ];
+        let audited: HashSet<&str> = ["p"].into();
+        let now = Inputs {
+            fail_on: "review".into(),
+            ..Default::default()
+        };
+        let (resolved, info) = apply(&mut findings, &old, &audited, &now);
+        let marks: Vec<(&str, &str)> = findings
+            .iter()
+            .map(|f| (f.baseline.as_str(), f.previous_sr_uuid.as_str()))
+            .collect();
+        assert_eq!(
+            marks,
+            vec![("fixed", "FA15E-D15C-a"), ("unchanged", ""), ("new", "")]
+        );
+        let resolved: Vec<(&str, &str)> = resolved
+            .iter()
+            .map(|r| (r.finding_id.as_str(), r.change.as_str()))
+            .collect();
+        assert_eq!(resolved, vec![("p/fixed/1", "fixed")]);
+        let inputs_differ = differences_in_kind(&old.inputs, &now);
+        assert!(!inputs_differ.is_empty());
+        assert_eq!(
+            info,
+            BaselineInfo {
+                path: "old/report.json".into(),
+                started_at: "2026-11-01T00:00:00Z".into(),
+                version: "0.1.0".into(),
+                complete: false,
+                not_rechecked: 1,
+                inputs_differ,
+            }
+        );
+    }
+
+    #[test]
+    fn render_shows_problems_and_changes_in_a_table() {
+        use Verdict::{Blocked, Ok, Review};
+        let old = vec![
+            f("p", "fixed", "1", "FA15E-D15C-a", Blocked),
+            f("p", "still", "1", "FA15E-D15C-b", Blocked),
+            f("p", "worse", "1", "n2", Ok),
+        ];
+        let new = vec![
+            f("p", "fixed", "1", "37ee", Ok),
+            f("p", "still", "1", "FA15E-D15C-b", Blocked),
+            f("p", "worse", "1", "n2", Review),
+            f("p", "added", "1", "FA15E-D15C-e", Blocked),
+        ];
+        let pools: HashSet<&str> = ["p"].into();
+        let text = render(&compare(&old, &pools, &new, &pools), "a.json", "b.json");
+        assert_eq!(text, RENDERED);
+        // No pool in common: said once, above the table.
+        let elsewhere: HashSet<&str> = ["q"].into();
+        let text = render(&compare(&old, &elsewhere, &new, &pools), "a", "b");
+        assert!(
+            text.contains(
+                "\nnothing could be rechecked: the two runs have no audited pool in common\n"
+            ),
+            "{text}"
+        );
+    }
+
+    /// The last column (an SR, or its change) is never cut, however long: a legacy uuid and the new
+    /// one it was fixed to are 93 characters together.
+    #[test]
+    fn render_never_cuts_the_last_column() {
+        let legacy = "FA15E-D15C-0a1b2c3d-0000-4000-8000-000000000001";
+        let new_style = "9ade368b-674f-59c2-b177-48cc5c7b2ac7";
+        let old = vec![f("p", "i", "1", legacy, Verdict::Blocked)];
+        let new = vec![f("p", "i", "1", new_style, Verdict::Ok)];
+        let pools: HashSet<&str> = ["p"].into();
+        let text = render(&compare(&old, &pools, &new, &pools), "a", "b");
+        let row = text.lines().last().unwrap();
+        assert!(
+            row.ends_with(&format!("was {legacy}, now {new_style}")),
+            "{text}"
+        );
+    }
+
+    /// What `render_shows_problems_and_changes_in_a_table` prints.
+    const RENDERED: &str = concat!(
+        "a.json -> b.json: 1 new, 0 first seen, 1 unchanged, 1 reclassified problems; 1 fixed, 0 waived, 0 reclassified, 0 gone since the baseline; 0 not rechecked; 1 attachments fine\n",
+        "change        verdict          pool  instance  userdevice  naming  sr_uuid\n",
+        "reclassified  review (was ok)  p     worse     1           new     n2\n",
+        "new           blocked          p     added     1           legacy  FA15E-D15C-e\n",
+        "fixed         was blocked      p     fixed     1           legacy  was FA15E-D15C-a, now 37ee\n",
+    );
 }

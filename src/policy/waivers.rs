@@ -454,4 +454,178 @@ mod tests {
             assert!(err.contains(want), "{name}: {err}");
         }
     }
+
+    fn waiver(target: WaiverTarget, expires_day: i64) -> Waiver {
+        Waiver {
+            target,
+            reason: "migrating in Q1".into(),
+            owner: "ops".into(),
+            expires: format!("day {expires_day}"),
+            source: "w.toml:1".into(),
+            expires_day,
+        }
+    }
+
+    #[test]
+    fn a_waiver_holds_through_its_expiry_day() {
+        let w = waiver(WaiverTarget::FindingId("p/i/1".into()), 100);
+        for (today, expired) in [(99, false), (100, false), (101, true)] {
+            assert_eq!(w.expired(today), expired, "today {today}");
+        }
+    }
+
+    fn finding(instance: &str, userdevice: &str, verdict: Verdict) -> Finding {
+        Finding {
+            pool_uuid: "p".into(),
+            pool_name: "pool".into(),
+            host: String::new(),
+            instance_uuid: instance.into(),
+            instance_name: instance.into(),
+            power_state: String::new(),
+            vm_uuid: format!("vm-{instance}"),
+            userdevice: userdevice.into(),
+            boot: false,
+            vdi_uuid: String::new(),
+            sr_uuid: String::new(),
+            sr_name: String::new(),
+            naming: crate::classify::Naming::Legacy,
+            expected_sr_uuid: String::new(),
+            target: String::new(),
+            port: String::new(),
+            target_iqn: String::new(),
+            volume_id: String::new(),
+            verdict,
+            remediation: String::new(),
+            finding_id: format!("p/{instance}/{userdevice}"),
+            conflict: false,
+            chap: false,
+            baseline: String::new(),
+            waiver: String::new(),
+            waiver_owner: String::new(),
+            waiver_expires: String::new(),
+            waiver_reason: String::new(),
+            project_id: String::new(),
+            nova_device: String::new(),
+            nova_sr_uuid: String::new(),
+            nova_check: String::new(),
+            previous_sr_uuid: String::new(),
+        }
+    }
+
+    fn instance(uuid: &str, unpaired_verdict: Option<Verdict>) -> Instance {
+        Instance {
+            pool_uuid: "p".into(),
+            pool_name: "pool".into(),
+            host: String::new(),
+            instance_uuid: uuid.into(),
+            instance_name: uuid.into(),
+            power_state: String::new(),
+            vm_uuid: format!("vm-{uuid}"),
+            volumes: 0,
+            legacy: 0,
+            new: 0,
+            other: 0,
+            conflicts: 0,
+            boot_from_volume: false,
+            verdict: Verdict::Ok,
+            remediation: String::new(),
+            waived: false,
+            unpaired_bdms: String::new(),
+            status: Status::Ok,
+            unpaired_verdict,
+        }
+    }
+
+    #[test]
+    fn apply_marks_findings_and_instances_and_reports_each_waiver() {
+        use Verdict::{Blocked, Ok, Review};
+        use WaiverTarget::{FindingId, InstanceUuid};
+        let today = 20_000;
+        let mut findings = vec![
+            finding("i-1", "1", Blocked),
+            // Fine: never marked, though waiver 4 covers its instance.
+            finding("i-1", "2", Ok),
+            finding("i-2", "1", Review),
+            finding("i-3", "1", Blocked),
+            finding("i-3", "2", Review),
+            finding("i-4", "1", Blocked),
+            finding("i-6", "1", Review),
+        ];
+        let mut instances = vec![
+            instance("i-1", None),
+            instance("i-2", None),
+            instance("i-3", None),
+            instance("i-4", None),
+            instance("i-5", None),
+            // Its finding is waived, its unpaired BDMs are not (no finding id covers them).
+            instance("i-6", Some(Blocked)),
+        ];
+        let waivers = vec![
+            // Expires today: it still holds.
+            waiver(FindingId("p/i-1/1".into()), today),
+            // Expired yesterday: marked expired, and the finding counts again.
+            waiver(FindingId("p/i-2/1".into()), today - 1),
+            waiver(InstanceUuid("I-3".into()), today + 30),
+            waiver(FindingId("p/i-9/1".into()), today + 30),
+            // Covers i-1, whose problem the first waiver took: unused.
+            waiver(InstanceUuid("i-1".into()), today + 30),
+            waiver(FindingId("p/i-6/1".into()), today + 30),
+        ];
+        let statuses = apply(&mut findings, &mut instances, &waivers, today);
+        let marked: Vec<(&str, &str, &str)> = findings
+            .iter()
+            .map(|f| {
+                (
+                    f.finding_id.as_str(),
+                    f.waiver.as_str(),
+                    f.waiver_owner.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            marked,
+            vec![
+                ("p/i-1/1", "waived", "ops"),
+                ("p/i-1/2", "", ""),
+                ("p/i-2/1", "expired", "ops"),
+                ("p/i-3/1", "waived", "ops"),
+                ("p/i-3/2", "waived", "ops"),
+                ("p/i-4/1", "", ""),
+                ("p/i-6/1", "waived", "ops"),
+            ]
+        );
+        assert_eq!(findings[0].waiver_expires, format!("day {today}"));
+        assert_eq!(findings[0].waiver_reason, "migrating in Q1");
+        let got: Vec<(&str, Status, bool)> = instances
+            .iter()
+            .map(|i| (i.instance_uuid.as_str(), i.status, i.waived))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("i-1", Status::Waived, true),
+                ("i-2", Status::Review, false),
+                ("i-3", Status::Waived, true),
+                ("i-4", Status::Blocked, false),
+                ("i-5", Status::Ok, false),
+                ("i-6", Status::Blocked, false),
+            ]
+        );
+        let reported: Vec<(&str, usize)> = statuses
+            .iter()
+            .map(|s| (s.status.as_str(), s.findings))
+            .collect();
+        assert_eq!(
+            reported,
+            vec![
+                ("active", 1),
+                ("expired", 1),
+                ("active", 2),
+                ("unused", 0),
+                ("unused", 0),
+                ("active", 1),
+            ]
+        );
+        assert_eq!(statuses[2].waiver, waivers[2]);
+    }
 }

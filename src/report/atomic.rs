@@ -357,5 +357,8 @@ mod tests {
         }
         assert!(dir.path().join("new/deep").is_dir());
         assert!(names_in(&dir.path().join("new/deep")).is_empty());
+        // A folder that already exists is fine too (the usual case: the same --output each run).
+        check_writable(&dir.path().join("new/deep")).unwrap();
+        check_writable(dir.path()).unwrap();
     }
 }

@@ -572,3 +572,177 @@ fn csv_bom_starts_every_csv_and_only_with_the_flag() {
         }
     }
 }
+
+/// A scripted XAPI on 127.0.0.1 for answers the simulator does not give (a login failure other
+/// than SESSION_AUTHENTICATION_FAILED or HOST_IS_SLAVE, an error page of some kilobytes): the n-th
+/// request (from 0, over every connection) gets `answer(n)`, a whole HTTP response. Returns the
+/// address and the number of connections accepted so far.
+fn scripted_xapi(
+    answer: fn(usize) -> String,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::clone(&connections);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            accepted.fetch_add(1, SeqCst);
+            let requests = Arc::clone(&requests);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                loop {
+                    // One request: its head, then Content-Length bytes.
+                    let mut length = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line.trim().is_empty() {
+                            break;
+                        }
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let n = requests.fetch_add(1, SeqCst);
+                    if out.write_all(answer(n).as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, connections)
+}
+
+/// An HTTP 200 answer carrying `xml`.
+fn http_200(xml: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+        xml.len()
+    )
+}
+
+// Broken on purpose: every XAPI failure of the login taken for HOST_IS_SLAVE (the booting host's
+// error became "HOST_IS_SLAVE with an unusable master address \"\""), and
+// SESSION_AUTHENTICATION_FAILED not recognised (the error was XAPI's bare failure, without the
+// user and where the password came from).
+#[test]
+fn a_login_failure_is_reported_as_itself_never_as_a_redirect() {
+    let dir = TestDir::new();
+    let (booting, _) = scripted_xapi(|_| {
+        http_200(&xen_sr_audit::xapi::wire::failure_envelope(&[
+            "HOST_STILL_BOOTING",
+        ]))
+    });
+    let inv = dir.write(
+        "booting.csv",
+        format!(
+            "name,url,username,password_env\nbooting-xs01,http://{booting}/,root,XSA_TEST_PW\n"
+        ),
+    );
+    let args = [
+        "scan",
+        "-i",
+        inv.to_str().unwrap(),
+        "-o",
+        "booting",
+        "-q",
+        "--timeout",
+        "10",
+    ];
+    xsa_env(dir.path(), &args, &[("XSA_TEST_PW", PW)]).expect_code(3);
+    let hosts = read_csv(&dir.join("booting/hosts.csv"));
+    assert_eq!(hosts[0]["status"], "failed");
+    assert!(
+        hosts[0]["error"].contains("session.login_with_password failed: HOST_STILL_BOOTING"),
+        "{}",
+        hosts[0]["error"]
+    );
+
+    let refusing = single_pool_sim(Some(Fault::AuthFail), 127);
+    live_scan(&dir, &refusing, "refused", &["--timeout", "10"]).expect_code(3);
+    let hosts = read_csv(&dir.join("refused/hosts.csv"));
+    assert!(
+        hosts[0]["error"].contains(
+            "login refused for user \"root\" (SESSION_AUTHENTICATION_FAILED); the password came from env var XSA_TEST_PW"
+        ),
+        "{}",
+        hosts[0]["error"]
+    );
+    assert_eq!(refusing.stats().open_sessions(), 0);
+}
+
+// Broken on purpose: the error page drained up to 64 + 1024 bytes, or 64 / 1024 = 0 (the
+// connection was then dropped and the next call opened a second one).
+#[test]
+fn an_error_page_is_read_to_its_end_and_the_connection_kept() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use xen_sr_audit::config::LiveOptions;
+    use xen_sr_audit::xapi::client::Connection;
+    use xen_sr_audit::xapi::HttpClients;
+    // XAPI's error pages are HTML; this one is 8 KiB, more than one read of the drain.
+    let (addr, connections) = scripted_xapi(|n| {
+        match n {
+        0 => {
+            let page = format!("<html><body>{}</body></html>", "x".repeat(8 * 1024));
+            format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n{page}",
+                page.len()
+            )
+        }
+        _ => http_200(
+            "<?xml version=\"1.0\"?><methodResponse><params><param><value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name><value>OpaqueRef:s</value></member></struct></value></param></params></methodResponse>",
+        ),
+    }
+    });
+    let opts = LiveOptions::default();
+    let clients = HttpClients::new(&opts, &[]);
+    let url = format!("http://{addr}/");
+    let mut conn = Connection::new(&clients, &url, "scripted", plain_http(), &opts).unwrap();
+    assert!(login(&mut conn).unwrap_err().contains("HTTP 500"));
+    login(&mut conn).expect("the second answer is a session");
+    assert_eq!(connections.load(SeqCst), 1, "one connection for both calls");
+}
+
+// Broken on purpose: the retry guard made always true (retries went on, doubling, until the host
+// deadline: 51 s here instead of 0.6 s).
+#[test]
+fn refused_connections_stop_after_connect_retries() {
+    use xen_sr_audit::config::LiveOptions;
+    use xen_sr_audit::xapi::client::Connection;
+    use xen_sr_audit::xapi::HttpClients;
+    let sim = single_pool_sim(Some(Fault::Refused), 128);
+    let url = format!("http://{}/", sim.hosts()[0].addr);
+    let opts = LiveOptions {
+        connect_retries: 2,
+        host_deadline: Duration::from_secs(60),
+        ..LiveOptions::default()
+    };
+    let clients = HttpClients::new(&opts, &[]);
+    let mut conn = Connection::new(&clients, &url, "refused", plain_http(), &opts).unwrap();
+    let started = Instant::now();
+    assert!(login(&mut conn).unwrap_err().contains("cannot connect"));
+    // Two retries wait 0.6 s in all; the bound is generous for a loaded machine, and far below
+    // what retrying up to the deadline takes.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
