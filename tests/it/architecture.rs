@@ -256,11 +256,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "temporary: branch edges is shortening the CLI (88 lines)",
     ),
     (
-        "cli/mod.rs",
-        "into_config",
-        "temporary: branch edges is shortening the CLI (93 lines)",
-    ),
-    (
         "dump/reader.rs",
         "read_dump_from",
         "pending split (issue 24): 121 lines, after branch edges aligns quick-xml (it may rewrite this reader)",
