@@ -241,21 +241,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 88 lines",
     ),
     (
-        "cli/commands.rs",
-        "trust_command",
-        "temporary: branch edges is shortening the CLI (89 lines)",
-    ),
-    (
-        "cli/commands.rs",
-        "capture_command",
-        "temporary: branch edges is shortening the CLI (88 lines)",
-    ),
-    (
-        "cli/commands.rs",
-        "print_outcome",
-        "temporary: branch edges is shortening the CLI (88 lines)",
-    ),
-    (
         "dump/reader.rs",
         "read_dump_from",
         "pending split (issue 24): 121 lines, after branch edges aligns quick-xml (it may rewrite this reader)",
