@@ -241,11 +241,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 88 lines",
     ),
     (
-        "dump/reader.rs",
-        "read_dump_from",
-        "pending split (issue 24): 121 lines, after branch edges aligns quick-xml (it may rewrite this reader)",
-    ),
-    (
         "sim/fleet/pool/scenarios.rs",
         "scenarios",
         "pending split (issue 24): 90 lines",
