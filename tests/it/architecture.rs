@@ -246,11 +246,6 @@ const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[
         "pending split (issue 24): 90 lines",
     ),
     (
-        "sim/xapi/mod.rs",
-        "serve_read",
-        "pending split (issue 24): 94 lines",
-    ),
-    (
         "xapi/mod.rs",
         "fetch_at",
         "pending split (issue 24): 88 lines",
