@@ -83,8 +83,49 @@ fn main() -> ExitCode {
 }
 
 fn run(a: Args) -> anyhow::Result<()> {
-    let mut dumps = a.dump.clone();
-    if let Some(inv) = &a.inventory {
+    let dumps = dumps_to_serve(&a.dump, a.inventory.as_deref())?;
+    let faults = parse_faults(&a.fault)?;
+    let opts = SimOptions {
+        dumps,
+        base_octet: a.base_octet,
+        port: a.port,
+        username: a.user,
+        password: std::env::var("XAPI_SIM_PASSWORD").unwrap_or_else(|_| "sim-password".into()),
+        latency: Duration::from_millis(a.latency_ms),
+        faults,
+        event_from: !a.no_event_from,
+        tls: read_tls_identity(a.tls_cert.as_deref(), a.tls_key.as_deref())?,
+        tls_legacy_only: a.tls_legacy_only,
+        ..SimOptions::default()
+    };
+    let wanted: Vec<String> = opts.faults.keys().cloned().collect();
+    let sim = Simulator::start(opts).context("starting the simulator")?;
+    if let Some(unknown) = unknown_fault_host(&sim, &wanted) {
+        sim.shutdown();
+        anyhow::bail!(unknown);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })?;
+    if let Some(path) = &a.write_inventory {
+        std::fs::write(path, sim.inventory_csv(&a.password_env, a.members))
+            .with_context(|| format!("--write-inventory {}", path.display()))?;
+    }
+    print_hosts(&sim, a.tls_cert.is_some())?;
+    let _ = rx.recv();
+    println!("xapi-sim: {}", sim.stats().summary());
+    sim.shutdown();
+    Ok(())
+}
+
+/// The `--dump` files, then every dump the `--inventory` lists that is not among them.
+fn dumps_to_serve(
+    given: &[PathBuf],
+    inventory: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut dumps = given.to_vec();
+    if let Some(inv) = inventory {
         let inv = xen_sr_audit::inventory::load(inv)?;
         for e in inv.entries {
             if let xen_sr_audit::inventory::Source::Dump(p) = e.source {
@@ -95,8 +136,13 @@ fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(!dumps.is_empty(), "give --dump or --inventory");
+    Ok(dumps)
+}
+
+/// Each `--fault NAME=FAULT`, by host name.
+fn parse_faults(given: &[String]) -> anyhow::Result<BTreeMap<String, Fault>> {
     let mut faults = BTreeMap::new();
-    for f in &a.fault {
+    for f in given {
         let (name, kind) = f
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("--fault wants NAME=FAULT, got {f:?}"))?;
@@ -105,56 +151,45 @@ fn run(a: Args) -> anyhow::Result<()> {
             Fault::parse(kind).map_err(anyhow::Error::msg)?,
         );
     }
-    let opts = SimOptions {
-        dumps,
-        base_octet: a.base_octet,
-        port: a.port,
-        username: a.user,
-        password: std::env::var("XAPI_SIM_PASSWORD").unwrap_or_else(|_| "sim-password".into()),
-        latency: Duration::from_millis(a.latency_ms),
-        faults,
-        event_from: !a.no_event_from,
-        tls: match (&a.tls_cert, &a.tls_key) {
-            (Some(c), Some(k)) => Some((
-                std::fs::read(c).with_context(|| format!("--tls-cert {}", c.display()))?,
-                std::fs::read(k).with_context(|| format!("--tls-key {}", k.display()))?,
-            )),
-            _ => None,
-        },
-        tls_legacy_only: a.tls_legacy_only,
-        ..SimOptions::default()
-    };
-    let wanted: Vec<String> = opts.faults.keys().cloned().collect();
-    let sim = Simulator::start(opts).context("starting the simulator")?;
-    for name in wanted {
-        if !sim.hosts().iter().any(|h| h.name == name) {
-            let known: Vec<&str> = sim.hosts().iter().map(|h| h.name.as_str()).collect();
-            sim.shutdown();
-            anyhow::bail!(
-                "--fault names host {name:?}, which no dump has (hosts: {})",
-                known.join(", ")
-            );
-        }
-    }
-    let (tx, rx) = std::sync::mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    })?;
-    if let Some(path) = &a.write_inventory {
-        std::fs::write(path, sim.inventory_csv(&a.password_env, a.members))
-            .with_context(|| format!("--write-inventory {}", path.display()))?;
-    }
+    Ok(faults)
+}
+
+/// The `--tls-cert` and `--tls-key` files (PEM), when both are given (clap requires each with the
+/// other).
+fn read_tls_identity(
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> anyhow::Result<Option<(Vec<u8>, Vec<u8>)>> {
+    Ok(match (cert, key) {
+        (Some(c), Some(k)) => Some((
+            std::fs::read(c).with_context(|| format!("--tls-cert {}", c.display()))?,
+            std::fs::read(k).with_context(|| format!("--tls-key {}", k.display()))?,
+        )),
+        _ => None,
+    })
+}
+
+/// The error for a `--fault` naming a host no dump has (with the hosts there are), if any does.
+fn unknown_fault_host(sim: &Simulator, wanted: &[String]) -> Option<String> {
+    let name = wanted
+        .iter()
+        .find(|name| !sim.hosts().iter().any(|h| &h.name == *name))?;
+    let known: Vec<&str> = sim.hosts().iter().map(|h| h.name.as_str()).collect();
+    Some(format!(
+        "--fault names host {name:?}, which no dump has (hosts: {})",
+        known.join(", ")
+    ))
+}
+
+/// One line per simulated host (name, URL, role, pool, fault), then `ready`.
+fn print_hosts(sim: &Simulator, https: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     for h in sim.hosts() {
         writeln!(
             out,
             "{} {}://{}/ {} pool={}{}",
             h.name,
-            if a.tls_cert.is_some() {
-                "https"
-            } else {
-                "http"
-            },
+            if https { "https" } else { "http" },
             h.addr,
             if h.master { "master" } else { "member" },
             h.pool_name,
@@ -165,10 +200,5 @@ fn run(a: Args) -> anyhow::Result<()> {
         )?;
     }
     writeln!(out, "ready")?;
-    out.flush()?;
-    drop(out);
-    let _ = rx.recv();
-    println!("xapi-sim: {}", sim.stats().summary());
-    sim.shutdown();
-    Ok(())
+    out.flush()
 }

@@ -167,7 +167,6 @@ pub fn diff_command(a: &DiffArgs) -> anyhow::Result<ExitCode> {
 /// pinned and matches, 2 when a pinned host presents another certificate, 3 when a host could not
 /// be reached.
 pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
-    use crate::text::printable;
     use crate::xapi::trust::{trust_all, TrustOutcome};
     let inventory = crate::inventory::load(&a.inventory)?;
     let results = trust_all(&inventory.entries, a.tls_legacy, a.timeout.0, a.concurrency);
@@ -177,48 +176,17 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     let mut edits = crate::inventory::rewrite::CellEdits::new();
     let (mut mismatched, mut failed) = (0, 0);
     for (e, r) in inventory.entries.iter().zip(&results) {
-        let name = printable(&e.name);
-        if let Some(seen) = r
-            .seen()
-            .filter(|s| crate::xapi::tls::is_legacy_version(&s.version))
-        {
-            listing.line(format!(
-                "{name}: reached only with {}: tls_legacy=true",
-                seen.version
-            ))?;
-            edits
-                .entry(e.name.clone())
-                .or_default()
-                .push(("tls_legacy".into(), "true".into()));
+        if let Some(line) = mark_legacy_tls(e, r, &mut edits) {
+            listing.line(line)?;
         }
+        listing.line(trust_line(&crate::text::printable(&e.name), r))?;
         match r {
-            TrustOutcome::Skipped(why) => listing.line(format!("{name}: skipped ({why})"))?,
             TrustOutcome::New(seen) => {
-                listing.line(format!(
-                    "{name}: new {} {}; subject {}; expires {}",
-                    seen.fingerprint,
-                    seen.version,
-                    printable(&seen.subject),
-                    seen.not_after
-                ))?;
                 pins.insert(e.name.clone(), seen.fingerprint.clone());
             }
-            TrustOutcome::Matches(seen) => listing.line(format!(
-                "{name}: matches the pinned {} {}; expires {}",
-                seen.fingerprint, seen.version, seen.not_after
-            ))?,
-            TrustOutcome::Mismatch { pinned, seen } => {
-                mismatched += 1;
-                listing.line(format!(
-                    "{name}: MISMATCH: the inventory pins {pinned}, the host presents {} (subject {}); the pin is kept",
-                    seen.fingerprint,
-                    printable(&seen.subject)
-                ))?;
-            }
-            TrustOutcome::Failed(why) => {
-                failed += 1;
-                listing.line(format!("{name}: failed: {}", printable(why)))?;
-            }
+            TrustOutcome::Mismatch { .. } => mismatched += 1,
+            TrustOutcome::Failed(_) => failed += 1,
+            TrustOutcome::Skipped(_) | TrustOutcome::Matches(_) => {}
         }
     }
     for (entry, pin) in &pins {
@@ -227,20 +195,7 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
             .or_default()
             .push(("tls_fingerprint".into(), pin.clone()));
     }
-    let text = crate::inventory::rewrite::rewritten_copy(&a.inventory, &a.out, &edits)?;
-    let dir = a
-        .out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = a
-        .out
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| UsageError(format!("--out {}: not a file name", a.out.display())))?;
-    let mut staged = crate::report::atomic::StagedOutputs::new(dir)?;
-    staged.stage(name, |w| w.write_all(&text))?;
-    staged.commit()?;
+    write_trusted_copy(a, &edits)?;
     console!(
         "wrote {} ({} new pin{})",
         a.out.display(),
@@ -256,6 +211,75 @@ pub fn trust_command(a: &TrustArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
+/// A host `trust` reached only with TLS 1.0/1.1: its row of the copy gets `tls_legacy=true`, and
+/// the line that says so.
+fn mark_legacy_tls(
+    entry: &crate::inventory::Entry,
+    outcome: &crate::xapi::trust::TrustOutcome,
+    edits: &mut crate::inventory::rewrite::CellEdits,
+) -> Option<String> {
+    let seen = outcome
+        .seen()
+        .filter(|s| crate::xapi::tls::is_legacy_version(&s.version))?;
+    edits
+        .entry(entry.name.clone())
+        .or_default()
+        .push(("tls_legacy".into(), "true".into()));
+    Some(format!(
+        "{}: reached only with {}: tls_legacy=true",
+        crate::text::printable(&entry.name),
+        seen.version
+    ))
+}
+
+/// What `trust` says of one entry (`name` already printable).
+fn trust_line(name: &str, outcome: &crate::xapi::trust::TrustOutcome) -> String {
+    use crate::text::printable;
+    use crate::xapi::trust::TrustOutcome;
+    match outcome {
+        TrustOutcome::Skipped(why) => format!("{name}: skipped ({why})"),
+        TrustOutcome::New(seen) => format!(
+            "{name}: new {} {}; subject {}; expires {}",
+            seen.fingerprint,
+            seen.version,
+            printable(&seen.subject),
+            seen.not_after
+        ),
+        TrustOutcome::Matches(seen) => format!(
+            "{name}: matches the pinned {} {}; expires {}",
+            seen.fingerprint, seen.version, seen.not_after
+        ),
+        TrustOutcome::Mismatch { pinned, seen } => format!(
+            "{name}: MISMATCH: the inventory pins {pinned}, the host presents {} (subject {}); the pin is kept",
+            seen.fingerprint,
+            printable(&seen.subject)
+        ),
+        TrustOutcome::Failed(why) => format!("{name}: failed: {}", printable(why)),
+    }
+}
+
+/// `trust --out`: the inventory's copy with `edits` applied, written atomically.
+fn write_trusted_copy(
+    a: &TrustArgs,
+    edits: &crate::inventory::rewrite::CellEdits,
+) -> anyhow::Result<()> {
+    let text = crate::inventory::rewrite::rewritten_copy(&a.inventory, &a.out, edits)?;
+    let dir = a
+        .out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let name = a
+        .out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| UsageError(format!("--out {}: not a file name", a.out.display())))?;
+    let mut staged = crate::report::atomic::StagedOutputs::new(dir)?;
+    staged.stage(name, |w| w.write_all(&text))?;
+    staged.commit()?;
+    Ok(())
+}
+
 /// `capture`: fetch every entry and write one dump per pool plus an inventory of them.
 pub fn capture_command(
     cfg: &ScanConfig,
@@ -268,7 +292,6 @@ pub fn capture_command(
     let mut inventory = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut failed = 0;
-    let by = format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let mut reported = vec![false; cfg.inventory.entries.len()];
     for r in results {
         let entry = &cfg.inventory.entries[r.index];
@@ -281,22 +304,9 @@ pub fn capture_command(
                     if !snap.pool.uuid.is_empty() && !seen.insert(snap.pool.uuid.clone()) {
                         continue;
                     }
-                    let file = format!("{}.xml", crate::report::safe_file_name(&entry.name));
-                    let from = entry.source_display();
                     let at = crate::scan::timestamp(r.finished);
-                    let provenance = [
-                        (crate::dump::CAPTURED_FROM, from.as_str()),
-                        (crate::dump::CAPTURED_AT, at.as_str()),
-                        (crate::dump::CAPTURED_BY, by.as_str()),
-                    ];
-                    staged.stage(&file, |w| {
-                        let tables = crate::dump::snapshot_tables(snap);
-                        crate::dump::write_dump_with_manifest(w, &tables, &provenance).map(drop)
-                    })?;
-                    inventory.push((
-                        r.index,
-                        dump_row(entry, format!("dumps/{file}"), String::new()),
-                    ));
+                    let row = stage_dump(&mut staged, entry, snap, &at)?;
+                    inventory.push((r.index, row));
                     None
                 }
             },
@@ -308,39 +318,12 @@ pub fn capture_command(
             inventory.push((r.index, dump_row(entry, String::new(), e)));
         }
     }
-    // Entries an interrupt left unfinished are in the inventory too, marked.
-    for (index, done) in reported.iter().enumerate() {
-        if !done {
-            let entry = &cfg.inventory.entries[index];
-            let why = "interrupted before this entry finished".to_string();
-            inventory.push((index, dump_row(entry, String::new(), why)));
-        }
-    }
+    inventory.extend(unfinished_rows(cfg, &reported));
     staged.commit()?;
-    // In inventory order, whether an entry ended, failed or was left unfinished.
-    inventory.sort_by_key(|(index, _)| *index);
-    let inventory: Vec<_> = inventory.into_iter().map(|(_, row)| row).collect();
-    let mut inv = crate::report::atomic::StagedOutputs::new(&cfg.out_dir)?;
-    inv.stage("inventory.csv", |w| {
-        crate::inventory::write_dump_inventory(w, &inventory)
-    })?;
-    inv.commit()?;
+    write_dump_inventory(&cfg.out_dir, inventory)?;
     let nova_files = capture_nova_exports(&cfg.out_dir, nova_exports)?;
-    if cfg.progress != ProgressMode::Quiet && !nova_files.is_empty() {
-        console!(
-            "captured Nova's data from {} database{}; re-audit with: {}",
-            nova_exports.len(),
-            crate::text::plural(nova_exports.len()),
-            nova_files.join(" ")
-        );
-    }
     if cfg.progress != ProgressMode::Quiet {
-        console!(
-            "captured {} pool{} into {}",
-            seen.len(),
-            crate::text::plural(seen.len()),
-            cfg.out_dir.display()
-        );
+        print_captured(cfg, nova_exports.len(), &nova_files, seen.len());
     }
     Ok(ExitCode::from(if !complete {
         interrupt.exit_code()
@@ -349,6 +332,79 @@ pub fn capture_command(
     } else {
         exit::CLEAN
     }))
+}
+
+/// Stage one pool's dump (with where and when it was taken, and by what) under `dumps/`, and the
+/// inventory row that points at it.
+fn stage_dump(
+    staged: &mut crate::report::atomic::StagedOutputs,
+    entry: &crate::inventory::Entry,
+    snap: &crate::model::Snapshot,
+    at: &str,
+) -> anyhow::Result<crate::inventory::DumpRow> {
+    let by = format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+    let file = format!("{}.xml", crate::report::safe_file_name(&entry.name));
+    let from = entry.source_display();
+    let provenance = [
+        (crate::dump::CAPTURED_FROM, from.as_str()),
+        (crate::dump::CAPTURED_AT, at),
+        (crate::dump::CAPTURED_BY, by.as_str()),
+    ];
+    staged.stage(&file, |w| {
+        let tables = crate::dump::snapshot_tables(snap);
+        crate::dump::write_dump_with_manifest(w, &tables, &provenance).map(drop)
+    })?;
+    Ok(dump_row(entry, format!("dumps/{file}"), String::new()))
+}
+
+/// Entries an interrupt left unfinished are in the inventory too, marked.
+fn unfinished_rows<'a>(
+    cfg: &'a ScanConfig,
+    reported: &'a [bool],
+) -> impl Iterator<Item = (usize, crate::inventory::DumpRow)> + 'a {
+    reported
+        .iter()
+        .enumerate()
+        .filter(|(_, done)| !**done)
+        .map(|(index, _)| {
+            let entry = &cfg.inventory.entries[index];
+            let why = "interrupted before this entry finished".to_string();
+            (index, dump_row(entry, String::new(), why))
+        })
+}
+
+/// `capture`'s inventory.csv, in inventory order, whether an entry ended, failed or was left
+/// unfinished.
+fn write_dump_inventory(
+    out_dir: &std::path::Path,
+    mut rows: Vec<(usize, crate::inventory::DumpRow)>,
+) -> anyhow::Result<()> {
+    rows.sort_by_key(|(index, _)| *index);
+    let inventory: Vec<_> = rows.into_iter().map(|(_, row)| row).collect();
+    let mut inv = crate::report::atomic::StagedOutputs::new(out_dir)?;
+    inv.stage("inventory.csv", |w| {
+        crate::inventory::write_dump_inventory(w, &inventory)
+    })?;
+    inv.commit()?;
+    Ok(())
+}
+
+/// What `capture` took: Nova's databases (with the options that re-audit from them) and the pools.
+fn print_captured(cfg: &ScanConfig, databases: usize, nova_files: &[String], pools: usize) {
+    if !nova_files.is_empty() {
+        console!(
+            "captured Nova's data from {} database{}; re-audit with: {}",
+            databases,
+            crate::text::plural(databases),
+            nova_files.join(" ")
+        );
+    }
+    console!(
+        "captured {} pool{} into {}",
+        pools,
+        crate::text::plural(pools),
+        cfg.out_dir.display()
+    );
 }
 
 /// A row of the inventory `capture` writes: the dump, or why there is none.
@@ -369,6 +425,25 @@ fn dump_row(
 /// The end of a run on the console: each pool once (as hosts.csv counts it), the entries that
 /// failed, waivers that matched nothing, the verdict, and what was written or removed.
 fn print_outcome(report: &Report, written: &crate::report::Written, complete: bool) {
+    print_pools(report);
+    print_failed_entries(report);
+    print_waiver_and_baseline_notes(report);
+    console!("{}", report.verdict_line());
+    if !complete {
+        console!("interrupted: the reports cover only the entries that finished");
+    }
+    if !report.exit_reasons.is_empty() {
+        console!(
+            "exit {}: {}",
+            report.exit_code,
+            report.exit_reasons.join("; ")
+        );
+    }
+    print_written(written);
+}
+
+/// One line per pool with its instance counts.
+fn print_pools(report: &Report) {
     use crate::text::plural;
     use crate::text::printable;
     for p in &report.pools {
@@ -384,26 +459,36 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
             p.ok
         );
     }
+}
+
+/// The entries that could not be audited, each with its error.
+fn print_failed_entries(report: &Report) {
+    use crate::text::printable;
     let failed: Vec<_> = report
         .hosts
         .iter()
         .filter(|h| h.status == "failed")
         .collect();
-    if !failed.is_empty() {
-        console!(
-            "{} entr{} could not be audited:",
-            failed.len(),
-            if failed.len() == 1 { "y" } else { "ies" }
-        );
-        for h in failed {
-            // Live errors already start with the entry's name.
-            if h.error.starts_with(&format!("{}: ", h.name)) {
-                console!("  {}", printable(&h.error));
-            } else {
-                console!("  {}: {}", printable(&h.name), printable(&h.error));
-            }
+    if failed.is_empty() {
+        return;
+    }
+    console!(
+        "{} entr{} could not be audited:",
+        failed.len(),
+        if failed.len() == 1 { "y" } else { "ies" }
+    );
+    for h in failed {
+        // Live errors already start with the entry's name.
+        if h.error.starts_with(&format!("{}: ", h.name)) {
+            console!("  {}", printable(&h.error));
+        } else {
+            console!("  {}: {}", printable(&h.name), printable(&h.error));
         }
     }
+}
+
+/// Waivers that matched nothing, and how this run compares with `--baseline`.
+fn print_waiver_and_baseline_notes(report: &Report) {
     for w in report.waivers.iter().filter(|w| w.status == "unused") {
         console!(
             "warning: waiver at {} matches no finding (a mistyped finding_id or instance_uuid?)",
@@ -426,17 +511,10 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
             console!("{line}");
         }
     }
-    console!("{}", report.verdict_line());
-    if !complete {
-        console!("interrupted: the reports cover only the entries that finished");
-    }
-    if !report.exit_reasons.is_empty() {
-        console!(
-            "exit {}: {}",
-            report.exit_code,
-            report.exit_reasons.join("; ")
-        );
-    }
+}
+
+/// The files written and removed, and those left alone.
+fn print_written(written: &crate::report::Written) {
     for p in &written.files {
         console!("wrote {}", p.display());
     }

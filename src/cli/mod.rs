@@ -414,10 +414,7 @@ impl ScanArgs {
         let formats = self.format.0;
         let src = self.source.into_config()?;
         let baseline = match &self.baseline {
-            Some(p) => Some(baseline_of(
-                p.display().to_string(),
-                crate::report::json_out::read_comparable(p)?,
-            )),
+            Some(p) => Some(read_baseline(p)?),
             None => None,
         };
         let waivers = match &self.waivers {
@@ -425,18 +422,10 @@ impl ScanArgs {
             None => Vec::new(),
         };
         let quiet = src.progress == ProgressMode::Quiet;
-        let port = self
-            .nova_target_port
-            .clone()
-            .unwrap_or_else(|| DEFAULT_NOVA_TARGET_PORT.to_string());
-        let conf = NovaTargetConf {
-            target_port: port,
-            target_host: self
-                .nova_target_host
-                .as_deref()
-                .map(|h| h.trim().to_string())
-                .filter(|h| !h.is_empty()),
-        };
+        let conf = nova_target_conf(
+            self.nova_target_port.as_deref(),
+            self.nova_target_host.as_deref(),
+        );
         let mut nova_data = crate::nova::NovaData::load(&self.nova_servers, &self.nova_bdms)?;
         let exports = self.nova_db.read_all(src.live.call_timeout)?;
         nova_db_args::add_exports(&mut nova_data, &exports)?;
@@ -456,44 +445,22 @@ impl ScanArgs {
             nova_data.bdms.as_deref(),
             &conf,
         );
-        let shown = |v: &[PathBuf], table: &str| {
-            v.iter()
-                .map(|p| p.display().to_string())
-                .chain(exports.iter().map(|e| format!("{} {table}", e.label)))
-                .collect()
-        };
-        let nova_info =
-            (nova_data.servers.is_some() || nova_data.bdms.is_some()).then(|| NovaInfo {
-                servers: shown(&self.nova_servers, "instances"),
-                bdms: shown(&self.nova_bdms, "block_device_mapping"),
-                target_port: conf.target_port.clone(),
-                target_host: conf.target_host.clone().unwrap_or_default(),
-            });
+        let nova_info = nova_info_of(
+            &self.nova_servers,
+            &self.nova_bdms,
+            &exports,
+            &nova_data,
+            &conf,
+        );
         crate::report::atomic::check_writable(&src.out_dir)?;
         let fail_on = self.fail_on;
-        let inputs = Inputs {
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            inventory_sha256: src.inventory.digest.clone(),
-            nova_servers: digests(&self.nova_servers)?
-                .into_iter()
-                .chain(export_digests(&exports, "instances", |e| &e.servers_tsv))
-                .collect(),
-            nova_bdms: digests(&self.nova_bdms)?
-                .into_iter()
-                .chain(export_digests(&exports, "block_device_mapping", |e| {
-                    &e.bdms_tsv
-                }))
-                .collect(),
-            nova_target_port: conf.target_port.clone(),
-            nova_target_host: conf.target_host.clone().unwrap_or_default(),
-            fail_on: fail_on.as_str().to_string(),
-            waivers: match &self.waivers {
-                Some(p) => digests(std::slice::from_ref(p))?.pop(),
-                None => None,
-            },
-            recorded: true,
-            ..Default::default()
-        };
+        let inputs = run_inputs(
+            src.inventory.digest.clone(),
+            nova_digests(&self.nova_servers, &self.nova_bdms, &exports)?,
+            &conf,
+            fail_on,
+            self.waivers.as_deref(),
+        )?;
         Ok(ScanConfig {
             inventory: src.inventory,
             out_dir: src.out_dir,
@@ -518,6 +485,92 @@ impl ScanArgs {
             },
         })
     }
+}
+
+/// `--baseline`: the earlier report.json, read as far as the comparison needs it.
+fn read_baseline(path: &std::path::Path) -> Result<Baseline, InputError> {
+    Ok(baseline_of(
+        path.display().to_string(),
+        crate::report::json_out::read_comparable(path)?,
+    ))
+}
+
+/// The destinations' Nova settings: `--nova-target-port` (Nova's default 3260 when not given)
+/// and `--nova-target-host` (trimmed; blank is none).
+fn nova_target_conf(port: Option<&str>, host: Option<&str>) -> NovaTargetConf {
+    NovaTargetConf {
+        target_port: port.unwrap_or(DEFAULT_NOVA_TARGET_PORT).to_string(),
+        target_host: host.map(|h| h.trim().to_string()).filter(|h| !h.is_empty()),
+    }
+}
+
+/// What the reports say about Nova's inputs (none when Nova gave nothing): the files and
+/// databases read, and the destinations' settings.
+fn nova_info_of(
+    servers: &[PathBuf],
+    bdms: &[PathBuf],
+    exports: &[crate::nova_db::DbExport],
+    data: &crate::nova::NovaData,
+    conf: &NovaTargetConf,
+) -> Option<NovaInfo> {
+    let shown = |v: &[PathBuf], table: &str| {
+        v.iter()
+            .map(|p| p.display().to_string())
+            .chain(exports.iter().map(|e| format!("{} {table}", e.label)))
+            .collect()
+    };
+    (data.servers.is_some() || data.bdms.is_some()).then(|| NovaInfo {
+        servers: shown(servers, "instances"),
+        bdms: shown(bdms, "block_device_mapping"),
+        target_port: conf.target_port.clone(),
+        target_host: conf.target_host.clone().unwrap_or_default(),
+    })
+}
+
+/// What this run read (by digest) and the options that change verdicts, for report.json and a
+/// later `--baseline`.
+fn run_inputs(
+    inventory_sha256: String,
+    (nova_servers, nova_bdms): (Vec<InputFile>, Vec<InputFile>),
+    conf: &NovaTargetConf,
+    fail_on: FailOn,
+    waivers: Option<&std::path::Path>,
+) -> Result<Inputs, InputError> {
+    Ok(Inputs {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        inventory_sha256,
+        nova_servers,
+        nova_bdms,
+        nova_target_port: conf.target_port.clone(),
+        nova_target_host: conf.target_host.clone().unwrap_or_default(),
+        fail_on: fail_on.as_str().to_string(),
+        waivers: match waivers {
+            Some(p) => digests(&[p.to_path_buf()])?.pop(),
+            None => None,
+        },
+        recorded: true,
+        ..Default::default()
+    })
+}
+
+/// The digests of Nova's inputs, servers then block device mappings: the export files given,
+/// then what each `--nova-db` gave for that table.
+fn nova_digests(
+    servers: &[PathBuf],
+    bdms: &[PathBuf],
+    exports: &[crate::nova_db::DbExport],
+) -> Result<(Vec<InputFile>, Vec<InputFile>), InputError> {
+    let servers = digests(servers)?
+        .into_iter()
+        .chain(export_digests(exports, "instances", |e| &e.servers_tsv))
+        .collect();
+    let bdms = digests(bdms)?
+        .into_iter()
+        .chain(export_digests(exports, "block_device_mapping", |e| {
+            &e.bdms_tsv
+        }))
+        .collect();
+    Ok((servers, bdms))
 }
 
 /// Options that were given but change nothing, and Nova files that hold nothing: each a mistake

@@ -89,128 +89,180 @@ pub fn read_dump_from<R: BufRead>(
     let mut reader = quick_xml::Reader::from_reader(input);
     reader.config_mut().check_end_names = true;
     let mut buf = Vec::with_capacity(64 * 1024);
-    let mut db = Database::default();
-    let mut depth_database = false;
-    let mut finished = false;
-    let mut in_manifest = false;
-    let mut current_table: Option<String> = None;
-    // Whether the document element has been seen: before it, anything else means "not a dump".
-    let mut started = false;
-    let not_a_dump = |found: String| DumpError::NotADump {
-        path: path.to_path_buf(),
-        found,
-    };
-    let malformed = |offset: u64, message: String| DumpError::Malformed {
-        path: path.to_path_buf(),
-        offset,
-        message,
-    };
-
+    let mut walk = DumpWalk::new(path, keep);
     loop {
         let offset = reader.buffer_position();
         let event = match reader.read_event_into(&mut buf) {
             Ok(e) => e,
-            Err(quick_xml::Error::Io(e)) => {
-                return Err(DumpError::Io {
-                    path: path.to_path_buf(),
-                    cause: std::io::Error::other(e.to_string()),
-                })
-            }
-            Err(quick_xml::Error::Syntax(_)) if !started => {
-                return Err(not_a_dump("it is not XML".into()))
-            }
-            Err(quick_xml::Error::Syntax(e)) => {
-                return Err(DumpError::Truncated {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                })
-            }
-            Err(e) => return Err(malformed(reader.error_position(), e.to_string())),
+            Err(e) => return Err(walk.read_error(e, reader.error_position())),
         };
-        match event {
-            // An entity reference (`&amp;`) is text too, though quick-xml gives it its own event.
-            Event::Text(ref t) if !started && !is_blank(t) => {
-                return Err(not_a_dump("it starts with text, not XML".into()));
-            }
-            Event::GeneralRef(_) if !started => {
-                return Err(not_a_dump("it starts with text, not XML".into()));
-            }
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                started = true;
-                let is_empty = matches!(event, Event::Empty(_));
-                let name = e.name();
-                match name.as_ref() {
-                    b"database" if !depth_database && !finished => depth_database = !is_empty,
-                    other if !depth_database && !finished => {
-                        return Err(not_a_dump(format!(
-                            "its root element is <{}>, not <database>",
-                            String::from_utf8_lossy(other)
-                        )))
-                    }
-                    _ if !depth_database => {
-                        return Err(malformed(offset, "an element after </database>".into()))
-                    }
-                    b"manifest" => in_manifest = !is_empty,
-                    b"pair" if in_manifest => {
-                        let (k, v) = pair_attrs(e).map_err(|m| malformed(offset, m))?;
-                        db.manifest.insert(k, v);
-                    }
-                    b"table" => {
-                        let table = attr_value(e, b"name")
-                            .map_err(|m| malformed(offset, m))?
-                            .ok_or_else(|| malformed(offset, "<table> without a name".into()))?;
-                        db.row_counts.entry(table.clone()).or_insert(0);
-                        if !is_empty {
-                            current_table = Some(table);
-                        }
-                    }
-                    b"row" => {
-                        let Some(table) = current_table.as_deref() else {
-                            return Err(malformed(offset, "<row> outside a <table>".into()));
-                        };
-                        *db.row_counts.entry(table.to_string()).or_insert(0) += 1;
-                        if let Some(row) =
-                            read_row(e, table, keep).map_err(|m| malformed(offset, m))?
-                        {
-                            db.tables
-                                .entry(table.to_string())
-                                .or_default()
-                                .rows
-                                .push(row);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Event::End(ref e) => match e.name().as_ref() {
-                b"table" => current_table = None,
-                b"manifest" => in_manifest = false,
-                b"database" => {
-                    depth_database = false;
-                    finished = true;
-                }
-                _ => {}
-            },
-            Event::Eof => break,
-            _ => {}
+        if !walk.on_event(&event, offset)? {
+            break;
         }
         buf.clear();
     }
-    db.bytes_read = reader.buffer_position();
-    if !started {
-        return Err(not_a_dump(if db.bytes_read == 0 {
-            "the file is empty".into()
-        } else {
-            "it holds no XML element".into()
-        }));
+    walk.finish(reader.buffer_position())
+}
+
+/// Where the reader is in the document, and what it has kept so far.
+struct DumpWalk<'p> {
+    path: &'p Path,
+    keep: Keep,
+    db: Database,
+    /// Whether the document element has been seen: before it, anything else means "not a dump".
+    started: bool,
+    /// Inside `<database>`.
+    in_database: bool,
+    /// After `</database>`.
+    finished: bool,
+    in_manifest: bool,
+    current_table: Option<String>,
+}
+
+impl<'p> DumpWalk<'p> {
+    fn new(path: &'p Path, keep: Keep) -> Self {
+        DumpWalk {
+            path,
+            keep,
+            db: Database::default(),
+            started: false,
+            in_database: false,
+            finished: false,
+            in_manifest: false,
+            current_table: None,
+        }
     }
-    if !finished {
-        return Err(DumpError::Truncated {
-            path: path.to_path_buf(),
-            message: format!("ended after {} bytes without </database>", db.bytes_read),
-        });
+
+    fn not_a_dump(&self, found: String) -> DumpError {
+        DumpError::NotADump {
+            path: self.path.to_path_buf(),
+            found,
+        }
     }
-    Ok(db)
+
+    fn malformed(&self, offset: u64, message: String) -> DumpError {
+        DumpError::Malformed {
+            path: self.path.to_path_buf(),
+            offset,
+            message,
+        }
+    }
+
+    /// What an error of the XML reader means for a dump: I/O, not XML at all (before the document
+    /// element), truncated (a syntax error after it), or malformed.
+    fn read_error(&self, err: quick_xml::Error, error_position: u64) -> DumpError {
+        match err {
+            quick_xml::Error::Io(e) => DumpError::Io {
+                path: self.path.to_path_buf(),
+                cause: std::io::Error::other(e.to_string()),
+            },
+            quick_xml::Error::Syntax(_) if !self.started => self.not_a_dump("it is not XML".into()),
+            quick_xml::Error::Syntax(e) => DumpError::Truncated {
+                path: self.path.to_path_buf(),
+                message: e.to_string(),
+            },
+            e => self.malformed(error_position, e.to_string()),
+        }
+    }
+
+    /// Take one event in; `false` at the end of the input.
+    fn on_event(&mut self, event: &Event, offset: u64) -> Result<bool, DumpError> {
+        match event {
+            // An entity reference (`&amp;`) is text too, though quick-xml gives it its own event.
+            Event::Text(t) if !self.started && !is_blank(t) => {
+                return Err(self.not_a_dump("it starts with text, not XML".into()));
+            }
+            Event::GeneralRef(_) if !self.started => {
+                return Err(self.not_a_dump("it starts with text, not XML".into()));
+            }
+            Event::Start(e) => self.on_element(e, false, offset)?,
+            Event::Empty(e) => self.on_element(e, true, offset)?,
+            Event::End(e) => match e.name().as_ref() {
+                b"table" => self.current_table = None,
+                b"manifest" => self.in_manifest = false,
+                b"database" => {
+                    self.in_database = false;
+                    self.finished = true;
+                }
+                _ => {}
+            },
+            Event::Eof => return Ok(false),
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    /// An opening (or empty) element: the document element, the manifest and its pairs, a table,
+    /// a row.
+    fn on_element(&mut self, e: &BytesStart, is_empty: bool, offset: u64) -> Result<(), DumpError> {
+        self.started = true;
+        match e.name().as_ref() {
+            b"database" if !self.in_database && !self.finished => self.in_database = !is_empty,
+            other if !self.in_database && !self.finished => {
+                return Err(self.not_a_dump(format!(
+                    "its root element is <{}>, not <database>",
+                    String::from_utf8_lossy(other)
+                )))
+            }
+            _ if !self.in_database => {
+                return Err(self.malformed(offset, "an element after </database>".into()))
+            }
+            b"manifest" => self.in_manifest = !is_empty,
+            b"pair" if self.in_manifest => {
+                let (k, v) = pair_attrs(e).map_err(|m| self.malformed(offset, m))?;
+                self.db.manifest.insert(k, v);
+            }
+            b"table" => self.on_table(e, is_empty, offset)?,
+            b"row" => self.on_row(e, offset)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// `<table name=..>`: counted even when empty; its rows follow unless it is.
+    fn on_table(&mut self, e: &BytesStart, is_empty: bool, offset: u64) -> Result<(), DumpError> {
+        let table = attr_value(e, b"name")
+            .map_err(|m| self.malformed(offset, m))?
+            .ok_or_else(|| self.malformed(offset, "<table> without a name".into()))?;
+        self.db.row_counts.entry(table.clone()).or_insert(0);
+        if !is_empty {
+            self.current_table = Some(table);
+        }
+        Ok(())
+    }
+
+    /// `<row ..>`: counted, and kept when its table is one the audit reads.
+    fn on_row(&mut self, e: &BytesStart, offset: u64) -> Result<(), DumpError> {
+        let Some(table) = self.current_table.as_deref() else {
+            return Err(self.malformed(offset, "<row> outside a <table>".into()));
+        };
+        *self.db.row_counts.entry(table.to_string()).or_insert(0) += 1;
+        let row = read_row(e, table, self.keep).map_err(|m| self.malformed(offset, m))?;
+        if let Some(row) = row {
+            let table = table.to_string();
+            self.db.tables.entry(table).or_default().rows.push(row);
+        }
+        Ok(())
+    }
+
+    /// The end of the input: a dump only if `</database>` was read.
+    fn finish(mut self, bytes_read: u64) -> Result<Database, DumpError> {
+        self.db.bytes_read = bytes_read;
+        if !self.started {
+            return Err(self.not_a_dump(if bytes_read == 0 {
+                "the file is empty".into()
+            } else {
+                "it holds no XML element".into()
+            }));
+        }
+        if !self.finished {
+            return Err(DumpError::Truncated {
+                path: self.path.to_path_buf(),
+                message: format!("ended after {bytes_read} bytes without </database>"),
+            });
+        }
+        Ok(self.db)
+    }
 }
 
 /// Whitespace (and a UTF-8 byte order mark) only: what may come before the document element.

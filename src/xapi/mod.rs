@@ -193,33 +193,7 @@ fn fetch_at(
         entry.username.clone()
     };
     let mut conn = client::Connection::new(clients, url, &entry.name, tls, live)?;
-    let login = |conn: &mut client::Connection| -> Result<String, XapiError> {
-        let v = conn.call(
-            "session.login_with_password",
-            &[
-                Value::from(user.as_str()),
-                Value::from(password.as_str()),
-                Value::from("1.0"),
-                Value::from(ORIGINATOR),
-            ],
-        );
-        match v {
-            Ok(Value::String(s)) => Ok(s),
-            Ok(other) => Err(XapiError::Protocol {
-                host: entry.name.clone(),
-                method: "session.login_with_password".into(),
-                message: format!("unexpected answer {:?}", client::value_text(&other)),
-            }),
-            Err(e) if e.code() == Some("SESSION_AUTHENTICATION_FAILED") => {
-                Err(XapiError::AuthFailed {
-                    host: entry.name.clone(),
-                    user: user.clone(),
-                    password_source: password_source(entry),
-                })
-            }
-            Err(e) => Err(e),
-        }
-    };
+    let login = |conn: &mut client::Connection| login_with_password(conn, entry, &user, &password);
     let cancelled = || XapiError::Cancelled {
         host: entry.name.clone(),
     };
@@ -274,6 +248,39 @@ fn fetch_at(
     }
     drop(logging_out);
     result.map(|s| Attempt::Fetched(Box::new(s)))
+}
+
+/// `session.login_with_password` as `user`: the session reference, or why not (a wrong password
+/// named by where it came from, never by its value).
+fn login_with_password(
+    conn: &mut client::Connection,
+    entry: &Entry,
+    user: &str,
+    password: &str,
+) -> Result<String, XapiError> {
+    let v = conn.call(
+        "session.login_with_password",
+        &[
+            Value::from(user),
+            Value::from(password),
+            Value::from("1.0"),
+            Value::from(ORIGINATOR),
+        ],
+    );
+    match v {
+        Ok(Value::String(s)) => Ok(s),
+        Ok(other) => Err(XapiError::Protocol {
+            host: entry.name.clone(),
+            method: "session.login_with_password".into(),
+            message: format!("unexpected answer {:?}", client::value_text(&other)),
+        }),
+        Err(e) if e.code() == Some("SESSION_AUTHENTICATION_FAILED") => Err(XapiError::AuthFailed {
+            host: entry.name.clone(),
+            user: user.to_string(),
+            password_source: password_source(entry),
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 /// What one fetch at an address gave, shareable between the inventory rows that lead there: the

@@ -625,40 +625,13 @@ fn dispatch<'a>(shared: &'a Shared, host: usize, method: &str, params: &[Value])
     }
 }
 
+/// A read call with a valid session: `event.from`, or `<class>.<call>` on the pool's records.
 fn serve_read<'a>(shared: &Shared, data: &'a PoolData, method: &str, params: &[Value]) -> Body<'a> {
     if method == "event.from" {
         if !shared.opts.event_from {
             return fail(&["MESSAGE_METHOD_UNKNOWN", method]);
         }
-        let classes: Vec<String> = params
-            .get(1)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_ascii_lowercase)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut parts = vec![std::borrow::Cow::Borrowed(
-            "<value><struct><member><name>events</name><value><array><data>",
-        )];
-        let mut counts = BTreeMap::new();
-        for c in &classes {
-            if let Some(ev) = data.events.get(c) {
-                parts.push(std::borrow::Cow::Borrowed(ev.as_str()));
-                counts.insert(
-                    c.clone(),
-                    Value::Int(data.counts.get(c).copied().unwrap_or(0) as i32),
-                );
-            }
-        }
-        let mut tail =
-            String::from("</data></array></value></member><member><name>valid_ref_counts</name>");
-        write_value(&mut tail, &Value::Struct(counts));
-        tail.push_str("</member><member><name>token</name><value>00000000000000000001,00000000000000000001</value></member></struct></value>");
-        parts.push(std::borrow::Cow::Owned(tail));
-        return Body::success(parts);
+        return serve_event_from(data, params);
     }
     let Some((class, call)) = method.split_once('.') else {
         return fail(&["MESSAGE_METHOD_UNKNOWN", method]);
@@ -693,33 +666,76 @@ fn serve_read<'a>(shared: &Shared, data: &'a PoolData, method: &str, params: &[V
                 None => fail(&["UUID_INVALID", class, uuid]),
             }
         }
-        _ => {
-            let r = arg_str(params, 1);
-            let Some(rec) = data
-                .by_ref
-                .get(r)
-                .map(|i| &data.records[*i].1)
-                .filter(|rec| rec.class.eq_ignore_ascii_case(class))
-            else {
-                return fail(&["HANDLE_INVALID", class, r]);
-            };
-            if call == "get_record" {
-                return ok(&rec.xml);
-            }
-            let Some(field) = call.strip_prefix("get_") else {
-                return fail(&["MESSAGE_METHOD_UNKNOWN", method]);
-            };
-            let text = rec
-                .fields
-                .iter()
-                .find(|(k, _)| k == field)
-                .map(|(_, v)| v.as_str())
-                .unwrap_or_default();
-            let mut v = String::new();
-            write_value(&mut v, &typed(field, text));
-            ok(&v)
+        _ => serve_record_call(data, class, call, method, params),
+    }
+}
+
+/// `event.from` over the classes asked for: every record of each as one batch of events, with
+/// the classes' record counts.
+fn serve_event_from<'a>(data: &'a PoolData, params: &[Value]) -> Body<'a> {
+    let classes: Vec<String> = params
+        .get(1)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut parts = vec![std::borrow::Cow::Borrowed(
+        "<value><struct><member><name>events</name><value><array><data>",
+    )];
+    let mut counts = BTreeMap::new();
+    for c in &classes {
+        if let Some(ev) = data.events.get(c) {
+            parts.push(std::borrow::Cow::Borrowed(ev.as_str()));
+            counts.insert(
+                c.clone(),
+                Value::Int(data.counts.get(c).copied().unwrap_or(0) as i32),
+            );
         }
     }
+    let mut tail =
+        String::from("</data></array></value></member><member><name>valid_ref_counts</name>");
+    write_value(&mut tail, &Value::Struct(counts));
+    tail.push_str("</member><member><name>token</name><value>00000000000000000001,00000000000000000001</value></member></struct></value>");
+    parts.push(std::borrow::Cow::Owned(tail));
+    Body::success(parts)
+}
+
+/// `<class>.get_record` or `<class>.get_<field>` of one record by reference.
+fn serve_record_call<'a>(
+    data: &'a PoolData,
+    class: &str,
+    call: &str,
+    method: &str,
+    params: &[Value],
+) -> Body<'a> {
+    let r = arg_str(params, 1);
+    let Some(rec) = data
+        .by_ref
+        .get(r)
+        .map(|i| &data.records[*i].1)
+        .filter(|rec| rec.class.eq_ignore_ascii_case(class))
+    else {
+        return fail(&["HANDLE_INVALID", class, r]);
+    };
+    if call == "get_record" {
+        return ok(&rec.xml);
+    }
+    let Some(field) = call.strip_prefix("get_") else {
+        return fail(&["MESSAGE_METHOD_UNKNOWN", method]);
+    };
+    let text = rec
+        .fields
+        .iter()
+        .find(|(k, _)| k == field)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let mut v = String::new();
+    write_value(&mut v, &typed(field, text));
+    ok(&v)
 }
 
 /// The body the simulator answers to `event.from` over the audited classes for one dump (for

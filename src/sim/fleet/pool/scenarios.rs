@@ -15,37 +15,54 @@ fn iqn_of(vol: &str) -> String {
 }
 
 impl PoolGen<'_> {
+    /// The hand-made cases every pool gets after its random instances, in a fixed order (each
+    /// draws from the pool's seeded generator, so the order is part of the output).
     pub(in crate::sim::fleet) fn scenarios(&mut self) {
         let host = self.hosts[0].clone();
         let n = self.stats.instances;
-        // 1. Orphaned legacy SR: a VDI, no VBD.
+        self.orphaned_legacy_sr(&host);
+        let (vm, nova_uuid, name) = self.conflicting_legacy_sr(&host, n + 1);
+        // Case 3: the same instance gains an "other" volume and an IPv6-quirk volume.
+        self.volume((&vm, &nova_uuid), &name, &host, 1, VolumeKind::Other);
+        self.volume((&vm, &nova_uuid), &name, &host, 2, VolumeKind::Ipv6);
+        self.non_nova_vm_on_legacy_sr(&host);
+        self.template_with_nova_uuid();
+        self.nova_scenarios();
+    }
+
+    /// Case 1, an orphaned legacy SR: a VDI, no VBD.
+    fn orphaned_legacy_sr(&mut self, host: &str) {
         let vol = self.uuid("volume");
         let sr = self.iscsi_sr(
             &format!("FA15E-D15C-{vol}"),
             &format!("tempSR-{vol}"),
             "Disk-for:instance-deleted",
-            &host,
+            host,
             "10.20.9.10",
             Some("3260"),
             &format!("iqn.2010-10.org.openstack:volume-{vol}"),
             None,
         );
         self.vdi(&sr, &format!("volume-{vol}"), &[], None);
-        // 2. Conflict: a legacy SR on the shared backend's target and IQN, attached to an instance.
-        let (_, _) = self.shared_sr(&host);
+    }
+
+    /// Case 2, a conflict: a legacy SR on the shared backend's target and IQN, attached to
+    /// instance `n` (returned as VM reference, Nova uuid, name).
+    fn conflicting_legacy_sr(&mut self, host: &str, n: usize) -> (String, String, String) {
+        let (_, _) = self.shared_sr(host);
         let (_, target, port, iqn) = self.shared_sr.clone().unwrap_or_default();
         let vol = self.uuid("volume");
         let legacy = self.iscsi_sr(
             &format!("FA15E-D15C-{vol}"),
             &format!("tempSR-{vol}"),
             "Disk-for:instance-conflict",
-            &host,
+            host,
             &target,
             Some(&port),
             &iqn,
             Some(("eql", "demo-chap-secret-eql")),
         );
-        let (vm, nova_uuid, name) = self.bare_instance(n + 1, &host, true);
+        let (vm, nova_uuid, name) = self.bare_instance(n, host, true);
         let (vdi, _) = self.vdi(&legacy, &format!("volume-{vol}"), &[], Some("7"));
         self.vbd(&vm, &vdi, 0, true);
         self.stats.attachments += 1;
@@ -58,16 +75,18 @@ impl PoolGen<'_> {
             Some(("eql", "demo-chap-secret-eql")),
         );
         self.bdm(&nova_uuid, &vol, 0, Some(info));
-        // 3. Same instance gains an "other" volume and an IPv6-quirk volume.
-        self.volume((&vm, &nova_uuid), &name, &host, 1, VolumeKind::Other);
-        self.volume((&vm, &nova_uuid), &name, &host, 2, VolumeKind::Ipv6);
-        // 4. A non-Nova VM on a legacy-named iSCSI SR (manually attached): never a finding, not an orphan.
+        (vm, nova_uuid, name)
+    }
+
+    /// Case 4, a non-Nova VM on a legacy-named iSCSI SR (manually attached): never a finding,
+    /// not an orphan.
+    fn non_nova_vm_on_legacy_sr(&mut self, host: &str) {
         let vol = self.uuid("volume");
         let sr = self.iscsi_sr(
             &format!("FA15E-D15C-{vol}"),
             &format!("tempSR-{vol}"),
             "manual",
-            &host,
+            host,
             "10.20.9.11",
             None,
             &format!("iqn.2010-10.org.openstack:volume-{vol}"),
@@ -84,12 +103,15 @@ impl PoolGen<'_> {
                 ("is_a_template", t("false")),
                 ("is_control_domain", t("false")),
                 ("power_state", t("Running")),
-                ("resident_on", t(host.clone())),
+                ("resident_on", t(host.to_string())),
                 ("other_config", map(&[("osvol", "True")])),
             ],
         ));
         self.vbd(&plain, &vdi, 1, true);
-        // 5. A template that carries nova_uuid (a snapshot image): never an instance.
+    }
+
+    /// Case 5, a template that carries nova_uuid (a snapshot image): never an instance.
+    fn template_with_nova_uuid(&mut self) {
         let tmpl = self.opaque("vm");
         let tmpl_uuid = self.uuid("vm-uuid");
         let tmpl_nova = self.uuid("instance");
@@ -105,7 +127,6 @@ impl PoolGen<'_> {
                 ("other_config", map(&[("nova_uuid", &tmpl_nova)])),
             ],
         ));
-        self.nova_scenarios();
     }
 
     /// A Nova instance VM with no disks yet, listed by Nova when `listed`.
