@@ -275,9 +275,9 @@ fn no_module_file_over_about_700_lines_of_code() {
 }
 
 /// The functions allowed past `MAX_FN_LINES`: pure tables only, each with its reason
-/// (file relative to src/, fn name, reason). Empty since issue 24's last splits: a new entry must
+/// (file relative to src/, fn name, the most lines it may have, reason). Empty since issue 24's last splits: a new entry must
 /// be a table (data, not steps), and a stale entry fails.
-const LONG_FN_ALLOWED: &[(&str, &str, &str)] = &[];
+const LONG_FN_ALLOWED: &[(&str, &str, usize, &str)] = &[];
 
 /// The longest a function of product code may be, in lines of its body.
 const MAX_FN_LINES: usize = 80;
@@ -463,7 +463,12 @@ fn no_function_over_80_lines_except_allowed_tables() {
             if func.body_lines <= MAX_FN_LINES {
                 continue;
             }
-            match LONG_FN_ALLOWED.iter().find(|(file, name, _)| *file == rel && *name == func.name) {
+            // An entry names a file, a function and the most lines it may have: a function that
+            // grows past its entry, or another function of the same name, is not covered.
+            let entry = LONG_FN_ALLOWED.iter().find(|(file, name, max, _)| {
+                *file == rel && *name == func.name && func.body_lines <= *max
+            });
+            match entry {
                 Some(entry) => {
                     allowed_seen.insert(*entry);
                 }
