@@ -12,10 +12,7 @@ use anyhow::Context;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
-/// `n thing` or `n things`.
-fn count(n: usize, thing: &str) -> String {
-    format!("{n} {thing}{}", crate::text::plural(n))
-}
+use crate::text::count;
 
 /// `inspect-dump`: read each dump as a scan would and say what is in it.
 pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
@@ -304,7 +301,11 @@ pub fn capture_command(
         if let Some(e) = failure {
             failed += 1;
             let e = crate::scan::error_after_name(&entry.name, &e).to_string();
-            console!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
+            console!(
+                "xen-sr-audit: capture: {}: failed: {}",
+                crate::text::printable(&entry.name),
+                crate::text::printable(&e)
+            );
             inventory.push((r.index, dump_row(entry, String::new(), e)));
         }
     }
@@ -391,9 +392,8 @@ fn print_outcome(report: &Report, written: &crate::report::Written, complete: bo
         .collect();
     if !failed.is_empty() {
         console!(
-            "{} entr{} could not be audited:",
-            failed.len(),
-            if failed.len() == 1 { "y" } else { "ies" }
+            "{} could not be audited:",
+            crate::text::count_as(failed.len(), "entry", "entries")
         );
         for h in failed {
             // Live errors already start with the entry's name.
@@ -571,8 +571,8 @@ pub fn trend_command(a: &TrendArgs) -> anyhow::Result<ExitCode> {
                 .and_then(crate::policy::waivers::parse_day),
         );
         console!(
-            "{} runs from {} to {}: {}",
-            trend.runs.len(),
+            "{} from {} to {}: {}",
+            count(trend.runs.len(), "run"),
             trend.runs[0].started_at,
             trend.latest().started_at,
             crate::trend::page::pace_line(&p, a.target_date.as_deref())

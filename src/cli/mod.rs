@@ -537,7 +537,7 @@ fn nova_warnings(
         warnings.push(format!(
             "{} only change{} the Nova check, which needs --nova-bdms: ignored in this run",
             ignored.join(" and "),
-            if ignored.len() == 1 { "s" } else { "" }
+            crate::text::verb_s(ignored.len())
         ));
     }
     if !servers.is_empty() && data.servers.as_ref().is_some_and(|s| s.is_empty()) {
@@ -545,7 +545,7 @@ fn nova_warnings(
         warnings.push(format!(
             "{} list{} no instance: export it with `openstack server list --all-projects --long -f json` (without --all-projects it lists only your own project's instances)",
             files.join(", "),
-            if files.len() == 1 { "s" } else { "" }
+            crate::text::verb_s(files.len())
         ));
     }
     warnings

@@ -6,6 +6,7 @@ use crate::cli::output::console;
 use crate::cli::UsageError;
 use crate::plan::{self, Cli as PlanCli, Limits, PlanError, PlanOptions, Prefer, Priority};
 use crate::policy::exit;
+use crate::text::{count, count_as};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -146,14 +147,19 @@ pub fn plan_command(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     plan::writers::write_plan(&plan, &report_path.display().to_string(), out)?;
     let planned = plan.actions.iter().filter(|a| a.wave.is_some()).count();
     console!(
-        "plan: {planned} action(s) in {} wave(s), {} not planned; capacity {}; wrote plan.md, plan.csv, plan.sh into {}",
-        plan.waves,
+        "plan: {} in {}, {} not planned; capacity {}; wrote plan.md, plan.csv, plan.sh into {}",
+        count(planned, "action"),
+        count(plan.waves, "wave"),
         plan.actions.len() - planned,
-        if plan.capacity_known { "checked" } else { "unknown" },
+        if plan.capacity_known {
+            "checked"
+        } else {
+            "unknown"
+        },
         out.display()
     );
     if !plan.complete {
-        console!("plan: warning: the scan was interrupted: only what it audited is planned ({} entries not audited)", plan.not_audited.len());
+        console!("plan: warning: the scan was interrupted: only what it audited is planned ({} not audited)", count_as(plan.not_audited.len(), "entry", "entries"));
         return Ok(ExitCode::from(exit::ENTRY_FAILED));
     }
     Ok(ExitCode::SUCCESS)

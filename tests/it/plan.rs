@@ -247,7 +247,7 @@ fn plan_check_says_done_for_fixed_volumes_and_regressed_for_a_too_early_fix() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("next wave: 1 (1 actions: "),
+        run.stdout.contains("next wave: 1 (1 action: "),
         "{}",
         run.stdout
     );
