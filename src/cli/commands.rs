@@ -551,31 +551,19 @@ fn capture_nova_exports(
 
 /// `trend`: read the runs, check they are of one fleet, write trend.html and trend.csv.
 pub fn trend_command(a: &TrendArgs) -> anyhow::Result<ExitCode> {
-    if let Some(d) = &a.target_date {
-        if crate::policy::waivers::parse_day(d).is_none() {
-            return Err(UsageError(format!(
-                "--target-date must be a date YYYY-MM-DD, got {d:?}"
-            ))
-            .into());
-        }
-    }
+    let target_text = a.target_date.as_ref().map(|d| d.text.as_str());
     let trend = crate::trend::Trend::load(&a.runs)?;
     crate::report::atomic::check_writable(&a.out)?;
-    let files = crate::trend::page::write_trend(&trend, &a.out, a.target_date.as_deref())
+    let files = crate::trend::page::write_trend(&trend, &a.out, target_text)
         .context("writing the trend")?;
     if !a.quiet {
-        let p = crate::trend::pace(
-            &trend,
-            a.target_date
-                .as_deref()
-                .and_then(crate::policy::waivers::parse_day),
-        );
+        let p = crate::trend::pace(&trend, a.target_date.as_ref().map(|d| d.day));
         console!(
             "{} from {} to {}: {}",
             count(trend.runs.len(), "run"),
             trend.runs[0].started_at,
             trend.latest().started_at,
-            crate::trend::page::pace_line(&p, a.target_date.as_deref())
+            crate::trend::page::pace_line(&p, target_text)
         );
         for f in files {
             console!("wrote {}", f.display());

@@ -39,9 +39,6 @@ use values::{
 const TRUST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many hosts `trust` contacts at once unless `--concurrency` says otherwise.
 const TRUST_CONCURRENCY: usize = 16;
-/// The destinations' `[xenserver] target_port` unless `--nova-target-port` says otherwise (Nova's
-/// own default).
-const DEFAULT_NOVA_TARGET_PORT: &str = "3260";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -141,8 +138,8 @@ pub struct TrendArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
     /// The upgrade date (YYYY-MM-DD): drawn on the chart, with the pace needed to reach zero by it.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub target_date: Option<String>,
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = values::target_date)]
+    pub target_date: Option<values::TargetDate>,
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -428,7 +425,7 @@ impl ScanArgs {
         let port = self
             .nova_target_port
             .clone()
-            .unwrap_or_else(|| DEFAULT_NOVA_TARGET_PORT.to_string());
+            .unwrap_or_else(|| crate::classify::DEFAULT_PORT.to_string());
         let conf = NovaTargetConf {
             target_port: port,
             target_host: self
