@@ -13,7 +13,8 @@ use uuid::Uuid;
 pub const NOVA_SR_NAMESPACE: Uuid = uuid::uuid!("3cca4135-a809-5bb3-af62-275fbfe87178");
 /// The legacy SR uuid prefix (compared case-insensitively).
 pub const LEGACY_PREFIX: &str = "FA15E-D15C-";
-/// Nova's default iSCSI port, used only when the port is absent.
+/// Nova's default iSCSI port: used when a portal gives none, and the destinations'
+/// `[xenserver] target_port` unless `--nova-target-port` says otherwise. Defined here only.
 pub const DEFAULT_PORT: &str = "3260";
 
 /// The new-style SR uuid Nova computes for an iSCSI target: uuid5 over `target/port/iqn`.

@@ -12,10 +12,7 @@ use anyhow::Context;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
-/// `n thing` or `n things`.
-fn count(n: usize, thing: &str) -> String {
-    format!("{n} {thing}{}", crate::text::plural(n))
-}
+use crate::text::count;
 
 /// `inspect-dump`: read each dump as a scan would and say what is in it.
 pub fn inspect_command(a: &InspectArgs) -> anyhow::Result<ExitCode> {
@@ -314,7 +311,11 @@ pub fn capture_command(
         if let Some(e) = failure {
             failed += 1;
             let e = crate::scan::error_after_name(&entry.name, &e).to_string();
-            console!("xen-sr-audit: capture: {}: failed: {e}", entry.name);
+            console!(
+                "xen-sr-audit: capture: {}: failed: {}",
+                crate::text::printable(&entry.name),
+                crate::text::printable(&e)
+            );
             inventory.push((r.index, dump_row(entry, String::new(), e)));
         }
     }
@@ -473,9 +474,8 @@ fn print_failed_entries(report: &Report) {
         return;
     }
     console!(
-        "{} entr{} could not be audited:",
-        failed.len(),
-        if failed.len() == 1 { "y" } else { "ies" }
+        "{} could not be audited:",
+        crate::text::count_as(failed.len(), "entry", "entries")
     );
     for h in failed {
         // Live errors already start with the entry's name.
@@ -629,31 +629,19 @@ fn capture_nova_exports(
 
 /// `trend`: read the runs, check they are of one fleet, write trend.html and trend.csv.
 pub fn trend_command(a: &TrendArgs) -> anyhow::Result<ExitCode> {
-    if let Some(d) = &a.target_date {
-        if crate::policy::waivers::parse_day(d).is_none() {
-            return Err(UsageError(format!(
-                "--target-date must be a date YYYY-MM-DD, got {d:?}"
-            ))
-            .into());
-        }
-    }
+    let target_text = a.target_date.as_ref().map(|d| d.text.as_str());
     let trend = crate::trend::Trend::load(&a.runs)?;
     crate::report::atomic::check_writable(&a.out)?;
-    let files = crate::trend::page::write_trend(&trend, &a.out, a.target_date.as_deref())
+    let files = crate::trend::page::write_trend(&trend, &a.out, target_text)
         .context("writing the trend")?;
     if !a.quiet {
-        let p = crate::trend::pace(
-            &trend,
-            a.target_date
-                .as_deref()
-                .and_then(crate::policy::waivers::parse_day),
-        );
+        let p = crate::trend::pace(&trend, a.target_date.as_ref().map(|d| d.day));
         console!(
-            "{} runs from {} to {}: {}",
-            trend.runs.len(),
+            "{} from {} to {}: {}",
+            count(trend.runs.len(), "run"),
             trend.runs[0].started_at,
             trend.latest().started_at,
-            crate::trend::page::pace_line(&p, a.target_date.as_deref())
+            crate::trend::page::pace_line(&p, target_text)
         );
         for f in files {
             console!("wrote {}", f.display());

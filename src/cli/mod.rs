@@ -39,9 +39,6 @@ use values::{
 const TRUST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many hosts `trust` contacts at once unless `--concurrency` says otherwise.
 const TRUST_CONCURRENCY: usize = 16;
-/// The destinations' `[xenserver] target_port` unless `--nova-target-port` says otherwise (Nova's
-/// own default).
-const DEFAULT_NOVA_TARGET_PORT: &str = "3260";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -141,8 +138,8 @@ pub struct TrendArgs {
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
     /// The upgrade date (YYYY-MM-DD): drawn on the chart, with the pace needed to reach zero by it.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub target_date: Option<String>,
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = values::target_date)]
+    pub target_date: Option<values::TargetDate>,
     /// Print nothing but errors.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -499,7 +496,7 @@ fn read_baseline(path: &std::path::Path) -> Result<Baseline, InputError> {
 /// and `--nova-target-host` (trimmed; blank is none).
 fn nova_target_conf(port: Option<&str>, host: Option<&str>) -> NovaTargetConf {
     NovaTargetConf {
-        target_port: port.unwrap_or(DEFAULT_NOVA_TARGET_PORT).to_string(),
+        target_port: port.unwrap_or(crate::classify::DEFAULT_PORT).to_string(),
         target_host: host.map(|h| h.trim().to_string()).filter(|h| !h.is_empty()),
     }
 }
@@ -590,7 +587,7 @@ fn nova_warnings(
         warnings.push(format!(
             "{} only change{} the Nova check, which needs --nova-bdms: ignored in this run",
             ignored.join(" and "),
-            if ignored.len() == 1 { "s" } else { "" }
+            crate::text::verb_s(ignored.len())
         ));
     }
     if !servers.is_empty() && data.servers.as_ref().is_some_and(|s| s.is_empty()) {
@@ -598,7 +595,7 @@ fn nova_warnings(
         warnings.push(format!(
             "{} list{} no instance: export it with `openstack server list --all-projects --long -f json` (without --all-projects it lists only your own project's instances)",
             files.join(", "),
-            if files.len() == 1 { "s" } else { "" }
+            crate::text::verb_s(files.len())
         ));
     }
     warnings

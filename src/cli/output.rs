@@ -89,7 +89,7 @@ pub fn is_stdout_closed(err: &anyhow::Error) -> bool {
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if bytes < 1024 {
-        return format!("{bytes} byte{}", if bytes == 1 { "" } else { "s" });
+        return crate::text::count(bytes as usize, "byte");
     }
     let mut value = bytes as f64 / 1024.0;
     let mut unit = 0;

@@ -6,29 +6,10 @@ use crate::cli::output::console;
 use crate::cli::UsageError;
 use crate::plan::{self, Cli as PlanCli, Limits, PlanError, PlanOptions, Prefer, Priority};
 use crate::policy::exit;
-use clap::{Args, ValueEnum};
+use crate::text::{count, count_as};
+use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PriorityArg {
-    Pool,
-    Project,
-    Host,
-    Downtime,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PreferArg {
-    Detach,
-    Migrate,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum CliArg {
-    Nova,
-    Openstack,
-}
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -39,28 +20,28 @@ pub struct PlanArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// At most this many actions per wave.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = default_limit(|l| l.total), value_parser = limit())]
     pub parallel_total: u32,
     /// At most this many actions per source host in a wave.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = default_limit(|l| l.per_host), value_parser = limit())]
     pub parallel_per_host: u32,
     /// At most this many actions per pool in a wave.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = default_limit(|l| l.per_pool), value_parser = limit())]
     pub parallel_per_pool: u32,
     /// Which actions go first.
-    #[arg(long, value_enum, default_value = "pool")]
-    pub priority: PriorityArg,
+    #[arg(long, value_enum, default_value_t = Priority::default())]
+    pub priority: Priority,
     /// For instances whose blocked volumes are all data volumes: detach/re-attach, or cold-migrate.
-    #[arg(long, value_enum, default_value = "detach")]
-    pub prefer: PreferArg,
+    #[arg(long, value_enum, default_value_t = Prefer::default())]
+    pub prefer: Prefer,
     /// Write commands for novaclient (Mitaka era) or python-openstackclient.
-    #[arg(long, value_enum, default_value = "nova")]
-    pub cli: CliArg,
+    #[arg(long, value_enum, default_value_t = PlanCli::default())]
+    pub cli: PlanCli,
     /// A file of hostnames (one a line, `#` comments) whose nova-compute already names SRs the new way.
     #[arg(long, value_name = "FILE")]
     pub upgraded: Option<PathBuf>,
     /// Copy rate of local disks between hosts in a cold migration, MB/s.
-    #[arg(long, default_value_t = plan::DEFAULT_COPY_RATE_MBPS, value_name = "MBPS")]
+    #[arg(long, default_value_t = plan::DEFAULT_COPY_RATE_MBPS, value_name = "MBPS", value_parser = super::values::copy_rate)]
     pub copy_rate: f64,
     /// Compare this later scan's report.json with the plan given by --plan.
     #[arg(long, value_name = "NEW.json", requires = "plan", conflicts_with_all = ["report", "out"])]
@@ -70,35 +51,27 @@ pub struct PlanArgs {
     pub plan: Option<PathBuf>,
 }
 
+/// One of the planner's own wave limits ([`Limits::default`]), as the option's default.
+fn default_limit(field: fn(Limits) -> usize) -> u32 {
+    u32::try_from(field(Limits::default())).expect("a default wave limit fits in u32")
+}
+
+/// The range every `--parallel-...` limit must be in.
+fn limit() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=100_000)
+}
+
 impl PlanArgs {
     fn options(&self) -> Result<PlanOptions, anyhow::Error> {
-        if !(self.copy_rate.is_finite() && self.copy_rate > 0.0) {
-            return Err(UsageError(format!(
-                "--copy-rate {}: must be a positive number of MB/s",
-                self.copy_rate
-            ))
-            .into());
-        }
         Ok(PlanOptions {
             limits: Limits {
                 total: self.parallel_total as usize,
                 per_host: self.parallel_per_host as usize,
                 per_pool: self.parallel_per_pool as usize,
             },
-            priority: match self.priority {
-                PriorityArg::Pool => Priority::Pool,
-                PriorityArg::Project => Priority::Project,
-                PriorityArg::Host => Priority::Host,
-                PriorityArg::Downtime => Priority::Downtime,
-            },
-            prefer: match self.prefer {
-                PreferArg::Detach => Prefer::Detach,
-                PreferArg::Migrate => Prefer::Migrate,
-            },
-            cli: match self.cli {
-                CliArg::Nova => PlanCli::Nova,
-                CliArg::Openstack => PlanCli::Openstack,
-            },
+            priority: self.priority,
+            prefer: self.prefer,
+            cli: self.cli,
             upgraded: self.upgraded.as_deref().map(read_upgraded).transpose()?,
             copy_rate_mbps: self.copy_rate,
         })
@@ -146,14 +119,19 @@ pub fn plan_command(a: &PlanArgs) -> anyhow::Result<ExitCode> {
     plan::writers::write_plan(&plan, &report_path.display().to_string(), out)?;
     let planned = plan.actions.iter().filter(|a| a.wave.is_some()).count();
     console!(
-        "plan: {planned} action(s) in {} wave(s), {} not planned; capacity {}; wrote plan.md, plan.csv, plan.sh into {}",
-        plan.waves,
+        "plan: {} in {}, {} not planned; capacity {}; wrote plan.md, plan.csv, plan.sh into {}",
+        count(planned, "action"),
+        count(plan.waves, "wave"),
         plan.actions.len() - planned,
-        if plan.capacity_known { "checked" } else { "unknown" },
+        if plan.capacity_known {
+            "checked"
+        } else {
+            "unknown"
+        },
         out.display()
     );
     if !plan.complete {
-        console!("plan: warning: the scan was interrupted: only what it audited is planned ({} entries not audited)", plan.not_audited.len());
+        console!("plan: warning: the scan was interrupted: only what it audited is planned ({} not audited)", count_as(plan.not_audited.len(), "entry", "entries"));
         return Ok(ExitCode::from(exit::ENTRY_FAILED));
     }
     Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@
 use super::UsageError;
 use crate::config::FetchMode;
 use crate::nova_db::SslMode;
+use crate::plan::{Cli as PlanCli, Prefer, Priority};
 use crate::policy::FailOn;
 use crate::report::Format;
 use clap::builder::PossibleValue;
@@ -164,6 +165,82 @@ impl ValueEnum for SslMode {
     }
 }
 
+impl ValueEnum for Priority {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Priority::Pool,
+            Priority::Project,
+            Priority::Host,
+            Priority::Downtime,
+        ]
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            Priority::Pool => "pool",
+            Priority::Project => "project",
+            Priority::Host => "host",
+            Priority::Downtime => "downtime",
+        }))
+    }
+}
+
+impl ValueEnum for Prefer {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Prefer::Detach, Prefer::Migrate]
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            Prefer::Detach => "detach",
+            Prefer::Migrate => "migrate",
+        }))
+    }
+}
+
+impl ValueEnum for PlanCli {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[PlanCli::Nova, PlanCli::Openstack]
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            PlanCli::Nova => "nova",
+            PlanCli::Openstack => "openstack",
+        }))
+    }
+}
+
+/// `trend --target-date`: a day as given (it is shown as written) and as days since 1970-01-01.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetDate {
+    pub text: String,
+    pub day: i64,
+}
+
+/// The value parser of `trend --target-date`: exactly `YYYY-MM-DD`, a real day.
+pub fn target_date(text: &str) -> Result<TargetDate, UsageError> {
+    match crate::policy::waivers::parse_day(text) {
+        Some(day) => Ok(TargetDate {
+            text: text.to_string(),
+            day,
+        }),
+        None => Err(UsageError(format!(
+            "--target-date must be a date YYYY-MM-DD, got {text:?}"
+        ))),
+    }
+}
+
+/// The value parser of `plan --copy-rate`: a positive, finite number of MB/s.
+pub fn copy_rate(text: &str) -> Result<f64, ParseError> {
+    let v: f64 = text.parse()?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(UsageError(format!(
+            "--copy-rate {v}: must be a positive number of MB/s"
+        ))
+        .into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +303,52 @@ mod tests {
         );
         assert_eq!(FetchMode::from_str("auto", false), Ok(FetchMode::Auto));
         assert!(FetchMode::from_str("Records", false).is_err());
+        for (name, want) in [
+            ("pool", Priority::Pool),
+            ("project", Priority::Project),
+            ("host", Priority::Host),
+            ("downtime", Priority::Downtime),
+        ] {
+            assert_eq!(Priority::from_str(name, false), Ok(want), "{name}");
+        }
+        for (name, want) in [("detach", Prefer::Detach), ("migrate", Prefer::Migrate)] {
+            assert_eq!(Prefer::from_str(name, false), Ok(want), "{name}");
+        }
+        for (name, want) in [("nova", PlanCli::Nova), ("openstack", PlanCli::Openstack)] {
+            assert_eq!(PlanCli::from_str(name, false), Ok(want), "{name}");
+        }
+        assert_eq!(Priority::value_variants().len(), 4);
+        assert_eq!(Prefer::value_variants().len(), 2);
+        assert_eq!(PlanCli::value_variants().len(), 2);
+    }
+
+    #[test]
+    fn target_dates_are_real_days_written_in_full() {
+        for (text, day) in [
+            ("1970-01-02", Some(1)),
+            ("2027-03-01", Some(20_878)),
+            ("2027-02-30", None),
+            ("2027-3-1", None),
+            ("2027-03-01T00:00", None),
+            ("tomorrow", None),
+            ("", None),
+        ] {
+            assert_eq!(target_date(text).ok().map(|d| d.day), day, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn copy_rate_is_positive_and_finite() {
+        for (text, want) in [
+            ("100", Some(100.0)),
+            ("0.5", Some(0.5)),
+            ("0", None),
+            ("-3", None),
+            ("inf", None),
+            ("NaN", None),
+            ("fast", None),
+        ] {
+            assert_eq!(copy_rate(text).ok(), want, "{text}");
+        }
     }
 }

@@ -166,11 +166,7 @@ pub fn check(plan: &[PlannedAction], now: &ReportIn) -> Vec<Outcome> {
 
 /// The console text: one line per action, the count line, the next wave.
 pub fn render(outcomes: &[Outcome]) -> String {
-    let clean = |s: &str| {
-        s.chars()
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect::<String>()
-    };
+    let clean = crate::text::printable;
     let mut out = String::new();
     for o in outcomes {
         let wave = o
@@ -206,8 +202,8 @@ pub fn render(outcomes: &[Outcome]) -> String {
                 .map(|o| clean(&o.action.instance_uuid))
                 .collect();
             out.push_str(&format!(
-                "next wave: {w} ({} actions: {})\n",
-                left.len(),
+                "next wave: {w} ({}: {})\n",
+                crate::text::count(left.len(), "action"),
                 left.join(" ")
             ));
         }
@@ -289,5 +285,23 @@ mod tests {
         assert_eq!(unneutralise("'=cmd"), "=cmd");
         assert_eq!(unneutralise("'plain"), "'plain");
         assert_eq!(unneutralise("h1"), "h1");
+    }
+
+    #[test]
+    fn console_neutralises_a_right_to_left_override_in_a_name() {
+        // "vm-\u{202E}lmth.exe" would show as "vm-exe.html" on a terminal.
+        let outcome = Outcome {
+            action: PlannedAction {
+                instance_name: "vm-\u{202E}lmth.exe\nPENDING".into(),
+                instance_uuid: "i\u{2066}1".into(),
+                ..planned("h1", "vdi1")
+            },
+            status: Status::Pending,
+        };
+        let text = render(&[outcome]);
+        assert!(!text.contains(['\u{202E}', '\u{2066}']), "{text:?}");
+        let first = text.lines().next().unwrap();
+        assert!(first.ends_with("vm-?lmth.exe?PENDING"), "{first:?}");
+        assert!(text.contains("next wave: 1 (1 action: i?1)"), "{text:?}");
     }
 }

@@ -279,3 +279,38 @@ fn downtime_counts_local_disk_and_boot() {
         assert_eq!(a.downtime_s, want, "{:?}", a.kind);
     }
 }
+
+#[test]
+fn plan_sh_comments_hold_no_line_break_nor_bidi_control_from_a_name() {
+    let mut r = generated(1, 2, 6, true);
+    let evil = "vm-\u{202E}lmth.exe\nrm -rf /\u{2028}x\r";
+    for f in r.findings.iter_mut().flatten() {
+        f.instance_name = evil.into();
+        f.pool_name = "pool\u{2067}east".into();
+    }
+    let plan = build_plan(&r, &PlanOptions::default());
+    assert!(plan.actions.iter().any(|a| a.wave.is_some()));
+    let sh = writers::render_sh(&plan);
+    assert!(
+        !sh.contains(['\u{202E}', '\u{2067}', '\u{2028}', '\r']),
+        "{sh:?}"
+    );
+    assert!(sh.contains("# "), "{sh}");
+    let named: Vec<&str> = sh.lines().filter(|l| l.contains("rm -rf")).collect();
+    assert!(!named.is_empty(), "{sh}");
+    for line in named {
+        assert!(line.starts_with("# "), "a name left its comment: {line:?}");
+        assert!(line.contains("vm-?lmth.exe?rm -rf /?x?"), "{line:?}");
+    }
+}
+
+#[test]
+fn plan_md_drops_bidi_controls_from_a_name() {
+    for (name, shown) in [
+        ("vm-\u{202E}lmth.exe", "vm- lmth.exe"),
+        ("a\u{2066}b|c", "a b\\|c"),
+        ("x\ny", "x y"),
+    ] {
+        assert_eq!(writers::md_escape(name), shown, "{name:?}");
+    }
+}

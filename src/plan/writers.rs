@@ -118,7 +118,7 @@ pub fn md_escape(s: &str) -> String {
                 out.push('\\');
                 out.push(c)
             }
-            c if c.is_control() => out.push(' '),
+            c if c.is_control() || crate::text::is_bidi_control(c) => out.push(' '),
             c => out.push(c),
         }
     }
@@ -232,11 +232,10 @@ fn md_row(a: &Action, out: &mut String) {
     );
 }
 
-/// Text safe inside a `#` comment line: no control character can end the comment.
+/// Text safe inside a `#` comment line: no line break can end the comment (and start a command)
+/// and no bidi control can reorder the line as shown: what a person reads is what `sh` runs.
 fn comment_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    crate::text::printable(s)
 }
 
 const SH_PRELUDE: &str = r#"#!/bin/sh

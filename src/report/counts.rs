@@ -199,10 +199,9 @@ pub fn verdict_line(r: &Report) -> String {
     let s = &r.summary;
     if s.pools == 0 {
         let mut line = format!(
-            "Nothing could be audited: {} of {} inventory entr{} failed",
+            "Nothing could be audited: {} of {} failed",
             s.entries_failed,
-            s.entries,
-            if s.entries == 1 { "y" } else { "ies" }
+            crate::text::count_as(s.entries, "inventory entry", "inventory entries")
         );
         if s.coverage_not_audited > 0 {
             line.push_str(&format!(
@@ -228,7 +227,7 @@ pub fn verdict_line(r: &Report) -> String {
         )
     };
     if s.instances_review > 0 {
-        let verb = if s.instances_review == 1 { "s" } else { "" };
+        let verb = crate::text::verb_s(s.instances_review);
         line.push_str(&format!("; {} need{verb} review", s.instances_review));
     }
     if s.instances_waived > 0 {

@@ -86,13 +86,13 @@ impl Comparable {
             nova_servers: files(&nova.servers),
             nova_bdms: files(&nova.bdms),
             nova_target_port: if nova.target_port.is_empty() {
-                "3260".into()
+                crate::classify::DEFAULT_PORT.into()
             } else {
                 nova.target_port
             },
             nova_target_host: nova.target_host,
             fail_on: if self.fail_on.is_empty() {
-                "blocked".into()
+                crate::policy::FailOn::default().as_str().into()
             } else {
                 self.fail_on.clone()
             },

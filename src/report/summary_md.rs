@@ -25,7 +25,7 @@ pub fn md_escape(s: &str) -> String {
                 out.push(c);
             }
             '\n' | '\r' | '\t' => out.push(' '),
-            c if c.is_control() => {}
+            c if c.is_control() || crate::text::is_bidi_control(c) => {}
             c => out.push(c),
         }
     }
@@ -310,6 +310,8 @@ mod tests {
             ("**bold**", "\\*\\*bold\\*\\*"),
             ("[l](u)", "\\[l\\](u)"),
             ("\u{1b}[31m", "\\[31m"),
+            ("vm-\u{202E}lmth.exe", "vm-lmth.exe"),
+            ("a\u{2066}b\u{2069}c\u{200F}", "abc"),
         ] {
             assert_eq!(md_escape(s), want);
         }

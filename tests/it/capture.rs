@@ -145,3 +145,37 @@ fn dumps_that_capture_did_not_write_carry_no_provenance() {
         .iter()
         .all(|h| h.get("captured").is_none()));
 }
+
+/// The console line of a failed capture shows an entry's name as scan does: a RIGHT-TO-LEFT
+/// OVERRIDE in the inventory's name cannot reorder the line on a terminal.
+#[test]
+fn capture_failure_line_neutralises_bidi_controls_in_the_name() {
+    let s = Simulator::start(SimOptions {
+        dumps: demo_dumps(),
+        password: PW.into(),
+        faults: [("edge-01-xs01".to_string(), Fault::Http500)].into(),
+        ..SimOptions::default()
+    })
+    .unwrap();
+    let dir = TestDir::new();
+    let csv = s
+        .inventory_csv(PW_ENV, false)
+        .replace("edge-01-xs01,", "edge-\u{202E}10sx,");
+    let inv = dir.write("live.csv", csv);
+    let run = xsa_env(
+        dir.path(),
+        &["capture", "-i", inv.to_str().unwrap(), "-o", "cap"],
+        &[(PW_ENV, PW)],
+    );
+    run.expect_code(exit::ENTRY_FAILED);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("capture: edge-"))
+        .unwrap_or_else(|| panic!("no failure line in {}", run.stderr));
+    assert!(
+        line.starts_with("xen-sr-audit: capture: edge-?10sx: failed: "),
+        "{line:?}"
+    );
+    assert!(!run.stderr.contains('\u{202E}'), "{:?}", run.stderr);
+}

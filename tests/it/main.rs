@@ -27,6 +27,7 @@ mod nova_exact;
 mod outputs;
 mod plan;
 mod promises;
+mod readme_defaults;
 mod report_writing;
 mod reports;
 mod runs;

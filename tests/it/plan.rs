@@ -247,7 +247,7 @@ fn plan_check_says_done_for_fixed_volumes_and_regressed_for_a_too_early_fix() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("next wave: 1 (1 actions: "),
+        run.stdout.contains("next wave: 1 (1 action: "),
         "{}",
         run.stdout
     );
@@ -298,7 +298,15 @@ fn bad_input_is_one_line_and_exit_64() {
         ),
         (
             vec!["plan", demo, "--out", out, "--copy-rate", "0"],
-            "--copy-rate",
+            "error: --copy-rate 0: must be a positive number of MB/s",
+        ),
+        (
+            vec!["plan", demo, "--out", out, "--copy-rate=-2.5"],
+            "error: --copy-rate -2.5: must be a positive number of MB/s",
+        ),
+        (
+            vec!["plan", demo, "--out", out, "--copy-rate", "NaN"],
+            "error: --copy-rate NaN: must be a positive number of MB/s",
         ),
         (vec!["plan", demo], "--out"),
         (

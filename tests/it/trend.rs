@@ -314,12 +314,17 @@ fn runs_of_another_fleet_and_bad_files_are_refused_with_one_line() {
     );
     r.expect_code(exit::USAGE);
     assert!(r.stderr.contains("are the same run"), "{}", r.stderr);
-    let r = xsa(
-        dir.path(),
-        &["trend", "demo", "-o", "t", "--target-date", "31/01/2027"],
-    );
-    r.expect_code(exit::USAGE);
-    assert!(r.stderr.contains("--target-date"), "{}", r.stderr);
+    for bad in ["31/01/2027", "2027-02-30"] {
+        let r = xsa(
+            dir.path(),
+            &["trend", "demo", "-o", "t", "--target-date", bad],
+        );
+        r.expect_code(exit::USAGE);
+        assert_eq!(
+            r.stderr.trim_end(),
+            format!("xen-sr-audit: error: --target-date must be a date YYYY-MM-DD, got {bad:?}"),
+        );
+    }
     dir.write("t", "a file");
     xsa(dir.path(), &["trend", "demo", "-o", "t"]).expect_code(exit::IO);
 }
