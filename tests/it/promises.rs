@@ -361,8 +361,11 @@ fn refused_connections_are_retried_with_doubling_backoff_and_answers_are_not() {
     // flaky). The simulator reserves the address and listens on nothing.
     let sim = single_pool_sim(Some(Fault::Refused), 124);
     let url = format!("http://{}/", sim.hosts()[0].addr);
+    // A host deadline far above the 0.6 s expected, far below the default 300 s: a mutant that
+    // retries until the deadline fails in seconds, not minutes.
     let opts = LiveOptions {
         connect_retries: 2,
+        host_deadline: Duration::from_secs(15),
         ..LiveOptions::default()
     };
     let clients = HttpClients::new(&opts, &[]);
