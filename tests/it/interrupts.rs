@@ -313,3 +313,57 @@ fn regression_an_interrupt_during_the_final_logout_keeps_finished_pools() {
     }
     s.shutdown();
 }
+
+/// An interrupt while a fetch is under way stops it as interrupted: the fetch that was cut (here
+/// `event.from` hanging until `--timeout`) is reported as the interrupt, not as a host failure of
+/// its own, no second login is tried, and the session is logged out. Driven through the library's
+/// `fetch_shared`, the call a scan worker makes, with the cancel flag the interrupt sets.
+// Broken on purpose: the `cancel.load(..)` guard after a failed fetch made `false` in `fetch_at`:
+// the entry came back as "event.from timed out".
+#[test]
+fn an_interrupt_during_a_fetch_reports_the_entry_as_interrupted() {
+    use std::sync::atomic::AtomicBool;
+    use xen_sr_audit::config::LiveOptions;
+    use xen_sr_audit::inventory::{Entry, Source};
+    use xen_sr_audit::xapi::{fetch_shared, HttpClients};
+    let s = sim(
+        Duration::ZERO,
+        &[("edge-01-xs01", Fault::OnEventFrom(Box::new(Fault::Hang)))],
+    );
+    let host = s.hosts().iter().find(|h| h.name == "edge-01-xs01").unwrap();
+    let dir = TestDir::new();
+    let password_file = dir.write("password", PW);
+    let entry = Entry {
+        name: "edge".into(),
+        source: Source::Url(format!("http://{}/", host.addr)),
+        username: String::new(),
+        password_env: None,
+        password_file: Some(password_file),
+        site: String::new(),
+        tags: String::new(),
+        insecure: false,
+        tls_fingerprint: None,
+        tls_legacy: false,
+        line: 2,
+    };
+    let live = LiveOptions {
+        call_timeout: Duration::from_secs(3),
+        ..LiveOptions::default()
+    };
+    let clients = HttpClients::new(&live, std::slice::from_ref(&entry));
+    let cancel = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        let fetch = scope.spawn(|| fetch_shared(&entry, &clients, &live, &cancel, |_| ()));
+        // Logged in and stuck in event.from: the login is the first call, event.from the second.
+        wait_for("event.from sent", || {
+            s.stats().calls.load(Ordering::SeqCst) == 2
+        });
+        cancel.store(true, Ordering::SeqCst);
+        fetch.join().unwrap()
+    });
+    let err = outcome.map(|_| ()).unwrap_err().to_string();
+    assert_eq!(err, "edge: interrupted");
+    assert_eq!(logins(&s), 1, "{}", s.stats().summary());
+    assert_eq!(s.stats().open_sessions(), 0, "{}", s.stats().summary());
+    s.shutdown();
+}

@@ -361,8 +361,11 @@ fn refused_connections_are_retried_with_doubling_backoff_and_answers_are_not() {
     // flaky). The simulator reserves the address and listens on nothing.
     let sim = single_pool_sim(Some(Fault::Refused), 124);
     let url = format!("http://{}/", sim.hosts()[0].addr);
+    // A host deadline far above the 0.6 s expected, far below the default 300 s: a mutant that
+    // retries until the deadline fails in seconds, not minutes.
     let opts = LiveOptions {
         connect_retries: 2,
+        host_deadline: Duration::from_secs(15),
         ..LiveOptions::default()
     };
     let clients = HttpClients::new(&opts, &[]);
@@ -744,5 +747,41 @@ fn refused_connections_stop_after_connect_retries() {
         started.elapsed() < Duration::from_secs(20),
         "{:?}",
         started.elapsed()
+    );
+}
+
+/// `connect_retries` is the number of retries, no more, no fewer, with the backoff doubling from
+/// 200 ms: four retries on a refused host wait 200 + 400 + 800 + 1600 = 3000 ms. The sleeps make
+/// the lower bound exact; a fifth retry would add 3200 ms, so the upper bound (6.2 s) leaves 3.2 s
+/// for five refused connects on a loaded machine, and retrying until the host deadline (15 s) or
+/// sleeping a fixed 200 ms (about 12 s to that deadline) is far past it.
+// Broken on purpose (each with cargo-mutants): `attempt < connect_retries` as `<=` (a fifth retry:
+// 6.2 s), `==` and `>` (no retry), the backoff `200 << attempt` as `>>` (375 ms in all), `r > backoff`
+// as `==` or `<` (no retry), `attempt += 1` as `*=` (retried until the deadline).
+#[test]
+fn refused_connections_are_retried_exactly_connect_retries_times() {
+    use xen_sr_audit::config::LiveOptions;
+    use xen_sr_audit::xapi::client::Connection;
+    use xen_sr_audit::xapi::HttpClients;
+    let sim = single_pool_sim(Some(Fault::Refused), 129);
+    let url = format!("http://{}/", sim.hosts()[0].addr);
+    let opts = LiveOptions {
+        connect_retries: 4,
+        host_deadline: Duration::from_secs(15),
+        ..LiveOptions::default()
+    };
+    let clients = HttpClients::new(&opts, &[]);
+    let mut conn = Connection::new(&clients, &url, "refused", plain_http(), &opts).unwrap();
+    let started = Instant::now();
+    let err = login(&mut conn).unwrap_err();
+    let took = started.elapsed();
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(
+        took >= Duration::from_millis(3000),
+        "{took:?}: fewer retries or shorter waits"
+    );
+    assert!(
+        took < Duration::from_millis(6200),
+        "{took:?}: more retries than connect_retries"
     );
 }

@@ -362,6 +362,36 @@ fn a_pinned_member_redirected_to_an_unpinned_master_says_which_pin_to_add() {
     );
 }
 
+/// A pinned member redirected to its master (HOST_IS_SLAVE) connects to the master with the
+/// master's own pin from the inventory, never with the member's. The simulator gives every host
+/// one certificate, so the member's pin would fit the master too: the master's row is pinned with
+/// a wrong fingerprint, and the member, pinned right, must then fail on the master's pin.
+// Broken on purpose: `mode` deleted from the TlsPolicy `master_tls` builds (the member's pin kept
+// for the master): the member's row came out ok.
+#[test]
+fn a_pinned_member_redirected_to_its_master_uses_the_masters_pin() {
+    let dir = TestDir::new();
+    let h = https_sim(east_dump(), 97, false);
+    let fp = util::fingerprint_of(&h.cert);
+    let wrong = format!("sha256:{}", ["00"; 32].join(":"));
+    let member = h.sim.hosts().iter().find(|x| !x.master).unwrap();
+    let master = h.sim.hosts().iter().find(|x| x.master).unwrap();
+    let inv = format!(
+        "name,url,password_env,tls_fingerprint\n{},https://{}/,{PW_ENV},{fp}\n{},https://{}/,{PW_ENV},{wrong}\n",
+        member.name, member.addr, master.name, master.addr
+    );
+    scan(&dir, &inv, "redirect", &[]).expect_code(exit::ENTRY_FAILED);
+    let hosts = read_csv(&dir.join("redirect/hosts.csv"));
+    assert_eq!(hosts.len(), 2, "{hosts:?}");
+    for row in &hosts {
+        assert_eq!(row["status"], "failed", "{hosts:?}");
+        assert!(
+            row["error"].contains(&wrong) && row["error"].contains(&fp),
+            "the master's pin must be the one checked: {hosts:?}"
+        );
+    }
+}
+
 #[test]
 fn stalled_or_cut_handshakes_fail_their_entry_within_the_timeout() {
     let dir = TestDir::new();
