@@ -736,6 +736,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn nova_target_options_are_trimmed_and_default_to_nova_s() {
+        // (--nova-target-port, --nova-target-host) -> (target_port, target_host)
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, &'a str, Option<&'a str>);
+        let cases: &[Case] = &[
+            (None, None, "3260", None),
+            (Some("3261"), None, "3261", None),
+            (None, Some("  10.0.0.5  "), "3260", Some("10.0.0.5")),
+            (None, Some("   "), "3260", None),
+            (None, Some(""), "3260", None),
+        ];
+        for (port, host, want_port, want_host) in cases {
+            let conf = nova_target_conf(*port, *host);
+            assert_eq!(
+                (conf.target_port.as_str(), conf.target_host.as_deref()),
+                (*want_port, *want_host),
+                "{port:?} {host:?}"
+            );
+        }
+    }
+
+    #[test]
     fn nova_warnings_name_what_is_ignored_or_empty() {
         let file = |s: &str| vec![PathBuf::from(s)];
         let none: Vec<PathBuf> = Vec::new();
