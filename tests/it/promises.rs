@@ -350,6 +350,30 @@ fn plain_http() -> xen_sr_audit::xapi::tls::TlsPolicy {
     }
 }
 
+/// Log in to a host that refuses every connection (the simulator reserves the address and listens
+/// on nothing), with `connect_retries` and a host deadline: the error and how long it took.
+fn login_refused(
+    base_octet: u8,
+    connect_retries: u32,
+    host_deadline: Duration,
+) -> (String, Duration) {
+    use xen_sr_audit::config::LiveOptions;
+    use xen_sr_audit::xapi::client::Connection;
+    use xen_sr_audit::xapi::HttpClients;
+    let sim = single_pool_sim(Some(Fault::Refused), base_octet);
+    let url = format!("http://{}/", sim.hosts()[0].addr);
+    let opts = LiveOptions {
+        connect_retries,
+        host_deadline,
+        ..LiveOptions::default()
+    };
+    let clients = HttpClients::new(&opts, &[]);
+    let mut conn = Connection::new(&clients, &url, "refused", plain_http(), &opts).unwrap();
+    let started = Instant::now();
+    let err = login(&mut conn).unwrap_err();
+    (err, started.elapsed())
+}
+
 // Broken on purpose: `connect_retries` ignored (no retry: the late host was never reached), and the
 // backoff kept at 200 ms instead of doubling (the refused call gave up after 400 ms, not 600 ms).
 #[test]
@@ -358,25 +382,13 @@ fn refused_connections_are_retried_with_doubling_backoff_and_answers_are_not() {
     use xen_sr_audit::xapi::client::Connection;
     use xen_sr_audit::xapi::HttpClients;
     // A refused host: two retries wait 200 ms then 400 ms before giving up (a lower bound, never
-    // flaky). The simulator reserves the address and listens on nothing.
-    let sim = single_pool_sim(Some(Fault::Refused), 124);
-    let url = format!("http://{}/", sim.hosts()[0].addr);
-    // A host deadline far above the 0.6 s expected, far below the default 300 s: a mutant that
-    // retries until the deadline fails in seconds, not minutes.
-    let opts = LiveOptions {
-        connect_retries: 2,
-        host_deadline: Duration::from_secs(15),
-        ..LiveOptions::default()
-    };
-    let clients = HttpClients::new(&opts, &[]);
-    let mut conn = Connection::new(&clients, &url, "refused", plain_http(), &opts).unwrap();
-    let started = Instant::now();
-    let err = login(&mut conn).unwrap_err();
+    // flaky). A host deadline far above the 0.6 s expected, far below the default 300 s: a mutant
+    // that retries until the deadline fails in seconds, not minutes.
+    let (err, took) = login_refused(124, 2, Duration::from_secs(15));
     assert!(err.contains("cannot connect"), "{err}");
     assert!(
-        started.elapsed() >= Duration::from_millis(600),
-        "three attempts, 200 + 400 ms apart: {:?}",
-        started.elapsed()
+        took >= Duration::from_millis(600),
+        "three attempts, 200 + 400 ms apart: {took:?}"
     );
 
     // A host that comes up while the client backs off is reached by a retry: the simulator counts
@@ -418,6 +430,12 @@ fn refused_connections_are_retried_with_doubling_backoff_and_answers_are_not() {
     // An answer is never retried: an HTTP 500 is one call on the simulator.
     let failing = single_pool_sim(Some(Fault::Http500), 126);
     let url = format!("http://{}/", failing.hosts()[0].addr);
+    let opts = LiveOptions {
+        connect_retries: 2,
+        host_deadline: Duration::from_secs(15),
+        ..LiveOptions::default()
+    };
+    let clients = HttpClients::new(&opts, &[]);
     let mut conn = Connection::new(&clients, &url, "500", plain_http(), &opts).unwrap();
     assert!(login(&mut conn).unwrap_err().contains("HTTP 500"));
     assert_eq!(
@@ -727,27 +745,11 @@ fn an_error_page_is_read_to_its_end_and_the_connection_kept() {
 // deadline: 51 s here instead of 0.6 s).
 #[test]
 fn refused_connections_stop_after_connect_retries() {
-    use xen_sr_audit::config::LiveOptions;
-    use xen_sr_audit::xapi::client::Connection;
-    use xen_sr_audit::xapi::HttpClients;
-    let sim = single_pool_sim(Some(Fault::Refused), 128);
-    let url = format!("http://{}/", sim.hosts()[0].addr);
-    let opts = LiveOptions {
-        connect_retries: 2,
-        host_deadline: Duration::from_secs(60),
-        ..LiveOptions::default()
-    };
-    let clients = HttpClients::new(&opts, &[]);
-    let mut conn = Connection::new(&clients, &url, "refused", plain_http(), &opts).unwrap();
-    let started = Instant::now();
-    assert!(login(&mut conn).unwrap_err().contains("cannot connect"));
+    let (err, took) = login_refused(128, 2, Duration::from_secs(60));
+    assert!(err.contains("cannot connect"), "{err}");
     // Two retries wait 0.6 s in all; the bound is generous for a loaded machine, and far below
     // what retrying up to the deadline takes.
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
 }
 
 /// `connect_retries` is the number of retries, no more, no fewer, with the backoff doubling from
@@ -760,21 +762,7 @@ fn refused_connections_stop_after_connect_retries() {
 // as `==` or `<` (no retry), `attempt += 1` as `*=` (retried until the deadline).
 #[test]
 fn refused_connections_are_retried_exactly_connect_retries_times() {
-    use xen_sr_audit::config::LiveOptions;
-    use xen_sr_audit::xapi::client::Connection;
-    use xen_sr_audit::xapi::HttpClients;
-    let sim = single_pool_sim(Some(Fault::Refused), 129);
-    let url = format!("http://{}/", sim.hosts()[0].addr);
-    let opts = LiveOptions {
-        connect_retries: 4,
-        host_deadline: Duration::from_secs(15),
-        ..LiveOptions::default()
-    };
-    let clients = HttpClients::new(&opts, &[]);
-    let mut conn = Connection::new(&clients, &url, "refused", plain_http(), &opts).unwrap();
-    let started = Instant::now();
-    let err = login(&mut conn).unwrap_err();
-    let took = started.elapsed();
+    let (err, took) = login_refused(129, 4, Duration::from_secs(15));
     assert!(err.contains("cannot connect"), "{err}");
     assert!(
         took >= Duration::from_millis(3000),
