@@ -3,8 +3,9 @@
 
     python3 scripts/bench.py            # the full set, medians of 3 runs (about 10 minutes)
     python3 scripts/bench.py --quick    # smaller fleets, one run: a smoke test of the harness
-    python3 scripts/bench.py --only tls # 3,000 hosts over http, over https (every entry pinned), and
-                                        # over https with a pin of its own per host
+    python3 scripts/bench.py --only tls # 3,000 hosts over http, over https (every entry pinned; TLS
+                                        # 1.3, and TLS 1.2 on secp384r1 as XAPI speaks it), and over
+                                        # https with a pin of its own per host
     python3 scripts/bench.py --only tls --bin /tmp/xsa-before --no-build   # another build's binaries
 
 It builds the release binaries, generates fleets with gen-fleet, serves them with xapi-sim (a separate
@@ -87,11 +88,14 @@ def pin_every_entry(inventory, fingerprint):
 
 
 class Sim:
-    def __init__(self, inventory, workdir, latency_ms, base_octet, tls=None):
-        """`tls`: (cert, key, fingerprint) to serve HTTPS, every entry of the inventory pinned."""
+    def __init__(self, inventory, workdir, latency_ms, base_octet, tls=None, tls_profile=None):
+        """`tls`: (cert, key, fingerprint) to serve HTTPS, every entry of the inventory pinned;
+        `tls_profile`: the simulator's --tls-profile (its default, modern, when None)."""
         self.live = os.path.join(workdir, "live-%d.csv" % base_octet)
         env = dict(os.environ, XAPI_SIM_PASSWORD=PW)
         tls_args = ["--tls-cert", tls[0], "--tls-key", tls[1]] if tls else []
+        if tls and tls_profile:
+            tls_args += ["--tls-profile", tls_profile]
         self.p = subprocess.Popen(
             [os.path.join(BIN, "xapi-sim"), "--inventory", inventory, "--latency-ms", str(latency_ms),
              "--base-octet", str(base_octet), "--write-inventory", self.live, "--password-env", "BENCH_PW",
@@ -186,11 +190,12 @@ def distinct_pins(inventory):
             w.writerow(r)
 
 
-def scale_point(a, runs, hosts, base_octet, tls=None, own_pins=False):
+def scale_point(a, runs, hosts, base_octet, tls=None, own_pins=False, tls_profile=None):
     """Scan `hosts` single-host pools (3 instances each) served by simulators (at most 5,000 hosts
     per process: a listening socket each, under the file limit) at 20 ms per call; `tls` serves
     HTTPS with every entry pinned (`own_pins`: each to a fingerprint of its own, see
-    distinct_pins; every entry must then fail on its pin and nothing else). Medians of `runs`; the
+    distinct_pins; every entry must then fail on its pin and nothing else; `tls_profile`: how the
+    simulators speak it, see Sim). Medians of `runs`; the
     tool's CPU from wait4(), the simulators' from /proc/<pid>/stat before and after."""
     lat, conc = SCALE_LATENCY_MS, SCALE_CONCURRENCY
     inv = gen(os.path.join(a.workdir, "scale-%d" % hosts), "--pools", str(hosts), "--hosts", "1", "--instances", "3", "--seed", "5")
@@ -202,8 +207,9 @@ def scale_point(a, runs, hosts, base_octet, tls=None, own_pins=False):
         with open(part, "w") as f:
             f.write("\n".join([header] + lines[k:k + 5000]) + "\n")
         parts.append(part)
-    sims = [Sim(part, a.workdir, lat, base_octet + k, tls) for k, part in enumerate(parts)]
+    sims = [Sim(part, a.workdir, lat, base_octet + k, tls, tls_profile) for k, part in enumerate(parts)]
     suffix = ("-https-own-pins" if own_pins else "-https") if tls else ""
+    suffix += "-" + tls_profile if tls_profile else ""
     live = os.path.join(a.workdir, "scale-live-%d%s.csv" % (hosts, suffix))
     with open(live, "w") as out_f:
         for k, sim in enumerate(sims):
@@ -257,8 +263,8 @@ def main():
     ap.add_argument("--only", default="wide,deep,offline,scale", help="any of wide,deep,offline,scale,tls")
     ap.add_argument("--bin", help="run these binaries (a directory with xen-sr-audit, xapi-sim, gen-fleet) instead of building")
     ap.add_argument("--no-build", action="store_true", help="use target/release as it is")
-    ap.add_argument("--tls-rows", default="http,https,own-pins",
-                    help="the rows of --only tls to run (own-pins takes minutes with a build that makes a context per pin)")
+    ap.add_argument("--tls-rows", default="http,https,xapi,own-pins",
+                    help="the rows of --only tls to run: http, https (TLS 1.3), xapi (TLS 1.2 on secp384r1, the simulator's --tls-profile xapi), own-pins (minutes with a build that makes a context per pin)")
     a = ap.parse_args()
     global BIN
     if a.bin:
@@ -361,16 +367,19 @@ def main():
         want = set(a.tls_rows.split(","))
         plain = scale_point(a, runs, hosts, 80) if "http" in want else None
         pinned = scale_point(a, runs, hosts, 83, tls=tls_cert(a.workdir)) if "https" in want else None
+        xapi = scale_point(a, runs, hosts, 89, tls=tls_cert(a.workdir), tls_profile="xapi") if "xapi" in want else None
         own = scale_point(a, runs, hosts, 86, tls=tls_cert(a.workdir), own_pins=True) if "own-pins" in want else None
         table("Transport: %d single-host pools, %d ms per call, --concurrency %d (%s)" % (hosts, SCALE_LATENCY_MS, SCALE_CONCURRENCY, BIN),
               ["transport", "wall", "tool CPU (user + sys)", "per host", "simulator CPU"],
               [[name, "%.2f s" % p["wall"], "%.2f + %.2f s" % (p["user"], p["sys"]), "%.2f ms" % p["per_host_ms"], "%.2f s" % p["sim_cpu"]]
-               for name, p in (("http", plain), ("https, pinned", pinned),
+               for name, p in (("http", plain), ("https, pinned, TLS 1.3", pinned),
+                               ("https, pinned, as XAPI (TLS 1.2, secp384r1)", xapi),
                                ("https, each host pinned to its own certificate (every pin mismatches)", own))
                if p])
-        if plain and pinned:
-            print("\nover TLS: %+.2f ms of tool CPU per host, wall %.2fx http's; findings %d / %d"
-                  % (pinned["per_host_ms"] - plain["per_host_ms"], pinned["wall"] / plain["wall"], plain["found"], pinned["found"]))
+        for name, p in (("TLS 1.3", pinned), ("as XAPI", xapi)):
+            if plain and p:
+                print("\n%s: %+.2f ms of tool CPU per host over http's, wall %.2fx http's; findings %d / %d"
+                      % (name, p["per_host_ms"] - plain["per_host_ms"], p["wall"] / plain["wall"], plain["found"], p["found"]))
 
     if "offline" in only:
         inst = 2000 if a.quick else 10000

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator};
+use xen_sr_audit::sim::xapi::{Fault, SimOptions, Simulator, TlsProfile};
 
 #[derive(Parser)]
 #[command(
@@ -62,9 +62,15 @@ struct Args {
     /// The PKCS#8 private key (PEM) of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// Speak TLS 1.0 only, like XenServer 6.2 and 6.5 before SP1 (with --tls-cert).
-    #[arg(long, requires = "tls_cert")]
+    /// Speak TLS 1.0 only, like XenServer 6.2 and 6.5 before SP1 (with --tls-cert): the same as
+    /// `--tls-profile legacy`.
+    #[arg(long, requires = "tls_cert", conflicts_with = "tls_profile")]
     tls_legacy_only: bool,
+    /// How HTTPS is spoken (with --tls-cert): modern (TLS 1.2 and 1.3), xapi (as XAPI since 2018:
+    /// TLS 1.2, ECDHE-RSA AES-GCM on secp384r1 alone), xapi2015 (as XAPI from 2015 to 2018: TLS 1.2,
+    /// RSA key exchange), legacy (TLS 1.0 only).
+    #[arg(long, value_enum, default_value_t = TlsProfile::Modern, requires = "tls_cert")]
+    tls_profile: TlsProfile,
     /// The environment variable the written inventory names for the password.
     #[arg(long, default_value = "XAPI_SIM_PASSWORD")]
     password_env: String,
@@ -95,7 +101,11 @@ fn run(a: Args) -> anyhow::Result<()> {
         faults,
         event_from: !a.no_event_from,
         tls: read_tls_identity(a.tls_cert.as_deref(), a.tls_key.as_deref())?,
-        tls_legacy_only: a.tls_legacy_only,
+        tls_profile: if a.tls_legacy_only {
+            TlsProfile::Legacy
+        } else {
+            a.tls_profile
+        },
         ..SimOptions::default()
     };
     let wanted: Vec<String> = opts.faults.keys().cloned().collect();

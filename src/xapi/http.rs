@@ -5,7 +5,7 @@
 //! a general client does: no shared connection pool to lock, no socket options set per read, no
 //! liveness probe per reuse (a kept connection the host has closed is reopened once instead).
 
-use super::tls::Connector;
+use super::tls::{Connector, HandshakeError, TlsStream};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
@@ -84,7 +84,7 @@ impl Target {
 
 enum Stream {
     Plain(TcpStream),
-    Tls(Box<openssl::ssl::SslStream<TcpStream>>),
+    Tls(Box<TlsStream<TcpStream>>),
 }
 
 impl Stream {
@@ -233,8 +233,47 @@ impl HttpConnection {
 
     /// Connect (and shake hands, for https) within what is left before `deadline`. Each TCP
     /// connect is also bounded by the connect timeout; the TLS handshake is not (it is part of the
-    /// call, bounded by the call's time like the answer).
+    /// call, bounded by the call's time like the answer). A host the fast TLS path cannot agree
+    /// with is connected to a second time, for OpenSSL's handshake.
     fn connect(&self, deadline: Instant) -> Result<Open, TransportError> {
+        let t = &self.target;
+        let (tcp, mut timeout) = self.tcp_connect(deadline)?;
+        let stream = match (&self.tls, t.https) {
+            (_, false) => Stream::Plain(tcp),
+            (Some(tls), true) => {
+                let host = if t.host.contains(':') {
+                    format!("[{}]", t.host)
+                } else {
+                    t.host.clone()
+                };
+                let reconnect = || {
+                    self.tcp_connect(deadline).map(|(tcp, left)| {
+                        timeout = left;
+                        tcp
+                    })
+                };
+                let (s, _) = tls.handshake(&host, tcp, reconnect).map_err(|e| match e {
+                    HandshakeError::Tls(message) => TransportError::Tls(message),
+                    HandshakeError::Reconnect(e) => e,
+                })?;
+                Stream::Tls(Box::new(s))
+            }
+            (None, true) => {
+                return Err(TransportError::Tls(
+                    "https URL without a TLS connector".into(),
+                ))
+            }
+        };
+        Ok(Open {
+            io: BufReader::with_capacity(8 * 1024, stream),
+            timeout,
+            answered: 0,
+        })
+    }
+
+    /// A TCP connection to the target (each address in turn, each connect bounded by the connect
+    /// timeout), with its socket timeouts set to what is left before `deadline`, which it returns.
+    fn tcp_connect(&self, deadline: Instant) -> Result<(TcpStream, Duration), TransportError> {
         let left = || time_left(deadline).ok_or(TransportError::Timeout);
         let t = &self.target;
         let addrs: Vec<_> = (t.host.as_str(), t.port)
@@ -267,28 +306,7 @@ impl HttpConnection {
         tcp.set_nodelay(true).map_err(setup)?;
         tcp.set_read_timeout(Some(timeout)).map_err(setup)?;
         tcp.set_write_timeout(Some(timeout)).map_err(setup)?;
-        let stream = match (&self.tls, t.https) {
-            (_, false) => Stream::Plain(tcp),
-            (Some(tls), true) => {
-                let host = if t.host.contains(':') {
-                    format!("[{}]", t.host)
-                } else {
-                    t.host.clone()
-                };
-                let (s, _) = tls.handshake(&host, tcp).map_err(TransportError::Tls)?;
-                Stream::Tls(Box::new(s))
-            }
-            (None, true) => {
-                return Err(TransportError::Tls(
-                    "https URL without a TLS connector".into(),
-                ))
-            }
-        };
-        Ok(Open {
-            io: BufReader::with_capacity(8 * 1024, stream),
-            timeout,
-            answered: 0,
-        })
+        Ok((tcp, timeout))
     }
 
     /// POST `body` and read the answer's head, all within `timeout`. A kept connection the host

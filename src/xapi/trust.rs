@@ -4,7 +4,7 @@
 //! replaced: a host presenting another certificate is a finding of its own. Every handshake of one
 //! run shares the run's TLS contexts (one per legacy setting), as a scan's do.
 
-use super::tls::{format_fingerprint, TlsContexts, TlsMode, TlsPolicy, TlsSeen};
+use super::tls::{format_fingerprint, HandshakeError, TlsContexts, TlsMode, TlsPolicy, TlsSeen};
 use crate::inventory::{host_port, Entry, Source};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -50,18 +50,24 @@ pub fn probe(
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("{host} resolves to no address"))?;
-    let tcp = TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-    tcp.set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
-    tcp.set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+    let connect = || -> Result<TcpStream, String> {
+        let tcp = TcpStream::connect_timeout(&addr, timeout)
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        tcp.set_read_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
+        tcp.set_write_timeout(Some(timeout))
+            .map_err(|e| e.to_string())?;
+        Ok(tcp)
+    };
     let policy = TlsPolicy {
         mode: TlsMode::Insecure,
         legacy,
     };
     let connector = contexts.connector(policy)?;
-    connector.handshake(host, tcp).map(|(_, seen)| seen)
+    match connector.handshake(host, connect()?, connect) {
+        Ok((_, seen)) => Ok(seen),
+        Err(HandshakeError::Tls(message) | HandshakeError::Reconnect(message)) => Err(message),
+    }
 }
 
 /// Trust (or check) one entry.

@@ -11,7 +11,7 @@ use crate::util::{read_csv, xsa_env, TestDir};
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use xen_sr_audit::sim::xapi::{SimOptions, Simulator};
+use xen_sr_audit::sim::xapi::{SimOptions, Simulator, TlsProfile};
 
 const PW: &str = "tls-test-pw";
 const PW_ENV: &str = "XSA_TLS_TEST_PW";
@@ -30,7 +30,17 @@ struct Host {
 }
 
 fn https_sim(dump: PathBuf, base_octet: u8, legacy_only: bool) -> Host {
-    let (cert, key) = if legacy_only {
+    let profile = if legacy_only {
+        TlsProfile::Legacy
+    } else {
+        TlsProfile::Modern
+    };
+    https_sim_speaking(dump, base_octet, profile)
+}
+
+/// A simulator whose HTTPS speaks `profile` (TLS 1.0 ones with a 1024-bit key, as then).
+fn https_sim_speaking(dump: PathBuf, base_octet: u8, profile: TlsProfile) -> Host {
+    let (cert, key) = if profile == TlsProfile::Legacy {
         util::self_signed_pem(1024, true, &[])
     } else {
         util::self_signed_pem(2048, false, &[])
@@ -40,7 +50,7 @@ fn https_sim(dump: PathBuf, base_octet: u8, legacy_only: bool) -> Host {
         password: PW.into(),
         base_octet,
         tls: Some((cert.clone(), key)),
-        tls_legacy_only: legacy_only,
+        tls_profile: profile,
         ..SimOptions::default()
     })
     .expect("simulator starts");
@@ -434,7 +444,14 @@ fn stalled_or_cut_handshakes_fail_their_entry_within_the_timeout() {
     for h in &hosts {
         let took: u64 = h["duration_ms"].parse().unwrap();
         assert!(took < 30_000, "{}: ended after {took} ms", h["name"]);
+        assert!(h["error"].contains("TLS handshake failed"), "{h:?}");
     }
+    // The stalled one is not tried again over OpenSSL: its time is gone.
+    let silent_error = &hosts.iter().find(|h| h["name"] == "silent").unwrap()["error"];
+    assert!(
+        silent_error.contains("no answer within the call's time"),
+        "{silent_error}"
+    );
     // Malformed pins and tls_legacy values are inventory errors.
     for (extra_header, extra, want) in [
         (",tls_fingerprint", ",AB:CD", "tls_fingerprint"),
@@ -451,6 +468,46 @@ fn stalled_or_cut_handshakes_fail_their_entry_within_the_timeout() {
             run.stderr.contains(":2: x: ") && run.stderr.contains(want),
             "{}",
             run.stderr
+        );
+    }
+}
+
+/// XAPI of both TLS 1.2 eras, pinned: since 2018 (ECDHE-RSA on secp384r1) the fast TLS path agrees
+/// on the one connection; from 2015 to 2018 (RSA key exchange, which rustls does not speak) the
+/// fast path cannot, and the entry is scanned over OpenSSL on a second connection, within the
+/// same call.
+#[test]
+fn xapi_of_each_tls_1_2_era_is_scanned_the_rsa_key_exchange_one_over_a_second_connection() {
+    use std::sync::atomic::Ordering;
+    let dir = TestDir::new();
+    // (profile, base octet, TCP connections the scan makes)
+    for (profile, octet, connections) in
+        [(TlsProfile::Xapi, 171, 1), (TlsProfile::Xapi2015, 172, 2)]
+    {
+        let h = https_sim_speaking(edge_dump(), octet, profile);
+        let fp = util::fingerprint_of(&h.cert);
+        let out = format!("{profile:?}");
+        scan(
+            &dir,
+            &inventory(&h, ",tls_fingerprint", &format!(",{fp}")),
+            &out,
+            &[],
+        )
+        .expect_code(exit::BLOCKED);
+        let hosts = read_csv(&dir.join(&out).join("hosts.csv"));
+        assert_eq!(
+            (
+                hosts[0]["status"].as_str(),
+                hosts[0]["tls"].as_str(),
+                hosts[0]["tls_version"].as_str()
+            ),
+            ("ok", "pinned", "TLSv1.2"),
+            "{profile:?}: {hosts:?}"
+        );
+        assert_eq!(
+            h.sim.stats().connections.load(Ordering::Relaxed),
+            connections,
+            "{profile:?}"
         );
     }
 }
