@@ -5,17 +5,66 @@
 //! TLS 1.2 and 1.3 with ECDHE and AEAD suites only, so [`super::tls::Connector`] keeps OpenSSL for
 //! every host it cannot agree with; this module only builds the configuration and shakes hands.
 
-use std::io::{self, Read, Write};
+use std::io;
+use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::Instant;
 
-/// The groups the rustls path offers, in order: rustls sends its key share for the first, so
-/// X25519 leads (the cheapest share, as OpenSSL's list sends: [`super::tls::OFFERED_GROUPS`]);
-/// secp384r1 follows for XAPI, which takes it on TLS 1.2 whatever the order (it accepts nothing
-/// else). No post-quantum hybrid, for the reason OpenSSL's list gives. A server that wants a group
-/// not listed (X448, secp521r1, finite-field) gets OpenSSL's full list on the fallback.
+/// The groups the rustls path offers, in OpenSSL's order ([`super::tls::OFFERED_GROUPS`]): secp384r1
+/// first (the one XAPI accepts, and the one a TLS 1.2 server that follows the client's order
+/// picks), then X25519 and P-256. No post-quantum hybrid, for the reason OpenSSL's list gives. A
+/// server that wants a group not listed (X448, secp521r1, finite-field) gets OpenSSL's full list
+/// on the fallback. The one TLS 1.3 key share is X25519's, as on OpenSSL's path: see
+/// [`X25519KeyShare`].
 fn fast_groups() -> Vec<&'static dyn rustls::crypto::SupportedKxGroup> {
     use rustls::crypto::aws_lc_rs::kx_group::{SECP256R1, SECP384R1, X25519};
-    vec![X25519, SECP384R1, SECP256R1]
+    vec![SECP384R1, X25519, SECP256R1]
+}
+
+/// The session store of the fast path: it keeps nothing (each host is met once per scan, so no
+/// session is resumed) and names X25519 as the group to send the TLS 1.3 key share for. rustls
+/// otherwise sends the share for the first group offered; this is its way of doing what OpenSSL's
+/// `*X25519` does: prefer secp384r1, share X25519 (the cheapest share; a TLS 1.3 server that
+/// wants another group asks for it).
+#[derive(Debug)]
+struct X25519KeyShare;
+
+impl rustls::client::ClientSessionStore for X25519KeyShare {
+    fn set_kx_hint(&self, _: rustls::pki_types::ServerName<'static>, _: rustls::NamedGroup) {}
+
+    fn kx_hint(&self, _: &rustls::pki_types::ServerName<'_>) -> Option<rustls::NamedGroup> {
+        Some(rustls::NamedGroup::X25519)
+    }
+
+    fn set_tls12_session(
+        &self,
+        _: rustls::pki_types::ServerName<'static>,
+        _: rustls::client::Tls12ClientSessionValue,
+    ) {
+    }
+
+    fn tls12_session(
+        &self,
+        _: &rustls::pki_types::ServerName<'_>,
+    ) -> Option<rustls::client::Tls12ClientSessionValue> {
+        None
+    }
+
+    fn remove_tls12_session(&self, _: &rustls::pki_types::ServerName<'static>) {}
+
+    fn insert_tls13_ticket(
+        &self,
+        _: rustls::pki_types::ServerName<'static>,
+        _: rustls::client::Tls13ClientSessionValue,
+    ) {
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        _: &rustls::pki_types::ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+        None
+    }
 }
 
 /// OpenSSL's name for a suite rustls can agree (rustls's own text otherwise).
@@ -98,14 +147,14 @@ pub fn config() -> Result<Arc<rustls::ClientConfig>, String> {
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedLater(provider)))
         .with_no_client_auth();
-    // Each host is met once per scan: a session kept for resumption would never be used.
-    client.resumption = rustls::client::Resumption::disabled();
+    client.resumption = rustls::client::Resumption::store(Arc::new(X25519KeyShare))
+        .tls12_resumption(rustls::client::Tls12Resumption::Disabled);
     Ok(Arc::new(client))
 }
 
 /// How a fast-path handshake ended without a connection.
 pub enum FastFailure {
-    /// The host did not answer within the call's time: trying again cannot help.
+    /// The handshake did not end within the time left: trying again cannot help.
     Timeout,
     /// Anything else: the host gets the OpenSSL handshake on a new connection.
     Disagreed,
@@ -114,7 +163,7 @@ pub enum FastFailure {
 /// What rustls is told it connects to: an IP address (`[...]` for IPv6), for which it sends no SNI
 /// (as the OpenSSL path does not), or a DNS name, sent as SNI. None for a host name rustls does not
 /// take (OpenSSL's path then has it).
-fn server_name(host: &str) -> Option<rustls::pki_types::ServerName<'static>> {
+pub fn server_name(host: &str) -> Option<rustls::pki_types::ServerName<'static>> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     match bare.parse::<std::net::IpAddr>() {
         Ok(ip) => Some(rustls::pki_types::ServerName::IpAddress(ip.into())),
@@ -122,30 +171,49 @@ fn server_name(host: &str) -> Option<rustls::pki_types::ServerName<'static>> {
     }
 }
 
-/// Shake hands over rustls on `io`.
-pub fn handshake<S: Read + Write>(
+/// Shake hands over rustls with `name` on `tcp`, by `deadline`. Driven a read at a time (not by
+/// rustls's `complete_io`, which keeps reading while bytes arrive): before each, the time left is
+/// checked and becomes the socket's timeout, so a host that sends its handshake a byte at a time
+/// cannot stretch it.
+pub fn handshake(
     config: &Arc<rustls::ClientConfig>,
-    host: &str,
-    mut io: S,
-) -> Result<rustls::StreamOwned<rustls::ClientConnection, S>, FastFailure> {
-    let name = server_name(host).ok_or(FastFailure::Disagreed)?;
+    name: rustls::pki_types::ServerName<'static>,
+    mut tcp: TcpStream,
+    deadline: Instant,
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, FastFailure> {
     let mut conn = rustls::ClientConnection::new(Arc::clone(config), name)
         .map_err(|_| FastFailure::Disagreed)?;
-    while conn.is_handshaking() {
-        match conn.complete_io(&mut io) {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                ) =>
-            {
-                return Err(FastFailure::Timeout)
-            }
-            Err(_) => return Err(FastFailure::Disagreed),
+    loop {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or(FastFailure::Timeout)?;
+        tcp.set_read_timeout(Some(left))
+            .and_then(|_| tcp.set_write_timeout(Some(left)))
+            .map_err(|_| FastFailure::Disagreed)?;
+        while conn.wants_write() {
+            conn.write_tls(&mut tcp).map_err(failure)?;
+        }
+        if !conn.is_handshaking() {
+            return Ok(rustls::StreamOwned::new(conn, tcp));
+        }
+        if conn.read_tls(&mut tcp).map_err(failure)? == 0 {
+            return Err(FastFailure::Disagreed); // the host closed the connection
+        }
+        if conn.process_new_packets().is_err() {
+            // Tell the host why (the alert rustls queued), as a TLS client does.
+            let _ = conn.write_tls(&mut tcp);
+            return Err(FastFailure::Disagreed);
         }
     }
-    Ok(rustls::StreamOwned::new(conn, io))
+}
+
+/// What an I/O error during the handshake means: the time ran out, or the host is for OpenSSL.
+fn failure(e: io::Error) -> FastFailure {
+    match e.kind() {
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => FastFailure::Timeout,
+        _ => FastFailure::Disagreed,
+    }
 }
 
 #[cfg(test)]
@@ -153,7 +221,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fast_path_offers_x25519_then_xapis_group_and_nothing_post_quantum() {
+    fn the_fast_path_prefers_xapis_group_shares_x25519_and_offers_nothing_post_quantum() {
         use rustls::NamedGroup;
         let config = config().unwrap();
         let groups: Vec<NamedGroup> = config
@@ -165,11 +233,15 @@ mod tests {
         assert_eq!(
             groups,
             [
-                NamedGroup::X25519,
                 NamedGroup::secp384r1,
+                NamedGroup::X25519,
                 NamedGroup::secp256r1
             ]
         );
+        // The TLS 1.3 key share: X25519's, whatever the host.
+        let name = server_name("xs01.example.org").unwrap();
+        use rustls::client::ClientSessionStore;
+        assert_eq!(X25519KeyShare.kx_hint(&name), Some(NamedGroup::X25519));
     }
 
     #[test]

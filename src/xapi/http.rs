@@ -246,16 +246,20 @@ impl HttpConnection {
                 } else {
                     t.host.clone()
                 };
-                let reconnect = || {
-                    self.tcp_connect(deadline).map(|(tcp, left)| {
-                        timeout = left;
-                        tcp
-                    })
-                };
-                let (s, _) = tls.handshake(&host, tcp, reconnect).map_err(|e| match e {
-                    HandshakeError::Tls(message) => TransportError::Tls(message),
-                    HandshakeError::Reconnect(e) => e,
-                })?;
+                let reconnect = || self.tcp_connect(deadline).map(|(tcp, _)| tcp);
+                let (s, _) = tls
+                    .handshake(&host, tcp, deadline, reconnect)
+                    .map_err(|e| match e {
+                        HandshakeError::Tls(message) => TransportError::Tls(message),
+                        HandshakeError::Reconnect(TransportError::Timeout) => TransportError::Timeout,
+                        // Not a connect failure to retry: the host took the first connection.
+                        HandshakeError::Reconnect(e) => TransportError::Tls(format!(
+                            "TLS handshake failed: rustls could not agree with the host, and the second connection, for OpenSSL's handshake, failed: {e}"
+                        )),
+                    })?;
+                // The handshake set the socket's timeouts as it went: the first call sets them
+                // again for its own time.
+                timeout = Duration::ZERO;
                 Stream::Tls(Box::new(s))
             }
             (None, true) => {

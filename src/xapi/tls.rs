@@ -13,15 +13,17 @@
 //! code: BENCHMARKS.md). rustls speaks only TLS 1.2+ with ECDHE and AEAD suites and 2048-bit or
 //! larger RSA keys; a host it cannot agree with (XAPI from 2015 to 2018 serves RSA key exchange
 //! only, older certificates have 1024-bit keys) is reconnected and shaken hands with over OpenSSL,
-//! exactly as before, so what a scan accepts and every message it gives for a failed handshake are
-//! OpenSSL's. Verified connections and `tls_legacy` ones go over OpenSSL alone.
+//! exactly as before, so what a scan accepts and the message of a refused handshake are OpenSSL's
+//! (a handshake that runs out of time is not tried again: its message says so). Both stacks offer
+//! the same groups in the same order, and send the same one key share. Verified connections and
+//! `tls_legacy` ones go over OpenSSL alone.
 //!
 //! A scan builds one OpenSSL context per trust setting ([`TrustSetting`]: verified, pinned or
 //! insecure, each with or without legacy TLS), not one per pinned host: a pin is checked per
 //! connection, after the handshake, so 3,000 pinned hosts share one context (building one reads the
 //! system's CA bundle: about 14 ms of CPU each on the benchmark machine). The groups offered
-//! ([`OFFERED_GROUPS`]) put the one XAPI accepts first and send a single X25519 key share (see the
-//! constant for why).
+//! ([`OFFERED_GROUPS`], and the fast path's subset of it) put the one XAPI accepts first and send
+//! a single X25519 key share (see the constant for why).
 
 use super::fast_tls::{self, FastFailure};
 use openssl::hash::MessageDigest;
@@ -30,8 +32,10 @@ use openssl::x509::X509Ref;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::io::{self, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// The key-exchange groups every context offers, in order, in OpenSSL's list syntax (`*` marks the
 /// one group a key share is sent for).
@@ -267,49 +271,59 @@ impl Connector {
         }
     }
 
-    /// Handshake with `host` on `io`, check the pin, and record (and return) what was negotiated.
-    /// When the fast path (rustls) cannot agree with the host, `reconnect` gives a new connection
-    /// for OpenSSL's handshake, whose outcome is then the answer.
-    pub fn handshake<S: Read + Write + Debug, E>(
+    /// Handshake with `host` on `tcp` by `deadline`, check the pin, and record (and return) what
+    /// was negotiated. When the fast path (rustls) cannot agree with the host, `reconnect` gives a
+    /// new connection for OpenSSL's handshake, whose outcome is then the answer; a fast-path
+    /// handshake that runs out of time is not tried again.
+    pub fn handshake<E>(
         &self,
         host: &str,
-        io: S,
-        reconnect: impl FnOnce() -> Result<S, E>,
-    ) -> Result<(TlsStream<S>, TlsSeen), HandshakeError<E>> {
-        let io = match &self.fast {
-            Some(config) => match fast_tls::handshake(config, host, io) {
+        tcp: TcpStream,
+        deadline: Instant,
+        reconnect: impl FnOnce() -> Result<TcpStream, E>,
+    ) -> Result<(TlsStream<TcpStream>, TlsSeen), HandshakeError<E>> {
+        let fast = self.fast.as_ref().zip(fast_tls::server_name(host));
+        let tcp = match fast {
+            Some((config, name)) => match fast_tls::handshake(config, name, tcp, deadline) {
                 Ok(stream) => {
-                    let der = stream
-                        .conn
-                        .peer_certificates()
-                        .and_then(|certs| certs.first())
-                        .ok_or_else(|| "the host presented no certificate".to_string())
-                        .map_err(HandshakeError::Tls)?;
-                    let cert = openssl::x509::X509::from_der(der).map_err(|e| {
-                        HandshakeError::Tls(format!("the host's certificate cannot be read: {e}"))
-                    })?;
-                    let version = match stream.conn.protocol_version() {
-                        Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
-                        _ => "TLSv1.2",
-                    };
-                    let seen = self
-                        .checked(host, &cert, version)
-                        .map_err(HandshakeError::Tls)?;
+                    let seen = self.seen_on_fast_path(host, &stream.conn)?;
                     return Ok((TlsStream::Fast(Box::new(stream)), seen));
                 }
                 Err(FastFailure::Timeout) => {
                     return Err(HandshakeError::Tls(
-                        "TLS handshake failed: no answer within the call's time".to_string(),
+                        "TLS handshake failed: it did not end within the time left (--timeout)"
+                            .to_string(),
                     ))
                 }
                 Err(FastFailure::Disagreed) => reconnect().map_err(HandshakeError::Reconnect)?,
             },
-            None => io,
+            None => tcp,
         };
         let (stream, seen) = self
-            .openssl_handshake(host, io)
+            .openssl_handshake(host, tcp)
             .map_err(HandshakeError::Tls)?;
         Ok((TlsStream::OpenSsl(stream), seen))
+    }
+
+    /// What a fast-path handshake showed, the pin checked.
+    fn seen_on_fast_path<E>(
+        &self,
+        host: &str,
+        conn: &rustls::ClientConnection,
+    ) -> Result<TlsSeen, HandshakeError<E>> {
+        let der = conn
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .ok_or_else(|| HandshakeError::Tls("the host presented no certificate".to_string()))?;
+        let cert = openssl::x509::X509::from_der(der).map_err(|e| {
+            HandshakeError::Tls(format!("the host's certificate cannot be read: {e}"))
+        })?;
+        let version = match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
+            _ => "TLSv1.2",
+        };
+        self.checked(host, &cert, version)
+            .map_err(HandshakeError::Tls)
     }
 
     /// Describe `cert`, check it against the pin, and record what was negotiated.

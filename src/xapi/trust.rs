@@ -4,11 +4,12 @@
 //! replaced: a host presenting another certificate is a finding of its own. Every handshake of one
 //! run shares the run's TLS contexts (one per legacy setting), as a scan's do.
 
+use super::http::time_left;
 use super::tls::{format_fingerprint, HandshakeError, TlsContexts, TlsMode, TlsPolicy, TlsSeen};
 use crate::inventory::{host_port, Entry, Source};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What trusting one entry gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,12 +51,16 @@ pub fn probe(
         .map_err(|e| format!("cannot resolve {host}: {e}"))?
         .next()
         .ok_or_else(|| format!("{host} resolves to no address"))?;
+    // One deadline for the whole probe: a host the fast path cannot agree with gets its second
+    // connection (for OpenSSL's handshake) within what is left of `timeout`.
+    let deadline = Instant::now() + timeout;
     let connect = || -> Result<TcpStream, String> {
-        let tcp = TcpStream::connect_timeout(&addr, timeout)
+        let left = time_left(deadline).ok_or_else(|| format!("{addr}: timed out"))?;
+        let tcp = TcpStream::connect_timeout(&addr, left)
             .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-        tcp.set_read_timeout(Some(timeout))
+        tcp.set_read_timeout(Some(left))
             .map_err(|e| e.to_string())?;
-        tcp.set_write_timeout(Some(timeout))
+        tcp.set_write_timeout(Some(left))
             .map_err(|e| e.to_string())?;
         Ok(tcp)
     };
@@ -64,7 +69,7 @@ pub fn probe(
         legacy,
     };
     let connector = contexts.connector(policy)?;
-    match connector.handshake(host, connect()?, connect) {
+    match connector.handshake(host, connect()?, deadline, connect) {
         Ok((_, seen)) => Ok(seen),
         Err(HandshakeError::Tls(message) | HandshakeError::Reconnect(message)) => Err(message),
     }

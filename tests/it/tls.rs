@@ -449,7 +449,7 @@ fn stalled_or_cut_handshakes_fail_their_entry_within_the_timeout() {
     // The stalled one is not tried again over OpenSSL: its time is gone.
     let silent_error = &hosts.iter().find(|h| h["name"] == "silent").unwrap()["error"];
     assert!(
-        silent_error.contains("no answer within the call's time"),
+        silent_error.contains("did not end within the time left (--timeout)"),
         "{silent_error}"
     );
     // Malformed pins and tls_legacy values are inventory errors.
@@ -472,10 +472,10 @@ fn stalled_or_cut_handshakes_fail_their_entry_within_the_timeout() {
     }
 }
 
-/// XAPI of both TLS 1.2 eras, pinned: since 2018 (ECDHE-RSA on secp384r1) the fast TLS path agrees
-/// on the one connection; from 2015 to 2018 (RSA key exchange, which rustls does not speak) the
-/// fast path cannot, and the entry is scanned over OpenSSL on a second connection, within the
-/// same call.
+/// XAPI of both TLS 1.2 eras, trusted then scanned pinned: since 2018 (ECDHE-RSA on secp384r1) the
+/// fast TLS path agrees on the one connection; from 2015 to 2018 (RSA key exchange, which rustls
+/// does not speak) the fast path cannot, and `trust` and the scan each go over OpenSSL on a second
+/// connection, within the same call.
 #[test]
 fn xapi_of_each_tls_1_2_era_is_scanned_the_rsa_key_exchange_one_over_a_second_connection() {
     use std::sync::atomic::Ordering;
@@ -487,13 +487,20 @@ fn xapi_of_each_tls_1_2_era_is_scanned_the_rsa_key_exchange_one_over_a_second_co
         let h = https_sim_speaking(edge_dump(), octet, profile);
         let fp = util::fingerprint_of(&h.cert);
         let out = format!("{profile:?}");
-        scan(
-            &dir,
-            &inventory(&h, ",tls_fingerprint", &format!(",{fp}")),
-            &out,
-            &[],
-        )
-        .expect_code(exit::BLOCKED);
+        // `trust` reads the certificate the same way (its probe falls back alike).
+        let unpinned = dir.write(&format!("{out}-unpinned.csv"), inventory(&h, "", ""));
+        let pinned = format!("{out}-pinned.csv");
+        let args = ["trust", "-i", unpinned.to_str().unwrap(), "-o", &pinned];
+        let trust = xsa_env(dir.path(), &args, &[]);
+        trust.expect_code(exit::CLEAN);
+        assert!(trust.stdout.contains(&fp), "{profile:?}: {}", trust.stdout);
+        assert_eq!(
+            h.sim.stats().connections.load(Ordering::Relaxed),
+            connections,
+            "{profile:?}: trust"
+        );
+        let pinned = std::fs::read_to_string(dir.join(&pinned)).unwrap();
+        scan(&dir, &pinned, &out, &[]).expect_code(exit::BLOCKED);
         let hosts = read_csv(&dir.join(&out).join("hosts.csv"));
         assert_eq!(
             (
@@ -506,8 +513,67 @@ fn xapi_of_each_tls_1_2_era_is_scanned_the_rsa_key_exchange_one_over_a_second_co
         );
         assert_eq!(
             h.sim.stats().connections.load(Ordering::Relaxed),
-            connections,
-            "{profile:?}"
+            2 * connections,
+            "{profile:?}: trust, then scan"
         );
     }
+}
+
+/// Regression (review of the rustls path): rustls's handshake step returns after any bytes
+/// arrive, so a host feeding its handshake a byte at a time could stretch it past `--timeout`
+/// (up to the host deadline); each step now waits only for the time left. And a host that takes
+/// the first connection but refuses the second (the fallback's, for OpenSSL) fails at once with a
+/// TLS error, not as a connect failure to retry.
+#[test]
+fn regression_a_handshake_fed_a_byte_at_a_time_ends_by_the_timeout() {
+    use std::io::Write;
+    let dir = TestDir::new();
+    let drip = TcpListener::bind("127.0.0.1:0").unwrap();
+    let once = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (da, oa) = (drip.local_addr().unwrap(), once.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut s in drip.incoming().take(4).flatten() {
+            std::thread::spawn(move || {
+                // A handshake record's header, then its body a byte every 200 ms.
+                let _ = s.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]);
+                for _ in 0..300 {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    if s.write_all(&[0x02]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    std::thread::spawn(move || {
+        // One connection, answered with a handshake_failure alert; then no listener at all.
+        if let Some(Ok(mut s)) = once.incoming().next() {
+            let _ = s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+        }
+    });
+    let inv = format!(
+        "name,url,password_env,tls_fingerprint\ndrip,https://{da}/,{PW_ENV},{0}\nonce,https://{oa}/,{PW_ENV},{0}\n",
+        ["AB"; 32].join(":")
+    );
+    let run = scan(
+        &dir,
+        &inv,
+        "out",
+        &["--timeout", "1", "--host-deadline", "60"],
+    );
+    run.expect_code(exit::ENTRY_FAILED);
+    let hosts = read_csv(&dir.join("out/hosts.csv"));
+    let row = |name: &str| hosts.iter().find(|h| h["name"] == name).unwrap();
+    let drip = row("drip");
+    let took: u64 = drip["duration_ms"].parse().unwrap();
+    assert!(took < 10_000, "ended after {took} ms: {drip:?}");
+    assert!(
+        drip["error"].contains("did not end within the time left"),
+        "{drip:?}"
+    );
+    let once = row("once");
+    assert!(
+        once["error"].contains("the second connection, for OpenSSL's handshake, failed"),
+        "{once:?}"
+    );
 }

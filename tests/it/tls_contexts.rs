@@ -55,7 +55,8 @@ fn handshake_with(server: &ServerTls) -> Result<(String, String, &'static str), 
     let connector = Connector::new(policy, None, TlsLog::default()).unwrap();
     let tcp = TcpStream::connect(addr).unwrap();
     let reconnect = || TcpStream::connect(addr);
-    let outcome = match connector.handshake("127.0.0.1", tcp, reconnect) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let outcome = match connector.handshake("127.0.0.1", tcp, deadline, reconnect) {
         Ok((stream, seen)) => Ok((
             seen.version,
             stream.cipher().unwrap_or_default(),
@@ -198,4 +199,95 @@ fn pinned_hosts_share_a_context_but_each_pin_is_checked_on_its_own_connection() 
         "{}",
         wrong["error"]
     );
+}
+
+/// The groups a ClientHello offers (supported_groups, in order) and those it sends a key share
+/// for, read from the raw record.
+fn groups_of_client_hello(record: &[u8]) -> (Vec<u16>, Vec<u16>) {
+    let u16_at = |i: usize| u16::from_be_bytes([record[i], record[i + 1]]);
+    // Record header (5), handshake header (4), version (2), random (32).
+    let mut i = 5 + 4 + 2 + 32;
+    i += 1 + record[i] as usize; // session id
+    i += 2 + u16_at(i) as usize; // cipher suites
+    i += 1 + record[i] as usize; // compression methods
+    let end = i + 2 + u16_at(i) as usize;
+    i += 2;
+    let (mut offered, mut shared) = (Vec::new(), Vec::new());
+    while i + 4 <= end {
+        let (kind, len) = (u16_at(i), u16_at(i + 2) as usize);
+        let body = i + 4;
+        match kind {
+            0x000a => {
+                let n = u16_at(body) as usize;
+                offered = (0..n / 2).map(|k| u16_at(body + 2 + 2 * k)).collect();
+            }
+            0x0033 => {
+                let (mut j, stop) = (body + 2, body + 2 + u16_at(body) as usize);
+                while j < stop {
+                    shared.push(u16_at(j));
+                    j += 4 + u16_at(j + 2) as usize;
+                }
+            }
+            _ => {}
+        }
+        i = body + len;
+    }
+    (offered, shared)
+}
+
+/// Both stacks say the same thing about groups: secp384r1 preferred (XAPI's only one), X25519 the
+/// one TLS 1.3 key share, then P-256; no post-quantum share. The host here answers neither
+/// ClientHello, so the first (rustls's) ends in a fallback and the second is OpenSSL's.
+#[test]
+fn both_tls_stacks_prefer_secp384r1_and_share_x25519_alone() {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hellos = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for mut tcp in listener.incoming().take(2).flatten() {
+            let mut record = vec![0u8; 5];
+            tcp.read_exact(&mut record).unwrap();
+            let len = u16::from_be_bytes([record[3], record[4]]) as usize;
+            record.resize(5 + len, 0);
+            tcp.read_exact(&mut record[5..]).unwrap();
+            seen.push(groups_of_client_hello(&record));
+            // A handshake_failure alert: neither stack can go on.
+            let _ = tcp.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+        }
+        seen
+    });
+    let connector = Connector::new(
+        TlsPolicy {
+            mode: TlsMode::Pinned([7; 32]),
+            legacy: false,
+        },
+        None,
+        TlsLog::default(),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let outcome = connector.handshake(
+        "127.0.0.1",
+        TcpStream::connect(addr).unwrap(),
+        deadline,
+        || TcpStream::connect(addr),
+    );
+    assert!(outcome.is_err(), "the host refused both");
+    let seen = hellos.join().unwrap();
+    assert_eq!(
+        seen.len(),
+        2,
+        "rustls's hello, then OpenSSL's on a second connection"
+    );
+    // secp384r1, X25519, secp256r1: the names' code points.
+    let (p384, x25519, p256) = (0x0018, 0x001d, 0x0017);
+    for (stack, (offered, shared)) in ["rustls", "openssl"].iter().zip(&seen) {
+        assert_eq!(offered[..3], [p384, x25519, p256], "{stack}: {offered:x?}");
+        assert_eq!(shared, &[x25519], "{stack}: one key share, X25519's");
+        assert!(
+            !offered.iter().any(|g| (0x11eb..=0x11ee).contains(g)),
+            "{stack}: no ML-KEM hybrid: {offered:x?}"
+        );
+    }
 }
