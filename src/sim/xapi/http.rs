@@ -23,10 +23,7 @@ pub(super) fn accept_loop(shared: Arc<Shared>, host: usize, listener: TcpListene
             .stack_size(256 * 1024)
             .spawn(move || {
                 let _ = match &shared.tls {
-                    Some(acceptor) => match acceptor.accept(stream) {
-                        Ok(tls) => serve_connection(&shared, host, tls),
-                        Err(_) => Ok(()),
-                    },
+                    Some(tls) => tls.accept(stream, |tls| serve_connection(&shared, host, tls)),
                     None => serve_connection(&shared, host, stream),
                 };
             });

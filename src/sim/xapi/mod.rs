@@ -6,6 +6,7 @@
 //! `xapi-sim` binary runs it for people and benchmarks, and the official Python SDK talks to it.
 
 mod http;
+mod tls;
 
 use crate::dump::codec::{parse_map, parse_set};
 use crate::dump::{read_dump, Keep, Row};
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+pub use tls::TlsProfile;
 use xmlrpc::Value;
 
 /// A fault injected on one host.
@@ -139,23 +141,6 @@ pub struct SimOptions {
     pub tls_profile: TlsProfile,
 }
 
-/// The TLS a simulated host speaks: a modern server's, or XAPI's of one era (xen-api's stunnel
-/// settings: `scripts/init.d-xapissl`, then `xapi_stunnel.ml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum TlsProfile {
-    /// TLS 1.2 and 1.3, Mozilla's intermediate profile (what a proxy in front of XAPI serves).
-    #[default]
-    Modern,
-    /// XAPI since 2018 (xapi 1.116): TLS 1.2 only, ECDHE-RSA with AES-GCM, secp384r1 alone.
-    Xapi,
-    /// XAPI from 2015 to 2018 (XenServer 6.5 SP1 to 7.5): TLS 1.2 only, RSA key exchange
-    /// (`AES128-SHA256`).
-    Xapi2015,
-    /// TLS 1.0 only, with the ciphers and key sizes of that era, as XenServer 6.2 and 6.5 before
-    /// SP1 serve.
-    Legacy,
-}
-
 impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
@@ -248,54 +233,7 @@ struct Shared {
     invalid_fired: Mutex<HashMap<usize, bool>>,
     /// Calls each host answered (or not), for the `call:N` faults.
     host_calls: Vec<AtomicU64>,
-    tls: Option<openssl::ssl::SslAcceptor>,
-}
-
-/// The HTTPS side of the simulator, as `profile` says.
-fn tls_acceptor(
-    cert: &[u8],
-    key: &[u8],
-    profile: TlsProfile,
-) -> io::Result<openssl::ssl::SslAcceptor> {
-    use openssl::ssl::{SslAcceptor, SslMethod, SslVersion};
-    let setup = |e: openssl::error::ErrorStack| io::Error::other(format!("TLS setup: {e}"));
-    let cert = openssl::x509::X509::from_pem(cert).map_err(setup)?;
-    let key = openssl::pkey::PKey::private_key_from_pem(key).map_err(setup)?;
-    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls_server()).map_err(setup)?;
-    match profile {
-        TlsProfile::Modern => {}
-        TlsProfile::Xapi | TlsProfile::Xapi2015 => {
-            b.set_min_proto_version(Some(SslVersion::TLS1_2))
-                .map_err(setup)?;
-            b.set_max_proto_version(Some(SslVersion::TLS1_2))
-                .map_err(setup)?;
-            let ciphers = if profile == TlsProfile::Xapi {
-                "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256"
-            } else {
-                "AES128-SHA256"
-            };
-            b.set_cipher_list(ciphers).map_err(setup)?;
-            b.set_groups_list("secp384r1").map_err(setup)?;
-            b.set_options(openssl::ssl::SslOptions::CIPHER_SERVER_PREFERENCE);
-        }
-        TlsProfile::Legacy => {
-            // Mozilla's profile switches TLS 1.0/1.1 off by option, which no version range
-            // overrides.
-            b.clear_options(
-                openssl::ssl::SslOptions::NO_TLSV1 | openssl::ssl::SslOptions::NO_TLSV1_1,
-            );
-            b.set_security_level(0);
-            b.set_min_proto_version(Some(SslVersion::TLS1))
-                .map_err(setup)?;
-            b.set_max_proto_version(Some(SslVersion::TLS1))
-                .map_err(setup)?;
-            b.set_cipher_list("DEFAULT:@SECLEVEL=0").map_err(setup)?;
-        }
-    }
-    b.set_certificate(&cert).map_err(setup)?;
-    b.set_private_key(&key).map_err(setup)?;
-    b.check_private_key().map_err(setup)?;
-    Ok(b.build())
+    tls: Option<tls::ServerTls>,
 }
 
 /// A running simulator. Dropping it stops it.
@@ -489,7 +427,7 @@ impl Simulator {
             }
         }
         let tls = match &opts.tls {
-            Some((cert, key)) => Some(tls_acceptor(cert, key, opts.tls_profile)?),
+            Some((cert, key)) => Some(tls::ServerTls::new(cert, key, opts.tls_profile)?),
             None => None,
         };
         let shared = Arc::new(Shared {
