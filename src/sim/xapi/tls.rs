@@ -15,7 +15,8 @@ use std::sync::Arc;
 /// settings: `scripts/init.d-xapissl`, then `xapi_stunnel.ml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum TlsProfile {
-    /// TLS 1.2 and 1.3, Mozilla's intermediate profile (what a proxy in front of XAPI serves).
+    /// TLS 1.2 and 1.3, ECDHE with AEAD suites on X25519 or P-256 (what a proxy in front of XAPI
+    /// serves).
     #[default]
     Modern,
     /// XAPI since 2018 (xapi 1.116): TLS 1.2 only, ECDHE-RSA with AES-GCM, secp384r1 alone.
@@ -73,7 +74,7 @@ impl ServerTls {
 pub(super) trait ReadWrite: Read + Write {}
 impl<T: Read + Write> ReadWrite for T {}
 
-/// rustls's side: the modern profile's TLS 1.2 and 1.3 (X25519, P-256, P-384), or XAPI's TLS 1.2
+/// rustls's side: the modern profile's TLS 1.2 and 1.3 (X25519, P-256), or XAPI's TLS 1.2
 /// with ECDHE-RSA AES-GCM on secp384r1 alone, its server preference first. Session tickets as
 /// rustls sends them by default (two per TLS 1.3 handshake, as OpenSSL's server does).
 fn rustls_config(
@@ -97,7 +98,12 @@ fn rustls_config(
         provider.kx_groups = vec![kx_group::SECP384R1];
         &[&rustls::version::TLS12]
     } else {
-        provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1];
+        // X25519 and P-256 only: rustls's server picks the first group of the client's list it
+        // has, and asks for a second ClientHello when the client sent no share for it, where
+        // OpenSSL's server (what such proxies run) takes the share the client sent. The client
+        // prefers secp384r1 (XAPI's) and shares X25519: with secp384r1 here, every TLS 1.3
+        // handshake would take a retry no OpenSSL server asks for.
+        provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1];
         &[&rustls::version::TLS13, &rustls::version::TLS12]
     };
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
