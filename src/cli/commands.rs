@@ -239,17 +239,17 @@ fn trust_line(name: &str, outcome: &crate::xapi::trust::TrustOutcome) -> String 
             "{name}: new {} {}; subject {}; expires {}",
             seen.fingerprint,
             seen.version,
-            printable(&seen.subject),
-            seen.not_after
+            printable(&seen.subject()),
+            seen.not_after()
         ),
         TrustOutcome::Matches(seen) => format!(
             "{name}: matches the pinned {} {}; expires {}",
-            seen.fingerprint, seen.version, seen.not_after
+            seen.fingerprint, seen.version, seen.not_after()
         ),
         TrustOutcome::Mismatch { pinned, seen } => format!(
             "{name}: MISMATCH: the inventory pins {pinned}, the host presents {} (subject {}); the pin is kept",
             seen.fingerprint,
-            printable(&seen.subject)
+            printable(&seen.subject())
         ),
         TrustOutcome::Failed(why) => format!("{name}: failed: {}", printable(why)),
     }

@@ -26,9 +26,7 @@
 //! a single X25519 key share (see the constant for why).
 
 use super::fast_tls::{self, FastFailure};
-use openssl::hash::MessageDigest;
 use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode, SslVersion};
-use openssl::x509::X509Ref;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::io::{self, Read, Write};
@@ -119,9 +117,45 @@ pub struct TlsSeen {
     pub version: String,
     /// `sha256:` and the colon-separated upper-case hex of the certificate's SHA-256.
     pub fingerprint: String,
-    pub subject: String,
+    /// The certificate (DER), which [`TlsSeen::subject`] and [`TlsSeen::not_after`] read: only
+    /// `trust` and a pin mismatch show them, so a scan does not parse every host's certificate.
+    pub certificate: Vec<u8>,
+}
+
+impl TlsSeen {
+    /// What a handshake of `version` that presented `der` showed.
+    pub fn of_certificate(der: &[u8], version: &str) -> TlsSeen {
+        use sha2::Digest;
+        TlsSeen {
+            version: version.to_string(),
+            fingerprint: format_fingerprint(&sha2::Sha256::digest(der)),
+            certificate: der.to_vec(),
+        }
+    }
+
+    /// The certificate's subject, `CN=..., O=...` (OpenSSL's short names).
+    pub fn subject(&self) -> String {
+        match openssl::x509::X509::from_der(&self.certificate) {
+            Ok(cert) => cert
+                .subject_name()
+                .entries()
+                .map(|e| {
+                    let key = e.object().nid().short_name().unwrap_or("?");
+                    let value = e.data().to_string().unwrap_or_default();
+                    format!("{key}={value}")
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Err(_) => "(a certificate OpenSSL cannot read)".to_string(),
+        }
+    }
+
     /// The certificate's expiry, as OpenSSL prints it.
-    pub not_after: String,
+    pub fn not_after(&self) -> String {
+        openssl::x509::X509::from_der(&self.certificate)
+            .map(|cert| cert.not_after().to_string())
+            .unwrap_or_default()
+    }
 }
 
 /// Handshakes seen in a scan, by host name as connected to (lower case).
@@ -134,31 +168,17 @@ pub fn is_legacy_version(version: &str) -> bool {
 
 /// `sha256:AB:CD:...` for a fingerprint.
 pub fn format_fingerprint(fp: &[u8]) -> String {
-    let hex: Vec<String> = fp.iter().map(|b| format!("{b:02X}")).collect();
-    format!("sha256:{}", hex.join(":"))
-}
-
-/// What a certificate shows.
-pub fn describe(cert: &X509Ref) -> Result<TlsSeen, String> {
-    let digest = cert
-        .digest(MessageDigest::sha256())
-        .map_err(|e| format!("cannot hash the certificate: {e}"))?;
-    let subject = cert
-        .subject_name()
-        .entries()
-        .map(|e| {
-            let key = e.object().nid().short_name().unwrap_or("?");
-            let value = e.data().to_string().unwrap_or_default();
-            format!("{key}={value}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    Ok(TlsSeen {
-        version: String::new(),
-        fingerprint: format_fingerprint(&digest),
-        subject,
-        not_after: cert.not_after().to_string(),
-    })
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(7 + 3 * fp.len());
+    out.push_str("sha256:");
+    for (i, b) in fp.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 /// An established TLS connection, on whichever stack shook hands.
@@ -315,27 +335,24 @@ impl Connector {
             .peer_certificates()
             .and_then(|certs| certs.first())
             .ok_or_else(|| HandshakeError::Tls("the host presented no certificate".to_string()))?;
-        let cert = openssl::x509::X509::from_der(der).map_err(|e| {
-            HandshakeError::Tls(format!("the host's certificate cannot be read: {e}"))
-        })?;
         let version = match conn.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
             _ => "TLSv1.2",
         };
-        self.checked(host, &cert, version)
+        self.checked(host, der, version)
             .map_err(HandshakeError::Tls)
     }
 
-    /// Describe `cert`, check it against the pin, and record what was negotiated.
-    fn checked(&self, host: &str, cert: &X509Ref, version: &str) -> Result<TlsSeen, String> {
-        let mut seen = describe(cert)?;
-        seen.version = version.to_string();
+    /// What the certificate `der` shows, checked against the pin; recorded as negotiated.
+    fn checked(&self, host: &str, der: &[u8], version: &str) -> Result<TlsSeen, String> {
+        let seen = TlsSeen::of_certificate(der, version);
         if let TlsMode::Pinned(want) = self.policy.mode {
             let want = format_fingerprint(&want);
             if seen.fingerprint != want {
                 return Err(format!(
                     "certificate fingerprint mismatch: the inventory pins {want}, the host presents {} (subject {}): if the host's certificate was renewed, check it on the host console and run `xen-sr-audit trust` again",
-                    seen.fingerprint, seen.subject
+                    seen.fingerprint,
+                    seen.subject()
                 ));
             }
         }
@@ -380,11 +397,13 @@ impl Connector {
                 format!("TLS handshake failed: {text}")
             }
         })?;
-        let cert = stream
+        let der = stream
             .ssl()
             .peer_certificate()
-            .ok_or_else(|| "the host presented no certificate".to_string())?;
-        let seen = self.checked(host, &cert, stream.ssl().version_str())?;
+            .ok_or_else(|| "the host presented no certificate".to_string())?
+            .to_der()
+            .map_err(|e| format!("cannot read the host's certificate: {e}"))?;
+        let seen = self.checked(host, &der, stream.ssl().version_str())?;
         Ok((stream, seen))
     }
 }
@@ -553,6 +572,36 @@ mod tests {
             let contexts = Contexts::build(setting, None).expect("builds");
             assert_eq!(contexts.fast.is_some(), fast, "{setting:?}");
         }
+    }
+
+    #[test]
+    fn what_a_certificate_shows_is_read_from_its_der_as_openssl_reads_it() {
+        use openssl::{asn1::Asn1Time, hash::MessageDigest, pkey::PKey, rsa::Rsa, x509};
+        let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+        let mut name = x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "xs01.example.org").unwrap();
+        name.append_entry_by_text("O", "Example").unwrap();
+        let name = name.build();
+        let mut b = x509::X509Builder::new().unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::from_str("20200101000000Z").unwrap())
+            .unwrap();
+        b.set_not_after(&Asn1Time::from_str("20300102030405Z").unwrap())
+            .unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        let cert = b.build();
+        let der = cert.to_der().unwrap();
+        let seen = TlsSeen::of_certificate(&der, "TLSv1.2");
+        let digest = cert.digest(MessageDigest::sha256()).unwrap();
+        assert_eq!(seen.fingerprint, format_fingerprint(&digest));
+        assert_eq!(seen.version, "TLSv1.2");
+        assert_eq!(seen.subject(), "CN=xs01.example.org, O=Example");
+        assert_eq!(seen.not_after(), "Jan  2 03:04:05 2030 GMT");
+        let unreadable = TlsSeen::of_certificate(b"not DER", "TLSv1.3");
+        assert_eq!(unreadable.subject(), "(a certificate OpenSSL cannot read)");
+        assert_eq!(unreadable.not_after(), "");
     }
 
     #[test]
