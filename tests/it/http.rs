@@ -1,14 +1,16 @@
 //! The HTTP/1.1 transport under the XAPI client, against scripted servers on loopback: each case
 //! gives what the server answers on each connection, and checks the bodies the client reads, the
 //! errors it gives, and how many connections it needed (keep-alive kept where both sides allow it,
-//! a connection the host closed while idle reopened once, an answer left half-read never reused).
+//! a connection the host closed while idle reopened once, an answer left half-read never reused),
+//! over plain TCP and over TLS as the fast path (rustls) reads it from an OpenSSL server.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use xen_sr_audit::xapi::http::{HttpConnection, Target, TransportError};
+use xen_sr_audit::xapi::tls::{Connector, TlsLog, TlsMode, TlsPolicy};
 
 use crate::util;
 
@@ -27,26 +29,69 @@ enum Step {
 struct Server {
     url: String,
     connections: Arc<AtomicUsize>,
+    /// The pin of the HTTPS server's certificate (None for http).
+    pin: Option<[u8; 32]>,
 }
 
 fn server(script: Vec<Vec<Step>>) -> Server {
+    serve_script(script, false)
+}
+
+/// The same server over TLS, as an OpenSSL server speaks it (TLS 1.2 and 1.3): the client, pinned
+/// to its certificate, reads it through its fast TLS path (rustls). A connection ends as the plain
+/// one does, without a close_notify.
+fn tls_server(script: Vec<Vec<Step>>) -> Server {
+    serve_script(script, true)
+}
+
+fn serve_script(script: Vec<Vec<Step>>, tls: bool) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let scheme = if tls { "https" } else { "http" };
+    let url = format!("{scheme}://{}/", listener.local_addr().unwrap());
     let connections = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&connections);
+    let (acceptor, pin) = if tls {
+        let (cert, key) = util::self_signed_pem(2048, false, &[]);
+        let cert = openssl::x509::X509::from_pem(&cert).unwrap();
+        let key = openssl::pkey::PKey::private_key_from_pem(&key).unwrap();
+        let mut b = openssl::ssl::SslAcceptor::mozilla_intermediate_v5(
+            openssl::ssl::SslMethod::tls_server(),
+        )
+        .unwrap();
+        b.set_certificate(&cert).unwrap();
+        b.set_private_key(&key).unwrap();
+        let digest = cert.digest(openssl::hash::MessageDigest::sha256()).unwrap();
+        (
+            Some(Arc::new(b.build())),
+            Some(digest.as_ref().try_into().unwrap()),
+        )
+    } else {
+        (None, None)
+    };
     std::thread::spawn(move || {
         for (stream, steps) in listener.incoming().zip(script) {
             let Ok(stream) = stream else { return };
             count.fetch_add(1, Ordering::SeqCst);
-            std::thread::spawn(move || serve(stream, steps));
+            let acceptor = acceptor.clone();
+            std::thread::spawn(move || match acceptor {
+                Some(acceptor) => {
+                    if let Ok(tls) = acceptor.accept(stream) {
+                        serve(tls, steps)
+                    }
+                }
+                None => serve(stream, steps),
+            });
         }
     });
-    Server { url, connections }
+    Server {
+        url,
+        connections,
+        pin,
+    }
 }
 
-fn serve(stream: TcpStream, steps: Vec<Step>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut out = stream;
+fn serve<S: Read + Write>(stream: S, steps: Vec<Step>) {
+    let mut reader = BufReader::new(stream);
     for step in steps {
         // Read one request: head, then Content-Length bytes.
         let mut length = 0usize;
@@ -66,15 +111,16 @@ fn serve(stream: TcpStream, steps: Vec<Step>) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        let out = reader.get_mut();
         match step {
             Step::Answer(bytes) => {
-                if out.write_all(bytes).is_err() {
+                if out.write_all(bytes).and_then(|_| out.flush()).is_err() {
                     return;
                 }
             }
             Step::Trickle(bytes, gap) => {
                 for b in bytes {
-                    if out.write_all(&[*b]).is_err() {
+                    if out.write_all(&[*b]).and_then(|_| out.flush()).is_err() {
                         return;
                     }
                     std::thread::sleep(gap);
@@ -91,9 +137,39 @@ fn serve(stream: TcpStream, steps: Vec<Step>) {
 const OK_HELLO: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 5\r\n\r\nhello";
 const OK_WORLD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nworld";
+/// 40,000 bytes of body: more than two TLS records of 16 KiB, more than the client's 8 KiB buffer.
+fn big_body() -> &'static str {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| (0..4000).map(|i| format!("{:09}\n", i)).collect())
+}
+
+/// The answer carrying [`big_body`].
+fn big_answer() -> &'static [u8] {
+    static ANSWER: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    ANSWER.get_or_init(|| {
+        let body = big_body();
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    })
+}
 
 fn connection(url: &str) -> HttpConnection {
     HttpConnection::new(Target::parse(url).unwrap(), None, "xsa-test")
+}
+
+/// A connection to `s`, pinned to its certificate when it speaks TLS.
+fn connection_to(s: &Server) -> HttpConnection {
+    let tls = s.pin.map(|pin| {
+        let policy = TlsPolicy {
+            mode: TlsMode::Pinned(pin),
+            legacy: false,
+        };
+        Arc::new(Connector::new(policy, None, TlsLog::default()).unwrap())
+    });
+    HttpConnection::new(Target::parse(&s.url).unwrap(), tls, "xsa-test")
 }
 
 /// Post once; the status and the whole body, or the error.
@@ -109,6 +185,17 @@ fn call(conn: &mut HttpConnection, timeout: Duration) -> Result<(u16, String), S
 
 #[test]
 fn bodies_framings_and_connection_reuse() {
+    bodies_framings_and_connection_reuse_over(server);
+}
+
+/// The same over TLS (the fast path): its reads end as the socket's do, a connection the host
+/// closed while idle is reopened once, an answer that runs to the close ends there.
+#[test]
+fn bodies_framings_and_connection_reuse_over_tls() {
+    bodies_framings_and_connection_reuse_over(tls_server);
+}
+
+fn bodies_framings_and_connection_reuse_over(server: fn(Vec<Vec<Step>>) -> Server) {
     struct Case {
         name: &'static str,
         script: Vec<Vec<Step>>,
@@ -164,6 +251,12 @@ fn bodies_framings_and_connection_reuse() {
             connections: 2,
         },
         Case {
+            name: "a body of several TLS records, kept alive",
+            script: vec![vec![Step::Answer(big_answer()), Step::Answer(OK_WORLD)]],
+            want: vec![big_body(), "world"],
+            connections: 1,
+        },
+        Case {
             name: "empty body with Content-Length 0",
             script: vec![vec![
                 Step::Answer(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
@@ -175,7 +268,7 @@ fn bodies_framings_and_connection_reuse() {
     ];
     for case in cases {
         let s = server(case.script);
-        let mut conn = connection(&s.url);
+        let mut conn = connection_to(&s);
         for want in &case.want {
             let got = call(&mut conn, Duration::from_secs(5));
             assert_eq!(got, Ok((200, want.to_string())), "{}", case.name);
@@ -220,11 +313,17 @@ fn broken_answers_are_errors_not_bodies() {
 
 #[test]
 fn a_half_read_answer_is_never_reused() {
+    for server in [server, tls_server] {
+        a_half_read_answer_is_never_reused_over(server);
+    }
+}
+
+fn a_half_read_answer_is_never_reused_over(server: fn(Vec<Vec<Step>>) -> Server) {
     let s = server(vec![
         vec![Step::Answer(OK_HELLO), Step::Answer(OK_WORLD)],
         vec![Step::Answer(OK_WORLD)],
     ]);
-    let mut conn = connection(&s.url);
+    let mut conn = connection_to(&s);
     {
         let mut resp = conn.post("text/xml", b"x", Duration::from_secs(5)).unwrap();
         let mut two = [0u8; 2];
@@ -266,11 +365,17 @@ fn the_call_timeout_bounds_the_whole_answer_not_each_read() {
 
 #[test]
 fn a_silent_kept_connection_times_out_within_the_call_and_opens_no_other() {
+    for server in [server, tls_server] {
+        a_silent_kept_connection_times_out_over(server);
+    }
+}
+
+fn a_silent_kept_connection_times_out_over(server: fn(Vec<Vec<Step>>) -> Server) {
     let s = server(vec![
         vec![Step::Answer(OK_HELLO), Step::Silent],
         vec![Step::Answer(OK_WORLD)],
     ]);
-    let mut conn = connection(&s.url);
+    let mut conn = connection_to(&s);
     assert_eq!(
         call(&mut conn, Duration::from_secs(5)),
         Ok((200, "hello".into()))
