@@ -319,7 +319,7 @@ pub fn capture_command(
             inventory.push((r.index, dump_row(entry, String::new(), e)));
         }
     }
-    inventory.extend(unfinished_rows(cfg, &reported));
+    inventory.extend(unfinished_rows(&cfg.inventory.entries, &reported));
     staged.commit()?;
     write_dump_inventory(&cfg.out_dir, inventory)?;
     let nova_files = capture_nova_exports(&cfg.out_dir, nova_exports)?;
@@ -360,7 +360,7 @@ fn stage_dump(
 
 /// Entries an interrupt left unfinished are in the inventory too, marked.
 fn unfinished_rows<'a>(
-    cfg: &'a ScanConfig,
+    entries: &'a [crate::inventory::Entry],
     reported: &'a [bool],
 ) -> impl Iterator<Item = (usize, crate::inventory::DumpRow)> + 'a {
     reported
@@ -368,7 +368,7 @@ fn unfinished_rows<'a>(
         .enumerate()
         .filter(|(_, done)| !**done)
         .map(|(index, _)| {
-            let entry = &cfg.inventory.entries[index];
+            let entry = &entries[index];
             let why = "interrupted before this entry finished".to_string();
             (index, dump_row(entry, String::new(), why))
         })
@@ -648,4 +648,48 @@ pub fn trend_command(a: &TrendArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(exit::CLEAN))
+}
+
+#[cfg(test)]
+mod capture_tests {
+    use super::*;
+    use crate::inventory::{Entry, Source};
+
+    fn entry(name: &str) -> Entry {
+        Entry {
+            name: name.to_string(),
+            source: Source::Url(format!("https://{name}/")),
+            username: "root".into(),
+            password_env: None,
+            password_file: None,
+            site: format!("site-{name}"),
+            tags: "t".into(),
+            insecure: false,
+            tls_fingerprint: None,
+            tls_legacy: false,
+            line: 2,
+        }
+    }
+
+    #[test]
+    fn capture_marks_exactly_the_entries_an_interrupt_left_unfinished() {
+        let entries: Vec<Entry> = ["a", "b", "c", "d"].into_iter().map(entry).collect();
+        // (entries reported, the indexes marked unfinished)
+        for (reported, want) in [
+            (vec![true, true, true, true], vec![]),
+            (vec![false, false, false, false], vec![0, 1, 2, 3]),
+            (vec![true, false, true, false], vec![1, 3]),
+            (vec![false, true, true, true], vec![0]),
+        ] {
+            let rows: Vec<_> = unfinished_rows(&entries, &reported).collect();
+            let got: Vec<usize> = rows.iter().map(|(i, _)| *i).collect();
+            assert_eq!(got, want, "{reported:?}");
+            for (i, row) in &rows {
+                assert_eq!(row.name, entries[*i].name);
+                assert_eq!(row.site, entries[*i].site, "the row keeps the entry's site");
+                assert_eq!(row.dump, "", "no dump for an unfinished entry");
+                assert_eq!(row.capture_failed, "interrupted before this entry finished");
+            }
+        }
+    }
 }
