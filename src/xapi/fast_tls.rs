@@ -5,10 +5,8 @@
 //! TLS 1.2 and 1.3 with ECDHE and AEAD suites only, so [`super::tls::Connector`] keeps OpenSSL for
 //! every host it cannot agree with; this module only builds the configuration and shakes hands.
 
-use std::io;
-use std::net::TcpStream;
+use std::io::{self, Read, Write};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// The groups the rustls path offers, in OpenSSL's order ([`super::tls::OFFERED_GROUPS`]): secp384r1
 /// first (the one XAPI accepts, and the one a TLS 1.2 server that follows the client's order
@@ -171,38 +169,36 @@ pub fn server_name(host: &str) -> Option<rustls::pki_types::ServerName<'static>>
     }
 }
 
-/// Shake hands over rustls with `name` on `tcp`, by `deadline`. Driven a read at a time (not by
-/// rustls's `complete_io`, which keeps reading while bytes arrive): before each, the time left is
-/// checked and becomes the socket's timeout, so a host that sends its handshake a byte at a time
-/// cannot stretch it.
-pub fn handshake(
+/// Shake hands over rustls with `name` on `io`. Driven a read at a time (rustls's `complete_io`
+/// would go on reading while bytes arrive), on a stream that ends each read by the call's
+/// deadline ([`super::deadline::DeadlineStream`]), so a host that sends its handshake a byte at a
+/// time cannot stretch it.
+pub fn handshake<S: Read + Write>(
     config: &Arc<rustls::ClientConfig>,
     name: rustls::pki_types::ServerName<'static>,
-    mut tcp: TcpStream,
-    deadline: Instant,
-) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, FastFailure> {
+    mut io: S,
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, S>, FastFailure> {
     let mut conn = rustls::ClientConnection::new(Arc::clone(config), name)
         .map_err(|_| FastFailure::Disagreed)?;
     loop {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .ok_or(FastFailure::Timeout)?;
-        tcp.set_read_timeout(Some(left))
-            .and_then(|_| tcp.set_write_timeout(Some(left)))
-            .map_err(|_| FastFailure::Disagreed)?;
         while conn.wants_write() {
-            conn.write_tls(&mut tcp).map_err(failure)?;
+            match conn.write_tls(&mut io) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => other.map_err(failure)?,
+            };
         }
         if !conn.is_handshaking() {
-            return Ok(rustls::StreamOwned::new(conn, tcp));
+            return Ok(rustls::StreamOwned::new(conn, io));
         }
-        if conn.read_tls(&mut tcp).map_err(failure)? == 0 {
-            return Err(FastFailure::Disagreed); // the host closed the connection
+        match conn.read_tls(&mut io) {
+            Ok(0) => return Err(FastFailure::Disagreed), // the host closed the connection
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue, // a signal: read again
+            Err(e) => return Err(failure(e)),
         }
         if conn.process_new_packets().is_err() {
             // Tell the host why (the alert rustls queued), as a TLS client does.
-            let _ = conn.write_tls(&mut tcp);
+            let _ = conn.write_tls(&mut io);
             return Err(FastFailure::Disagreed);
         }
     }

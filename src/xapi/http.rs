@@ -5,6 +5,7 @@
 //! a general client does: no shared connection pool to lock, no socket options set per read, no
 //! liveness probe per reuse (a kept connection the host has closed is reopened once instead).
 
+use super::deadline::DeadlineStream;
 use super::tls::{Connector, HandshakeError, TlsStream};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -84,14 +85,14 @@ impl Target {
 
 enum Stream {
     Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<DeadlineStream>>),
 }
 
 impl Stream {
     fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref(),
+            Stream::Tls(s) => s.get_ref().tcp(),
         }
     }
 }
@@ -140,6 +141,11 @@ struct Open {
 impl Open {
     fn arm(&mut self, deadline: Instant) -> io::Result<()> {
         let left = time_left(deadline).ok_or(io::ErrorKind::TimedOut)?;
+        // Under TLS the stream bounds each socket read and write itself.
+        if let Stream::Tls(tls) = self.io.get_mut() {
+            tls.get_mut().set_deadline(deadline);
+            return Ok(());
+        }
         if left < self.timeout.mul_f32(0.9) || left > self.timeout {
             let tcp = self.io.get_ref().tcp();
             tcp.set_read_timeout(Some(left))?;
@@ -237,7 +243,7 @@ impl HttpConnection {
     /// with is connected to a second time, for OpenSSL's handshake.
     fn connect(&self, deadline: Instant) -> Result<Open, TransportError> {
         let t = &self.target;
-        let (tcp, mut timeout) = self.tcp_connect(deadline)?;
+        let (tcp, timeout) = self.tcp_connect(deadline)?;
         let stream = match (&self.tls, t.https) {
             (_, false) => Stream::Plain(tcp),
             (Some(tls), true) => {
@@ -257,9 +263,6 @@ impl HttpConnection {
                             "TLS handshake failed: rustls could not agree with the host, and the second connection, for OpenSSL's handshake, failed: {e}"
                         )),
                     })?;
-                // The handshake set the socket's timeouts as it went: the first call sets them
-                // again for its own time.
-                timeout = Duration::ZERO;
                 Stream::Tls(Box::new(s))
             }
             (None, true) => {

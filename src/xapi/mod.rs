@@ -6,6 +6,7 @@
 //! `url`. The simulator that serves dumps over real HTTP for the tests is not here: `sim::xapi`.
 
 pub mod client;
+pub mod deadline;
 pub mod fast_tls;
 pub mod http;
 pub mod sessions;

@@ -25,6 +25,7 @@
 //! ([`OFFERED_GROUPS`], and the fast path's subset of it) put the one XAPI accepts first and send
 //! a single X25519 key share (see the constant for why).
 
+use super::deadline::DeadlineStream;
 use super::fast_tls::{self, FastFailure};
 use openssl::ssl::{SslConnector, SslMethod, SslStream, SslVerifyMode, SslVersion};
 use std::collections::HashMap;
@@ -198,6 +199,14 @@ impl<S: Read + Write> TlsStream<S> {
         }
     }
 
+    /// The transport under the TLS, to change.
+    pub fn get_mut(&mut self) -> &mut S {
+        match self {
+            TlsStream::Fast(s) => s.get_mut(),
+            TlsStream::OpenSsl(s) => s.get_mut(),
+        }
+    }
+
     /// Which stack shook hands: `rustls` or `openssl`.
     pub fn stack(&self) -> &'static str {
         match self {
@@ -301,10 +310,11 @@ impl Connector {
         tcp: TcpStream,
         deadline: Instant,
         reconnect: impl FnOnce() -> Result<TcpStream, E>,
-    ) -> Result<(TlsStream<TcpStream>, TlsSeen), HandshakeError<E>> {
+    ) -> Result<(TlsStream<DeadlineStream>, TlsSeen), HandshakeError<E>> {
         let fast = self.fast.as_ref().zip(fast_tls::server_name(host));
-        let tcp = match fast {
-            Some((config, name)) => match fast_tls::handshake(config, name, tcp, deadline) {
+        let io = DeadlineStream::new(tcp, deadline);
+        let io = match fast {
+            Some((config, name)) => match fast_tls::handshake(config, name, io) {
                 Ok(stream) => {
                     let seen = self.seen_on_fast_path(host, &stream.conn)?;
                     return Ok((TlsStream::Fast(Box::new(stream)), seen));
@@ -315,12 +325,15 @@ impl Connector {
                             .to_string(),
                     ))
                 }
-                Err(FastFailure::Disagreed) => reconnect().map_err(HandshakeError::Reconnect)?,
+                Err(FastFailure::Disagreed) => {
+                    let tcp = reconnect().map_err(HandshakeError::Reconnect)?;
+                    DeadlineStream::new(tcp, deadline)
+                }
             },
-            None => tcp,
+            None => io,
         };
         let (stream, seen) = self
-            .openssl_handshake(host, tcp)
+            .openssl_handshake(host, io)
             .map_err(HandshakeError::Tls)?;
         Ok((TlsStream::OpenSsl(stream), seen))
     }

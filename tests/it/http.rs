@@ -413,3 +413,90 @@ fn refused_and_unparsable_targets() {
         ("xs01.example", 80, false)
     );
 }
+
+/// A stream that writes a byte at a time, `gap` apart, once `gap` is set (after the handshake).
+struct ByteAtATime {
+    tcp: std::net::TcpStream,
+    gap: Option<Duration>,
+}
+
+impl Read for ByteAtATime {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for ByteAtATime {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.gap {
+            Some(gap) if !buf.is_empty() => {
+                std::thread::sleep(gap);
+                self.tcp.write(&buf[..1])
+            }
+            _ => self.tcp.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// Regression (second review of the rustls path): under TLS the deadline was checked once per
+/// record, and each socket read restarted the socket's timeout, so a call given 400 ms waited for
+/// a whole TLS record that arrives a byte every 100 ms (about 9 s). Now each socket read under TLS
+/// gets the time left: the call ends by its time.
+#[test]
+fn regression_the_call_timeout_bounds_a_tls_record_sent_a_byte_at_a_time() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/", listener.local_addr().unwrap());
+    let (cert, key) = util::self_signed_pem(2048, false, &[]);
+    let cert = openssl::x509::X509::from_pem(&cert).unwrap();
+    let key = openssl::pkey::PKey::private_key_from_pem(&key).unwrap();
+    let mut b =
+        openssl::ssl::SslAcceptor::mozilla_intermediate_v5(openssl::ssl::SslMethod::tls_server())
+            .unwrap();
+    b.set_certificate(&cert).unwrap();
+    b.set_private_key(&key).unwrap();
+    let acceptor = b.build();
+    let pin: [u8; 32] = cert
+        .digest(openssl::hash::MessageDigest::sha256())
+        .unwrap()
+        .as_ref()
+        .try_into()
+        .unwrap();
+    std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let Ok(tls) = acceptor.accept(ByteAtATime { tcp, gap: None }) else {
+            return;
+        };
+        let mut reader = BufReader::new(tls);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 2 {
+            line.clear();
+        }
+        let _ = reader.read(&mut [0u8; 13]); // the body
+        let tls = reader.get_mut();
+        tls.get_mut().gap = Some(Duration::from_millis(100));
+        let _ = tls.write_all(OK_HELLO).and_then(|_| tls.flush());
+    });
+    let s = Server {
+        url,
+        connections: Arc::new(AtomicUsize::new(0)),
+        pin: Some(pin),
+    };
+    let mut conn = connection_to(&s);
+    let started = std::time::Instant::now();
+    let got = call(&mut conn, Duration::from_millis(400));
+    // A bound on behaviour, not speed: without the per-read deadline the call ends only after the
+    // whole record (about 9 s), when the layer above next looks at the clock.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "ended after {:?}",
+        started.elapsed()
+    );
+    let err = got.expect_err("a call of 400 ms cannot read a 10 s answer");
+    assert!(
+        err == "Timeout" || err.contains("timed out") || err.contains("TimedOut"),
+        "{err}"
+    );
+}

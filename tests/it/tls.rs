@@ -545,6 +545,28 @@ fn regression_a_handshake_fed_a_byte_at_a_time_ends_by_the_timeout() {
             });
         }
     });
+    // The first connection refused with an alert (the fast path's), the second fed a byte at a
+    // time (OpenSSL's handshake, which must end by the timeout as well).
+    let alert_drip = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ad = alert_drip.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for (k, s) in alert_drip.incoming().take(4).enumerate() {
+            let Ok(mut s) = s else { continue };
+            if k == 0 {
+                let _ = s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+                continue;
+            }
+            std::thread::spawn(move || {
+                let _ = s.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]);
+                for _ in 0..300 {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    if s.write_all(&[0x02]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
     std::thread::spawn(move || {
         // One connection, answered with a handshake_failure alert; then no listener at all.
         if let Some(Ok(mut s)) = once.incoming().next() {
@@ -552,7 +574,7 @@ fn regression_a_handshake_fed_a_byte_at_a_time_ends_by_the_timeout() {
         }
     });
     let inv = format!(
-        "name,url,password_env,tls_fingerprint\ndrip,https://{da}/,{PW_ENV},{0}\nonce,https://{oa}/,{PW_ENV},{0}\n",
+        "name,url,password_env,tls_fingerprint\ndrip,https://{da}/,{PW_ENV},{0}\nonce,https://{oa}/,{PW_ENV},{0}\nalert-drip,https://{ad}/,{PW_ENV},{0}\n",
         ["AB"; 32].join(":")
     );
     let run = scan(
@@ -570,6 +592,13 @@ fn regression_a_handshake_fed_a_byte_at_a_time_ends_by_the_timeout() {
     assert!(
         drip["error"].contains("did not end within the time left"),
         "{drip:?}"
+    );
+    let alert_drip = row("alert-drip");
+    let took: u64 = alert_drip["duration_ms"].parse().unwrap();
+    assert!(took < 10_000, "ended after {took} ms: {alert_drip:?}");
+    assert!(
+        alert_drip["error"].contains("TLS handshake failed"),
+        "{alert_drip:?}"
     );
     let once = row("once");
     assert!(

@@ -38,8 +38,9 @@ pub(super) enum ServerTls {
 impl ServerTls {
     pub(super) fn new(cert: &[u8], key: &[u8], profile: TlsProfile) -> io::Result<ServerTls> {
         if matches!(profile, TlsProfile::Modern | TlsProfile::Xapi) {
-            if let Ok(config) = rustls_config(cert, key, profile) {
-                return Ok(ServerTls::Rustls(config));
+            match rustls_config(cert, key, profile) {
+                Ok(config) => return Ok(ServerTls::Rustls(config)),
+                Err(e) => eprintln!("xapi-sim: TLS served by OpenSSL (rustls: {e})"),
             }
         }
         openssl_acceptor(cert, key, profile).map(ServerTls::OpenSsl)
