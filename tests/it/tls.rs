@@ -427,14 +427,7 @@ fn stalled_or_cut_handshakes_fail_their_entry_within_the_timeout() {
     );
     // The host deadline is far beyond the timeout, so only `--timeout` can end the stalled
     // handshake early: the bound below is generous (half the deadline), and is the point.
-    let run = scan(
-        &dir,
-        &inv,
-        "out",
-        &["--timeout", "1", "--host-deadline", "60"],
-    );
-    run.expect_code(exit::ENTRY_FAILED);
-    let hosts = read_csv(&dir.join("out/hosts.csv"));
+    let hosts = scan_failing_within_the_timeout(&dir, &inv);
     assert!(
         hosts
             .iter()
@@ -532,17 +525,8 @@ fn regression_a_handshake_fed_a_byte_at_a_time_ends_by_the_timeout() {
     let once = TcpListener::bind("127.0.0.1:0").unwrap();
     let (da, oa) = (drip.local_addr().unwrap(), once.local_addr().unwrap());
     std::thread::spawn(move || {
-        for mut s in drip.incoming().take(4).flatten() {
-            std::thread::spawn(move || {
-                // A handshake record's header, then its body a byte every 200 ms.
-                let _ = s.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]);
-                for _ in 0..300 {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                    if s.write_all(&[0x02]).is_err() {
-                        break;
-                    }
-                }
-            });
+        for s in drip.incoming().take(4).flatten() {
+            std::thread::spawn(move || feed_a_handshake_a_byte_at_a_time(s));
         }
     });
     // The first connection refused with an alert (the fast path's), the second fed a byte at a
@@ -553,38 +537,23 @@ fn regression_a_handshake_fed_a_byte_at_a_time_ends_by_the_timeout() {
         for (k, s) in alert_drip.incoming().take(4).enumerate() {
             let Ok(mut s) = s else { continue };
             if k == 0 {
-                let _ = s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+                let _ = s.write_all(&HANDSHAKE_FAILURE_ALERT);
                 continue;
             }
-            std::thread::spawn(move || {
-                let _ = s.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]);
-                for _ in 0..300 {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                    if s.write_all(&[0x02]).is_err() {
-                        break;
-                    }
-                }
-            });
+            std::thread::spawn(move || feed_a_handshake_a_byte_at_a_time(s));
         }
     });
     std::thread::spawn(move || {
         // One connection, answered with a handshake_failure alert; then no listener at all.
         if let Some(Ok(mut s)) = once.incoming().next() {
-            let _ = s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+            let _ = s.write_all(&HANDSHAKE_FAILURE_ALERT);
         }
     });
     let inv = format!(
         "name,url,password_env,tls_fingerprint\ndrip,https://{da}/,{PW_ENV},{0}\nonce,https://{oa}/,{PW_ENV},{0}\nalert-drip,https://{ad}/,{PW_ENV},{0}\n",
         ["AB"; 32].join(":")
     );
-    let run = scan(
-        &dir,
-        &inv,
-        "out",
-        &["--timeout", "1", "--host-deadline", "60"],
-    );
-    run.expect_code(exit::ENTRY_FAILED);
-    let hosts = read_csv(&dir.join("out/hosts.csv"));
+    let hosts = scan_failing_within_the_timeout(&dir, &inv);
     let row = |name: &str| hosts.iter().find(|h| h["name"] == name).unwrap();
     let drip = row("drip");
     let took: u64 = drip["duration_ms"].parse().unwrap();
@@ -605,4 +574,35 @@ fn regression_a_handshake_fed_a_byte_at_a_time_ends_by_the_timeout() {
         once["error"].contains("the second connection, for OpenSSL's handshake, failed"),
         "{once:?}"
     );
+}
+
+/// A TLS alert record: handshake_failure (what a server that cannot agree sends).
+const HANDSHAKE_FAILURE_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
+
+/// Play a server that sends a handshake record's header, then its body a byte every 200 ms.
+fn feed_a_handshake_a_byte_at_a_time(mut s: std::net::TcpStream) {
+    use std::io::Write;
+    let _ = s.write_all(&[0x16, 0x03, 0x03, 0x40, 0x00]);
+    for _ in 0..300 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if s.write_all(&[0x02]).is_err() {
+            break;
+        }
+    }
+}
+
+/// Scan `inventory` with a 1 s call timeout and a host deadline far beyond it (so only
+/// `--timeout` can end a stalled entry early); every entry fails. Its hosts.csv rows.
+fn scan_failing_within_the_timeout(
+    dir: &TestDir,
+    inventory: &str,
+) -> Vec<std::collections::BTreeMap<String, String>> {
+    let run = scan(
+        dir,
+        inventory,
+        "out",
+        &["--timeout", "1", "--host-deadline", "60"],
+    );
+    run.expect_code(exit::ENTRY_FAILED);
+    read_csv(&dir.join("out/hosts.csv"))
 }
